@@ -1,0 +1,209 @@
+// Package expression compiles the expr-lang programs written in pipeline
+// files (filter conditions, map values, aggregate arguments) against the
+// record schema that reaches them. Every problem becomes a diagnostic that
+// points at the exact columns inside the string literal in the file.
+package expression
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Program is a compiled expression and the record field type it yields.
+type Program struct {
+	Source schema.Text
+	Type   schema.ColumnType
+	VM     *vm.Program
+}
+
+// goTypes gives the Go value each record field type has inside expressions.
+// Timestamps are time.Time so that comparisons and date functions work.
+var goTypes = map[schema.ColumnType]any{
+	schema.ColumnString:    "",
+	schema.ColumnInt:       0,
+	schema.ColumnFloat:     0.0,
+	schema.ColumnBool:      false,
+	schema.ColumnTimestamp: time.Time{},
+}
+
+// Env returns the typed environment expressions over rec are checked with.
+func Env(rec schema.Record) map[string]any {
+	env := make(map[string]any, len(rec.Columns))
+	for _, c := range rec.Columns {
+		env[c.Name] = goTypes[c.Type]
+	}
+	return env
+}
+
+// Compile checks src against rec and returns the program. what names the
+// expression in messages, e.g. `the filter condition "where"`.
+func Compile(src schema.Text, rec schema.Record, what string) (*Program, hcl.Diagnostics) {
+	return compileAt(src, 0, len(src.Value), rec, what)
+}
+
+// CompileBool compiles a condition that must yield a bool.
+func CompileBool(src schema.Text, rec schema.Record, what string) (*Program, hcl.Diagnostics) {
+	p, diags := Compile(src, rec, what)
+	if p != nil && p.Type != schema.ColumnBool {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Condition is not a bool",
+			Detail:   fmt.Sprintf("%s must yield true or false, but %q yields %s. Compare it with something, e.g. %s != ...", upperFirst(what), src.Value, p.Type, strings.TrimSpace(src.Value)),
+			Subject:  src.RangeOf(0, len(src.Value)).Ptr(),
+		}}
+	}
+	return p, diags
+}
+
+// CompilePart checks the part src.Value[from:to] (byte offsets), such as one
+// argument of an aggregate call, and reports positions relative to src.
+func CompilePart(src schema.Text, from, to int, rec schema.Record, what string) (*Program, hcl.Diagnostics) {
+	return compileAt(src, from, to, rec, what)
+}
+
+func compileAt(src schema.Text, from, to int, rec schema.Record, what string) (*Program, hcl.Diagnostics) {
+	code := src.Value[from:to]
+	if strings.TrimSpace(code) == "" {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Empty expression",
+			Detail:   upperFirst(what) + " must not be empty.",
+			Subject:  src.RangeOf(from, to).Ptr(),
+		}}
+	}
+	prog, err := expr.Compile(code, expr.Env(Env(rec)))
+	if err != nil {
+		return nil, hcl.Diagnostics{diagnose(err, src, from, code, rec, what)}
+	}
+	t, ok := columnType(prog.Node().Type())
+	if !ok {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Expression has no record type",
+			Detail:   fmt.Sprintf("%s yields %s, which is not one of %s. Convert it, e.g. with int(), float() or string().", upperFirst(what), typeName(prog.Node().Type()), strings.Join(schema.ColumnTypeNames, ", ")),
+			Subject:  src.RangeOf(from, to).Ptr(),
+		}}
+	}
+	return &Program{Source: src, Type: t, VM: prog}, nil
+}
+
+// columnType maps the static type expr-lang inferred to a record type.
+func columnType(t reflect.Type) (schema.ColumnType, bool) {
+	if t == nil {
+		return schema.ColumnInvalid, false
+	}
+	if t == reflect.TypeOf(time.Time{}) {
+		return schema.ColumnTimestamp, true
+	}
+	switch t.Kind() {
+	case reflect.String:
+		return schema.ColumnString, true
+	case reflect.Bool:
+		return schema.ColumnBool, true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return schema.ColumnInt, true
+	case reflect.Float32, reflect.Float64:
+		return schema.ColumnFloat, true
+	}
+	return schema.ColumnInvalid, false
+}
+
+func typeName(t reflect.Type) string {
+	if t == nil || t.Kind() == reflect.Interface {
+		return "a value of unknown type"
+	}
+	return t.String()
+}
+
+// diagnose turns an expr-lang compile error into a positioned diagnostic.
+func diagnose(err error, src schema.Text, from int, code string, rec schema.Record, what string) *hcl.Diagnostic {
+	var fe *file.Error
+	if !errors.As(err, &fe) {
+		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid expression", Detail: err.Error(), Subject: src.RangeOf(from, from+len(code)).Ptr()}
+	}
+	start := byteOffset(code, fe.From)
+	end := byteOffset(code, fe.To)
+	msg := fe.Message
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid expression"}
+	switch {
+	case strings.HasPrefix(msg, "unknown name "):
+		name := strings.TrimPrefix(msg, "unknown name ")
+		end = start + len(name)
+		d.Summary = "Unknown field in expression"
+		d.Detail = fmt.Sprintf("No field named %q reaches %s.", name, what)
+		if hint := schema.DidYouMean(name, rec.Names()); hint != "" {
+			d.Detail += hint
+		} else if len(rec.Columns) > 0 {
+			d.Detail += " Fields here: " + strings.Join(rec.Names(), ", ") + "."
+		}
+	case isSyntaxError(msg):
+		d.Summary = "Expression syntax error"
+		d.Detail = fmt.Sprintf("%s in %s.", upperFirst(msg), what)
+	default:
+		d.Summary = "Type error in expression"
+		d.Detail = fmt.Sprintf("%s in %s.", upperFirst(msg), what)
+	}
+	if end <= start {
+		end = tokenEnd(code, start)
+	}
+	d.Subject = src.RangeOf(from+start, from+end).Ptr()
+	return d
+}
+
+func isSyntaxError(msg string) bool {
+	for _, p := range []string{"unexpected token", "unexpected end", "unexpected character", "unrecognized character", "literal not terminated", "unclosed", "expected", "invalid"} {
+		if strings.HasPrefix(msg, p) {
+			return !strings.Contains(msg, "expected bool") && !strings.HasPrefix(msg, "invalid operation")
+		}
+	}
+	return false
+}
+
+// byteOffset converts a rune offset in s to a byte offset.
+func byteOffset(s string, runes int) int {
+	if runes <= 0 {
+		return 0
+	}
+	i := 0
+	for n := 0; n < runes && i < len(s); n++ {
+		_, w := utf8.DecodeRuneInString(s[i:])
+		i += w
+	}
+	return i
+}
+
+// tokenEnd returns the end of the word or symbol run starting at i, so that a
+// caret covers at least one token.
+func tokenEnd(s string, i int) int {
+	if i >= len(s) {
+		return i
+	}
+	j := i
+	for j < len(s) && (s[j] == '_' || s[j] == '.' || s[j] >= '0' && s[j] <= '9' || s[j]|0x20 >= 'a' && s[j]|0x20 <= 'z') {
+		j++
+	}
+	if j == i {
+		_, w := utf8.DecodeRuneInString(s[i:])
+		j = i + w
+	}
+	return j
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

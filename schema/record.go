@@ -1,0 +1,127 @@
+package schema
+
+import "fmt"
+
+// ColumnType is the type of a record field.
+type ColumnType uint8
+
+// The record field types. Timestamps are carried as int64 Unix milliseconds.
+const (
+	ColumnInvalid ColumnType = iota
+	ColumnString
+	ColumnInt
+	ColumnFloat
+	ColumnBool
+	ColumnTimestamp
+)
+
+// ColumnTypeNames lists the names users write in `type = "..."`, in order.
+var ColumnTypeNames = []string{"string", "int", "float", "bool", "timestamp"}
+
+// String returns the name users write for the type.
+func (t ColumnType) String() string {
+	if t >= ColumnString && t <= ColumnTimestamp {
+		return ColumnTypeNames[t-1]
+	}
+	return fmt.Sprintf("ColumnType(%d)", uint8(t))
+}
+
+// ParseColumnType returns the type named s, or false.
+func ParseColumnType(s string) (ColumnType, bool) {
+	for i, n := range ColumnTypeNames {
+		if n == s {
+			return ColumnType(i + 1), true
+		}
+	}
+	return ColumnInvalid, false
+}
+
+// Numeric reports whether values of the type can be summed and averaged.
+func (t ColumnType) Numeric() bool { return t == ColumnInt || t == ColumnFloat }
+
+// Column is one named, typed field of a record.
+type Column struct {
+	Name string
+	Type ColumnType
+}
+
+// Record describes the records that one stage hands to the next: either raw
+// message bytes (Raw, as a source yields them before a parse stage) or typed
+// columns in order.
+type Record struct {
+	Raw     bool
+	Columns []Column
+}
+
+// RawRecord is the schema of unparsed message bytes.
+func RawRecord() Record { return Record{Raw: true} }
+
+// Index returns the position of the column named name, or -1.
+func (r Record) Index(name string) int {
+	for i, c := range r.Columns {
+		if c.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Lookup returns the column named name.
+func (r Record) Lookup(name string) (Column, bool) {
+	if i := r.Index(name); i >= 0 {
+		return r.Columns[i], true
+	}
+	return Column{}, false
+}
+
+// Names returns the column names in order.
+func (r Record) Names() []string {
+	out := make([]string, len(r.Columns))
+	for i, c := range r.Columns {
+		out[i] = c.Name
+	}
+	return out
+}
+
+// With returns a copy of r where the column named c.Name is replaced by c,
+// or c is appended when there is none.
+func (r Record) With(c Column) Record {
+	cols := make([]Column, len(r.Columns), len(r.Columns)+1)
+	copy(cols, r.Columns)
+	if i := r.Index(c.Name); i >= 0 {
+		cols[i] = c
+	} else {
+		cols = append(cols, c)
+	}
+	return Record{Columns: cols}
+}
+
+// Without returns a copy of r without the named columns.
+func (r Record) Without(names ...string) Record {
+	cols := make([]Column, 0, len(r.Columns))
+	for _, c := range r.Columns {
+		drop := false
+		for _, n := range names {
+			drop = drop || n == c.Name
+		}
+		if !drop {
+			cols = append(cols, c)
+		}
+	}
+	return Record{Columns: cols}
+}
+
+// String renders the schema as "{name type, ...}" or "raw bytes".
+func (r Record) String() string {
+	if r.Raw {
+		return "raw bytes"
+	}
+	s := "{"
+	for i, c := range r.Columns {
+		if i > 0 {
+			s += ", "
+		}
+		s += c.Name + " " + c.Type.String()
+	}
+	return s + "}"
+}
