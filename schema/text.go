@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"bytes"
 	"strconv"
 	"unicode/utf8"
 
@@ -21,11 +22,11 @@ type Text struct {
 
 // textPart is one literal piece of a quoted string or heredoc.
 type textPart struct {
-	value   string    // decoded text of the piece
-	offset  int       // where value starts within Text.Value
-	src     []byte    // the piece's source bytes
-	start   hcl.Pos   // where src starts in the file
-	heredoc bool      // no backslash escapes inside heredocs
+	value   string  // decoded text of the piece
+	offset  int     // where value starts within Text.Value
+	src     []byte  // the piece's source bytes
+	start   hcl.Pos // where src starts in the file
+	heredoc bool    // no backslash escapes inside heredocs
 }
 
 // RangeOf returns the file range of Value[from:to] (byte offsets). When the
@@ -63,23 +64,19 @@ func (t Text) pos(off int, end bool) (hcl.Pos, bool) {
 // behind it, and returns the source position reached.
 func (p textPart) pos(n int) (hcl.Pos, bool) {
 	src := p.src
-	// A flush heredoc (<<-) strips leading indentation that the source still
-	// has: skip the difference first.
-	if decoded := decodedLen(src, p.heredoc); decoded > len(p.value) {
-		n += decoded - len(p.value)
+	// A flush heredoc (<<-) strips the same indentation from every line but
+	// the first (whose range already starts after it): skip it after each
+	// newline.
+	indent := 0
+	if extra := decodedLen(src, p.heredoc) - len(p.value); extra > 0 {
+		if lines := bytes.Count(bytes.TrimSuffix(src, []byte("\n")), []byte("\n")); lines > 0 {
+			indent = extra / lines
+		}
 	}
 	pos := p.start
-	i, done := 0, 0
-	for i <= len(src) {
-		if done >= n {
-			return pos, true
-		}
-		if i == len(src) {
-			break
-		}
-		size, out := step(src[i:], p.heredoc)
+	advance := func(size int, chunk []byte) {
 		for k := 0; k < size; {
-			r, w := utf8.DecodeRune(src[i+k:])
+			r, w := utf8.DecodeRune(chunk[k:])
 			if r == '\n' {
 				pos.Line++
 				pos.Column = 1
@@ -89,10 +86,28 @@ func (p textPart) pos(n int) (hcl.Pos, bool) {
 			k += w
 		}
 		pos.Byte += size
+	}
+	i, done := 0, 0
+	for {
+		if i > 0 && src[i-1] == '\n' && indent > 0 {
+			skip := 0
+			for skip < indent && i+skip < len(src) && (src[i+skip] == ' ' || src[i+skip] == '\t') {
+				skip++
+			}
+			advance(skip, src[i:])
+			i += skip
+		}
+		if done >= n {
+			return pos, true
+		}
+		if i >= len(src) {
+			return pos, false
+		}
+		size, out := step(src[i:], p.heredoc)
+		advance(size, src[i:])
 		i += size
 		done += out
 	}
-	return pos, done >= n
 }
 
 // decodedLen is the number of decoded bytes src yields.
