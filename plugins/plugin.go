@@ -63,8 +63,11 @@ type Example struct {
 }
 
 // BuildFunc turns a block's decoded arguments into a component. It reports
-// every problem as a diagnostic with a range inside the block and may return
-// a nil Component when there are errors.
+// every problem as a diagnostic with a range inside the block. With errors it
+// returns nil, unless the output schema is still known (a filter passes its
+// input through whatever its condition): then it returns the component
+// anyway, so that the stages after it are still checked; such a component is
+// never run.
 type BuildFunc func(b *Build) (Component, hcl.Diagnostics)
 
 // Build is what a BuildFunc receives.

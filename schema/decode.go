@@ -79,6 +79,7 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 		default:
 			a, ds := decodeAttr(ctx, f, attr)
 			diags = append(diags, ds...)
+			v.incomplete = v.incomplete || ds.HasErrors()
 			if a != nil {
 				v.attrs[f.Name] = a
 			}
@@ -102,6 +103,7 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 		}
 		if ds := checkLabels(blk, f); ds.HasErrors() {
 			diags = append(diags, ds...)
+			v.incomplete = true
 			continue
 		}
 		prev := v.blocks[f.Name]
@@ -126,12 +128,14 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 		}
 		sub, ds := Decode(ctx, blk, f.Block)
 		diags = append(diags, ds...)
+		v.incomplete = v.incomplete || sub.incomplete
 		v.blocks[f.Name] = append(prev, sub)
 	}
 	for _, f := range spec.Fields {
 		if !f.Required() || v.Has(f.Name) {
 			continue
 		}
+		v.incomplete = true
 		if f.Type == TypeBlock {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,

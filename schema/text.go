@@ -151,8 +151,8 @@ func step(src []byte, heredoc bool) (size, out int) {
 func textOf(value string, expr hcl.Expression, src func(string) []byte) Text {
 	t := Text{Value: value, Range: expr.Range()}
 	tmpl, ok := expr.(*hclsyntax.TemplateExpr)
-	if !ok {
-		return t
+	if !ok || value == "" {
+		return t // computed, or empty: point at the whole value
 	}
 	file := src(t.Range.Filename)
 	if file == nil {
@@ -176,5 +176,15 @@ func textOf(value string, expr hcl.Expression, src func(string) []byte) Text {
 	if offset != len(value) {
 		return Text{Value: value, Range: t.Range}
 	}
+	return t
+}
+
+// VerbatimText returns a Text whose value was written byte for byte, without
+// escapes, starting at start in filename. Tests and generated configs use it.
+func VerbatimText(filename string, start hcl.Pos, value string) Text {
+	t := Text{Value: value, Range: hcl.Range{Filename: filename, Start: start, End: start}}
+	p := textPart{value: value, src: []byte(value), start: start, heredoc: true}
+	t.parts = []textPart{p}
+	t.Range.End, _ = p.pos(len(value))
 	return t
 }

@@ -21,7 +21,14 @@ type Values struct {
 
 	attrs  map[string]*Attr
 	blocks map[string][]*Values
+
+	incomplete bool // a declared argument or block is missing or invalid
 }
+
+// Complete reports whether every declared argument and nested block decoded
+// without error. Unknown extra arguments do not make Values incomplete, so a
+// plugin can still be built (and its output schema known) despite them.
+func (v *Values) Complete() bool { return !v.incomplete }
 
 // Attr is one written argument.
 type Attr struct {

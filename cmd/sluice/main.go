@@ -1,0 +1,65 @@
+// Command sluice runs streaming analytics pipelines declared in HCL files.
+//
+// This file only dispatches subcommands; each subcommand parses its flags and
+// calls into the packages that do the work.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	_ "github.com/sluice-io/sluice/plugins/all" // register every plugin
+)
+
+// Exit codes shared by every subcommand.
+const (
+	exitOK       = 0 // success
+	exitProblems = 1 // pipeline or config errors, test failures
+	exitUsage    = 2 // bad command line
+)
+
+const usage = `sluice runs streaming analytics pipelines declared in HCL files.
+
+Usage:
+  sluice lint    [--format text|json] PATH...   check pipeline files and folders
+  sluice fmt     [-check] PATH...               format pipeline files canonically
+  sluice graph   [--format dot|mermaid] PATH... draw the stage chain of each pipeline
+  sluice plugins [NAME]                          list plugins, or document one
+
+Not yet available in this build (they arrive with the runner and Pulsar work):
+  sluice run, sluice test, sluice broker, sluice demo
+
+Exit codes: 0 ok, 1 problems found, 2 usage error.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run executes one command line and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return exitUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "lint":
+		return lintCmd(rest, stdout, stderr)
+	case "fmt":
+		return fmtCmd(rest, stdout, stderr)
+	case "graph":
+		return graphCmd(rest, stdout, stderr)
+	case "plugins":
+		return pluginsCmd(rest, stdout, stderr)
+	case "run", "test", "broker", "demo":
+		fmt.Fprintf(stderr, "sluice %s: not yet supported in this build; today sluice can lint, fmt, graph and document pipelines (see sluice -h)\n", cmd)
+		return exitUsage
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "sluice: unknown command %q\n\n%s", cmd, usage)
+	return exitUsage
+}

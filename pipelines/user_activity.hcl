@@ -1,0 +1,56 @@
+# Per-minute activity per action, from a Pulsar topic of JSON user events.
+# This is the pipeline of DESIGN.md section 3: Pulsar -> parse -> filter ->
+# map -> 1-minute tumbling window -> Parquet lake + console.
+#
+# The pulsar source and the parquet sink arrive with later releases; until
+# then this file uses the bundled NDJSON file as its source and an NDJSON
+# file as its lake. Swap them back when those plugins land.
+pipeline "user_activity" {
+  source "file" {
+    path = "../testdata/user_events.ndjson"
+  }
+
+  parse "json" {
+    field "user_id" { type = "int" }
+    field "action" { type = "string" }
+    field "ts" {
+      type = "timestamp"
+      unit = "s"
+    }
+    on_error = "dead_letter"
+  }
+
+  filter {
+    where = "action != 'heartbeat'"
+  }
+
+  map {
+    set = { action = "lower(action)" }
+  }
+
+  window "tumbling" {
+    event_time = "ts"
+    size       = "1m"
+    watermark  = "2m"
+    group_by   = ["action"]
+    aggregate = {
+      events = "count()"
+      users  = "count_distinct(user_id)"
+    }
+    emit = "on_close"
+    late = "drop"
+  }
+
+  sink "file" "lake" {
+    path = env("SLUICE_OUT", "/tmp/sluice/user_activity.ndjson")
+  }
+  sink "console" "debug" {}
+
+  dead_letter "file" {
+    path = env("SLUICE_DEAD", "/tmp/sluice/user_activity.dead.ndjson")
+  }
+}
+
+metrics {
+  listen = "127.0.0.1:9464"
+}

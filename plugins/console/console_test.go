@@ -1,0 +1,73 @@
+package console
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluice-io/sluice/plugins/plugintest"
+	"github.com/sluice-io/sluice/schema"
+)
+
+var events = schema.Record{Columns: []schema.Column{
+	{Name: "user_id", Type: schema.ColumnInt},
+	{Name: "action", Type: schema.ColumnString},
+	{Name: "ts", Type: schema.ColumnTimestamp},
+	{Name: "device", Type: schema.ColumnString},
+}}
+
+func summaries(diags hcl.Diagnostics) []string {
+	var out []string
+	for _, d := range diags {
+		pos := "-"
+		if d.Subject != nil {
+			pos = fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		out = append(out, pos+": "+d.Summary)
+	}
+	return out
+}
+
+func TestBuild(t *testing.T) {
+	tests := []struct {
+		name  string
+		src   string
+		want  *Sink
+		diags []string
+	}{
+		{name: "default", src: `sink "console" "debug" {}`, want: &Sink{Format: FormatTable, Input: events}},
+		{name: "json", src: `sink "console" "debug" { format = "json" }`, want: &Sink{Format: FormatJSON, Input: events}},
+		{name: "bad format", src: `sink "console" "debug" { format = "jsno" }`, diags: []string{`1:35: Invalid value for argument "format"`}},
+		{name: "unknown argument", src: `sink "console" "debug" { fromat = "json" }`, diags: []string{`1:26: Unsupported argument`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, diags := plugintest.Build(Plugin, tt.src, events)
+			if got := summaries(diags); !reflect.DeepEqual(got, tt.diags) {
+				t.Fatalf("diagnostics = %q, want %q", got, tt.diags)
+			}
+			if tt.want == nil {
+				if c != nil {
+					t.Fatalf("component = %#v, want nil", c)
+				}
+				return
+			}
+			if !reflect.DeepEqual(c, tt.want) {
+				t.Fatalf("component = %#v, want %#v", c, tt.want)
+			}
+			if !reflect.DeepEqual(c.Output(), events) {
+				t.Fatalf("output = %v, want %v", c.Output(), events)
+			}
+		})
+	}
+}
+
+func TestExamples(t *testing.T) {
+	for _, ex := range Plugin.Examples {
+		if _, diags := plugintest.Build(Plugin, ex.Config, events); len(diags) > 0 {
+			t.Errorf("example %q: %s", ex.Title, diags.Error())
+		}
+	}
+}

@@ -1,0 +1,49 @@
+package file
+
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Sink is the configuration of a `sink "file" "NAME"` block: records are
+// appended to an NDJSON file, one JSON object per record, with timestamps
+// written as RFC 3339 strings in UTC with milliseconds.
+type Sink struct {
+	// Path is the file to write, made absolute against the pipeline file's
+	// folder when written as a relative path.
+	Path string
+	// Input is the schema of the records the sink receives.
+	Input schema.Record
+}
+
+// Output returns the sink's input unchanged.
+func (s *Sink) Output() schema.Record { return s.Input }
+
+// SinkPlugin declares `sink "file" "NAME"`.
+var SinkPlugin = &plugins.Plugin{
+	Kind:    plugins.KindSink,
+	Block:   "sink",
+	Name:    "file",
+	Summary: "Writes records to an NDJSON file, one JSON object per line.",
+	Description: "Each record becomes one JSON object whose keys are the field names in order. " +
+		"Timestamps are written as RFC 3339 strings in UTC with milliseconds, " +
+		"e.g. \"2024-05-01T12:00:00.000Z\".",
+	Spec: schema.NewSpec(
+		schema.String("path", "The NDJSON file to write; a relative path is relative to the folder of the pipeline file. A file:// URL is accepted.").
+			Example(`"out/user_activity.ndjson"`),
+	),
+	Examples: []plugins.Example{
+		{Title: "Write results to a file", Config: `sink "file" "results" { path = "out/user_activity.ndjson" }`},
+	},
+	Build: func(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
+		path, diags := resolvePath(b.Args, b.Dir)
+		if diags.HasErrors() {
+			return nil, diags
+		}
+		return &Sink{Path: path, Input: b.Input}, diags
+	},
+}
+
+func init() { plugins.Register(SinkPlugin) }

@@ -1,0 +1,131 @@
+package generate
+
+import (
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluice-io/sluice/plugins/plugintest"
+	"github.com/sluice-io/sluice/schema"
+)
+
+func summaries(diags hcl.Diagnostics) []string {
+	var out []string
+	for _, d := range diags {
+		pos := "-"
+		if d.Subject != nil {
+			pos = fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		out = append(out, pos+": "+d.Summary)
+	}
+	return out
+}
+
+func TestBuild(t *testing.T) {
+	typed := schema.Record{Columns: []schema.Column{
+		{Name: "user_id", Type: schema.ColumnInt},
+		{Name: "action", Type: schema.ColumnString},
+		{Name: "ts", Type: schema.ColumnTimestamp},
+		{Name: "device", Type: schema.ColumnString},
+	}}
+	tests := []struct {
+		name   string
+		src    string
+		want   *Source
+		output schema.Record
+		diags  []string
+	}{
+		{
+			name:   "defaults",
+			src:    `source "generate" { rate = 100 }`,
+			want:   &Source{Rate: 100, Seed: 1, Users: 500, Disorder: 5 * time.Second, LateFraction: 0.01, Format: FormatRecords},
+			output: typed,
+		},
+		{
+			name: "everything",
+			src: `source "generate" {
+  rate          = 5
+  count         = 10
+  seed          = 7
+  users         = 3
+  disorder      = "0s"
+  late_fraction = 1
+  format        = "json"
+}`,
+			want:   &Source{Rate: 5, Count: 10, Seed: 7, Users: 3, LateFraction: 1, Format: FormatJSON},
+			output: schema.RawRecord(),
+		},
+		{
+			name:  "missing rate",
+			src:   `source "generate" {}`,
+			diags: []string{"1:1: Missing required argument"},
+		},
+		{
+			name: "bad numbers",
+			src: `source "generate" {
+  rate          = 0
+  count         = -1
+  users         = 0
+  late_fraction = 1.5
+}`,
+			diags: []string{
+				`2:19: Invalid value for argument "rate"`,
+				`3:19: Invalid value for argument "count"`,
+				`4:19: Invalid value for argument "users"`,
+				`5:19: Invalid value for argument "late_fraction"`,
+			},
+		},
+		{
+			name: "negative late fraction",
+			src: `source "generate" {
+  rate          = 1
+  late_fraction = -0.1
+}`,
+			diags: []string{`3:19: Invalid value for argument "late_fraction"`},
+		},
+		{
+			name: "bad format",
+			src: `source "generate" {
+  rate   = 1
+  format = "avro"
+}`,
+			diags: []string{`3:12: Invalid value for argument "format"`},
+		},
+		{
+			name:  "fractional rate",
+			src:   `source "generate" { rate = 1.5 }`,
+			diags: []string{`1:28: Invalid value for argument "rate"`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, diags := plugintest.Build(Plugin, tt.src, schema.Record{})
+			if got := summaries(diags); !reflect.DeepEqual(got, tt.diags) {
+				t.Fatalf("diagnostics = %q, want %q", got, tt.diags)
+			}
+			if tt.want == nil {
+				if c != nil {
+					t.Fatalf("component = %#v, want nil", c)
+				}
+				return
+			}
+			if !reflect.DeepEqual(c, tt.want) {
+				t.Fatalf("component = %#v, want %#v", c, tt.want)
+			}
+			if out := c.Output(); !reflect.DeepEqual(out, tt.output) {
+				t.Fatalf("output = %v, want %v", out, tt.output)
+			}
+		})
+	}
+}
+
+func TestExamples(t *testing.T) {
+	for _, ex := range Plugin.Examples {
+		if _, diags := plugintest.Build(Plugin, ex.Config, schema.Record{}); len(diags) > 0 {
+			t.Errorf("example %q: %s", ex.Title, diags.Error())
+		}
+	}
+}

@@ -1,0 +1,128 @@
+// Package config loads pipeline files into a validated Project: every
+// pipeline as an ordered chain of configured plugins with the record schema
+// that flows between them, plus the top-level checkpoint, metrics and test
+// blocks. Loading never stops at the first problem: it returns every
+// diagnostic it finds, positioned in the files.
+package config
+
+import (
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Project is everything a set of pipeline files declares.
+type Project struct {
+	Files      map[string]*hcl.File // parsed files by name, for diagnostics
+	Pipelines  []*Pipeline          // in the order written, file by file
+	Checkpoint *Checkpoint          // nil when absent
+	Metrics    *Metrics             // nil when absent
+	Tests      []*Test
+}
+
+// Pipeline returns the pipeline named name, or nil.
+func (p *Project) Pipeline(name string) *Pipeline {
+	for _, pl := range p.Pipelines {
+		if pl.Name == name {
+			return pl
+		}
+	}
+	return nil
+}
+
+// Pipeline is one `pipeline "NAME" { ... }` block.
+type Pipeline struct {
+	Name      string
+	DefRange  hcl.Range // `pipeline "NAME"`
+	NameRange hcl.Range
+	Dir       string // folder of the file, for relative paths
+
+	// Chain holds the source and then every processing stage (parse,
+	// filter, map, window) in the order written.
+	Chain []*Stage
+	// Sinks each receive the output of the last stage of Chain.
+	Sinks []*Stage
+	// DeadLetter receives records that could not be processed; nil when the
+	// pipeline declares none (such records are then logged and counted).
+	DeadLetter *Stage
+}
+
+// Output is the record schema the sinks receive.
+func (p *Pipeline) Output() schema.Record {
+	if len(p.Chain) == 0 {
+		return schema.Record{}
+	}
+	return p.Chain[len(p.Chain)-1].Output
+}
+
+// Stage is one plugin block of a pipeline.
+type Stage struct {
+	Plugin    *plugins.Plugin
+	Name      string // the instance name of a sink (its second label); "" otherwise
+	Args      *schema.Values
+	Component plugins.Component // nil when the block has errors
+	Input     schema.Record     // the records reaching the block
+	Output    schema.Record     // the records it hands on
+	DefRange  hcl.Range
+
+	decodeFailed bool // the block's arguments had errors: it is not built
+}
+
+// Title renders the stage for messages and graphs, e.g. `sink "file" "out"`.
+func (s *Stage) Title() string {
+	h := s.Plugin.Block
+	if s.Plugin.Labeled() {
+		h += ` "` + s.Plugin.Name + `"`
+	}
+	if s.Name != "" {
+		h += ` "` + s.Name + `"`
+	}
+	return h
+}
+
+// Checkpoint is the top-level `checkpoint` block.
+type Checkpoint struct {
+	Store    string // a file:// or s3:// URL
+	Every    time.Duration
+	DefRange hcl.Range
+}
+
+// Metrics is the top-level `metrics` block.
+type Metrics struct {
+	Listen   string // host:port of the Prometheus endpoint
+	DefRange hcl.Range
+}
+
+// Test is a top-level `test "NAME"` block: run Pipeline on Input (NDJSON)
+// and compare its output with Expect.
+type Test struct {
+	Name     string
+	Pipeline string
+	Input    string // resolved path
+	Expect   string // resolved path
+	Ordered  bool
+	DefRange hcl.Range
+}
+
+var checkpointSpec = schema.NewSpec(
+	schema.String("store", "Where checkpoints are written: a file:// folder or an s3://bucket/prefix URL. Each pipeline gets a folder of its own.").
+		Example(`"file:///var/lib/sluice/checkpoints"`).Example(`"s3://bucket/checkpoints?region=eu-west-1"`),
+	schema.Duration("every", "How often a checkpoint is taken, in processing time.").WithDefault("10s").Example(`"10s"`),
+)
+
+var metricsSpec = schema.NewSpec(
+	schema.String("listen", "The host:port the Prometheus metrics endpoint listens on.").WithDefault("127.0.0.1:9464").Example(`"127.0.0.1:9464"`),
+)
+
+var testSpec = schema.NewSpec(
+	schema.String("pipeline", "The name of the pipeline under test.").Example(`"user_activity"`),
+	schema.String("input", "An NDJSON file fed to the pipeline in place of its source, relative to this file's folder.").Example(`"testdata/user_events.ndjson"`),
+	schema.String("expect", "An NDJSON file with the expected output rows, relative to this file's folder.").Example(`"testdata/user_activity.expected.ndjson"`),
+	schema.Bool("ordered", "Compare rows in order; by default rows emitted by one window close may come in any order.").WithDefault(false),
+)
+
+// rootBlocks lists the block types allowed at the top level of a file.
+var rootBlocks = []string{"pipeline", "checkpoint", "metrics", "test"}

@@ -1,0 +1,90 @@
+package config
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/zclconf/go-cty/cty"
+	"github.com/zclconf/go-cty/cty/function"
+)
+
+// maxFileFunctionSize bounds what file() reads: it is meant for secrets and
+// small snippets, not data.
+const maxFileFunctionSize = 1 << 20
+
+// evalContext returns the functions a pipeline file may call: env(name[,
+// default]) and file(path), with relative paths resolved against dir.
+// Nothing else that touches the system is available.
+func evalContext(dir string, getenv func(string) (string, bool)) *hcl.EvalContext {
+	return &hcl.EvalContext{Functions: map[string]function.Function{
+		"env":  envFunction(getenv),
+		"file": fileFunction(dir),
+	}}
+}
+
+func envFunction(getenv func(string) (string, bool)) function.Function {
+	return function.New(&function.Spec{
+		Description: "Returns the value of an environment variable, or the default when it is not set.",
+		Params:      []function.Parameter{{Name: "name", Type: cty.String}},
+		VarParam:    &function.Parameter{Name: "default", Type: cty.String},
+		Type:        function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			if len(args) > 2 {
+				return cty.NilVal, function.NewArgErrorf(2, "env takes a name and at most one default, not %d arguments", len(args))
+			}
+			name := args[0].AsString()
+			if name == "" {
+				return cty.NilVal, function.NewArgErrorf(0, "the variable name must not be empty")
+			}
+			if v, ok := getenv(name); ok {
+				return cty.StringVal(v), nil
+			}
+			if len(args) == 2 {
+				return args[1], nil
+			}
+			return cty.NilVal, fmt.Errorf("environment variable %s is not set and no default is given; set it or write env(%q, \"default\")", name, name)
+		},
+	})
+}
+
+func fileFunction(dir string) function.Function {
+	return function.New(&function.Spec{
+		Description: "Returns the contents of a UTF-8 text file; a relative path is relative to the pipeline file's folder.",
+		Params:      []function.Parameter{{Name: "path", Type: cty.String}},
+		Type:        function.StaticReturnType(cty.String),
+		Impl: func(args []cty.Value, _ cty.Type) (cty.Value, error) {
+			path := args[0].AsString()
+			if !filepath.IsAbs(path) {
+				path = filepath.Join(dir, path)
+			}
+			info, err := os.Stat(path)
+			if err != nil {
+				return cty.NilVal, fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+			}
+			if info.IsDir() {
+				return cty.NilVal, fmt.Errorf("%s is a folder, not a file", path)
+			}
+			if info.Size() > maxFileFunctionSize {
+				return cty.NilVal, fmt.Errorf("%s is %d bytes; file() reads at most 1 MiB", path, info.Size())
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return cty.NilVal, fmt.Errorf("cannot read %s: %w", path, unwrapPathError(err))
+			}
+			if !utf8.Valid(b) {
+				return cty.NilVal, fmt.Errorf("%s is not UTF-8 text", path)
+			}
+			return cty.StringVal(string(b)), nil
+		},
+	})
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

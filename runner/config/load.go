@@ -1,0 +1,401 @@
+package config
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Options tune loading. The zero value uses the global plugin environment
+// and the process environment.
+type Options struct {
+	Plugins *plugins.Environment                   // nil: plugins.Global()
+	Getenv  func(name string) (string, bool)       // nil: os.LookupEnv
+	Stat    func(path string) (fs.FileInfo, error) // nil: os.Stat; checks test files exist
+}
+
+func (o *Options) plugins() *plugins.Environment {
+	if o == nil || o.Plugins == nil {
+		return plugins.Global()
+	}
+	return o.Plugins
+}
+
+func (o *Options) getenv() func(string) (string, bool) {
+	if o == nil || o.Getenv == nil {
+		return os.LookupEnv
+	}
+	return o.Getenv
+}
+
+func (o *Options) stat() func(string) (fs.FileInfo, error) {
+	if o == nil || o.Stat == nil {
+		return os.Stat
+	}
+	return o.Stat
+}
+
+// Source is one pipeline file's name and contents.
+type Source struct {
+	Name  string
+	Bytes []byte
+}
+
+// ExpandPaths turns files and folders into the list of pipeline files: a
+// folder contributes every *.hcl file below it, sorted. A path that cannot be
+// read yields an error diagnostic.
+func ExpandPaths(paths []string) ([]string, hcl.Diagnostics) {
+	var files []string
+	var diags hcl.Diagnostics
+	for _, p := range paths {
+		info, err := os.Stat(p)
+		if err != nil {
+			diags = append(diags, fileError(p, "Cannot read file", fmt.Sprintf("%s: %v.", p, unwrapPathError(err))))
+			continue
+		}
+		if !info.IsDir() {
+			files = append(files, p)
+			continue
+		}
+		var found []string
+		err = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				diags = append(diags, fileError(path, "Cannot read folder", fmt.Sprintf("%s: %v.", path, unwrapPathError(err))))
+				return nil
+			}
+			if !d.IsDir() && strings.HasSuffix(d.Name(), ".hcl") {
+				found = append(found, path)
+			}
+			return nil
+		})
+		if err == nil && len(found) == 0 {
+			diags = append(diags, fileError(p, "No pipeline files", fmt.Sprintf("The folder %s holds no *.hcl file.", p)))
+		}
+		sort.Strings(found)
+		files = append(files, found...)
+	}
+	return files, diags
+}
+
+// Load reads the files and folders in paths and loads them as one project.
+func Load(paths []string, opts *Options) (*Project, hcl.Diagnostics) {
+	files, diags := ExpandPaths(paths)
+	var sources []Source
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			diags = append(diags, fileError(f, "Cannot read file", fmt.Sprintf("%s: %v.", f, unwrapPathError(err))))
+			continue
+		}
+		sources = append(sources, Source{Name: f, Bytes: b})
+	}
+	p, ds := LoadSources(sources, opts)
+	return p, append(diags, ds...)
+}
+
+// LoadSources loads pipeline files already in memory as one project. It
+// never panics, whatever the bytes.
+func LoadSources(sources []Source, opts *Options) (*Project, hcl.Diagnostics) {
+	l := &loader{
+		opts:    opts,
+		env:     opts.plugins(),
+		project: &Project{Files: map[string]*hcl.File{}},
+		names:   map[string]*Pipeline{},
+	}
+	for _, src := range sources {
+		l.file(src)
+	}
+	l.checkTests()
+	if len(l.project.Pipelines) == 0 && !l.diags.HasErrors() && len(sources) > 0 {
+		l.diags = append(l.diags, fileError(sources[0].Name, "No pipeline", "The files declare no pipeline block; write at least one pipeline \"NAME\" { ... }."))
+	}
+	return l.project, l.diags
+}
+
+type loader struct {
+	opts    *Options
+	env     *plugins.Environment
+	project *Project
+	names   map[string]*Pipeline
+	tests   []*hclsyntax.Block // test blocks, checked once every pipeline is known
+	testCtx map[*hclsyntax.Block]*schema.Context
+	diags   hcl.Diagnostics
+}
+
+func (l *loader) add(ds ...*hcl.Diagnostic) { l.diags = append(l.diags, ds...) }
+
+func (l *loader) file(src Source) {
+	if !checkText(l, src) {
+		return
+	}
+	file, diags := hclsyntax.ParseConfig(src.Bytes, src.Name, hcl.InitialPos)
+	l.add(diags...)
+	if file == nil {
+		return
+	}
+	l.project.Files[src.Name] = file
+	body, ok := file.Body.(*hclsyntax.Body)
+	if !ok {
+		return
+	}
+	if len(body.Blocks) == 0 && len(body.Attributes) == 0 && !diags.HasErrors() {
+		l.add(fileError(src.Name, "Empty file", "The file declares nothing; a pipeline file holds pipeline, checkpoint, metrics or test blocks."))
+		return
+	}
+	dir := filepath.Dir(src.Name)
+	ctx := &schema.Context{
+		Eval:   evalContext(dir, l.opts.getenv()),
+		Source: l.sourceOf,
+	}
+	for _, attr := range sortedAttrs(body) {
+		l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported argument",
+			Detail:   fmt.Sprintf("Arguments are not allowed at the top level of a file; %q belongs inside a block.", attr.Name),
+			Subject:  attr.NameRange.Ptr(),
+		})
+	}
+	for _, blk := range body.Blocks {
+		switch blk.Type {
+		case "pipeline":
+			l.pipeline(ctx, dir, blk)
+		case "checkpoint":
+			l.checkpoint(ctx, blk)
+		case "metrics":
+			l.metrics(ctx, blk)
+		case "test":
+			l.tests = append(l.tests, blk)
+			if l.testCtx == nil {
+				l.testCtx = map[*hclsyntax.Block]*schema.Context{}
+			}
+			l.testCtx[blk] = ctx
+		default:
+			detail := fmt.Sprintf("Blocks of type %q are not expected at the top level of a file.%s", blk.Type, hint(blk.Type, rootBlocks))
+			if plugins.BlockKind(blk.Type) != "" {
+				detail = fmt.Sprintf("A %s block belongs inside a pipeline \"NAME\" { ... } block.", blk.Type)
+			}
+			l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported block type", Detail: detail, Subject: blk.TypeRange.Ptr()})
+		}
+	}
+}
+
+// checkText rejects input that is not UTF-8 text with one clear diagnostic
+// instead of a flood of syntax errors.
+func checkText(l *loader, src Source) bool {
+	switch {
+	case len(bytes.TrimSpace(src.Bytes)) == 0:
+		l.add(fileError(src.Name, "Empty file", "The file is empty; a pipeline file holds pipeline, checkpoint, metrics or test blocks."))
+		return false
+	case bytes.IndexByte(src.Bytes, 0) >= 0:
+		l.add(fileError(src.Name, "Not a text file", "The file holds NUL bytes; it looks like a binary file, not HCL."))
+		return false
+	case !utf8.Valid(src.Bytes):
+		l.add(fileError(src.Name, "Invalid UTF-8", "The file is not valid UTF-8 text; save it as UTF-8."))
+		return false
+	}
+	return true
+}
+
+func (l *loader) sourceOf(name string) []byte {
+	if f := l.project.Files[name]; f != nil {
+		return f.Bytes
+	}
+	return nil
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_-]*$`)
+
+// checkName reports a pipeline, sink or test name that is unfit for folder
+// names, metric labels and message keys.
+func (l *loader) checkName(what, name string, rng hcl.Range) bool {
+	if namePattern.MatchString(name) {
+		return true
+	}
+	l.add(&hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Invalid " + what + " name",
+		Detail:   fmt.Sprintf("%q is not a valid %s name: use letters, digits, _ and -, starting with a letter, digit or _.", name, what),
+		Subject:  rng.Ptr(),
+	})
+	return false
+}
+
+func (l *loader) labels(blk *hclsyntax.Block, names ...string) bool {
+	if len(blk.Labels) == len(names) {
+		return true
+	}
+	header := blk.Type
+	for _, n := range names {
+		header += fmt.Sprintf(" %q", n)
+	}
+	d := &hcl.Diagnostic{Severity: hcl.DiagError, Subject: blk.DefRange().Ptr()}
+	if len(blk.Labels) < len(names) {
+		d.Summary = fmt.Sprintf("Missing %s label", strings.ToLower(names[len(blk.Labels)]))
+		d.Detail = fmt.Sprintf("Write the block as %s { ... }.", header)
+	} else {
+		d.Summary = "Extraneous label for " + blk.Type
+		d.Detail = fmt.Sprintf("Write the block as %s { ... }.", header)
+		d.Subject = blk.LabelRanges[len(names)].Ptr()
+	}
+	l.add(d)
+	return false
+}
+
+func (l *loader) checkpoint(ctx *schema.Context, blk *hclsyntax.Block) {
+	if !l.labels(blk) {
+		return
+	}
+	if prev := l.project.Checkpoint; prev != nil {
+		l.add(duplicate("checkpoint", blk.DefRange(), prev.DefRange))
+		return
+	}
+	v, diags := schema.Decode(ctx, blk, checkpointSpec)
+	l.add(diags...)
+	store := v.Text("store")
+	if v.Has("store") {
+		if u, err := url.Parse(store.Value); err != nil || (u.Scheme != "file" && u.Scheme != "s3") {
+			l.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unsupported checkpoint store",
+				Detail:   fmt.Sprintf("%q is not a file:// or s3:// URL; write for example \"file:///var/lib/sluice/checkpoints\" or \"s3://bucket/prefix\".", store.Value),
+				Subject:  store.Range.Ptr(),
+			})
+		}
+	}
+	if v.Has("every") && v.Duration("every") <= 0 {
+		l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for argument \"every\"", Detail: "The checkpoint interval must be more than zero.", Subject: v.Range("every").Ptr()})
+	}
+	l.project.Checkpoint = &Checkpoint{Store: store.Value, Every: v.Duration("every"), DefRange: blk.DefRange()}
+}
+
+func (l *loader) metrics(ctx *schema.Context, blk *hclsyntax.Block) {
+	if !l.labels(blk) {
+		return
+	}
+	if prev := l.project.Metrics; prev != nil {
+		l.add(duplicate("metrics", blk.DefRange(), prev.DefRange))
+		return
+	}
+	v, diags := schema.Decode(ctx, blk, metricsSpec)
+	l.add(diags...)
+	listen := v.String("listen")
+	if _, port, err := net.SplitHostPort(listen); err != nil || port == "" {
+		l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Invalid listen address",
+			Detail:   fmt.Sprintf("%q is not a host:port address; write for example \"127.0.0.1:9464\" or \":9464\".", listen),
+			Subject:  v.Range("listen").Ptr(),
+		})
+	}
+	l.project.Metrics = &Metrics{Listen: listen, DefRange: blk.DefRange()}
+}
+
+func (l *loader) checkTests() {
+	seen := map[string]hcl.Range{}
+	for _, blk := range l.tests {
+		if !l.labels(blk, "NAME") {
+			continue
+		}
+		name := blk.Labels[0]
+		if first, dup := seen[name]; dup {
+			l.add(duplicate(fmt.Sprintf("test %q", name), blk.LabelRanges[0], first))
+			continue
+		}
+		seen[name] = blk.DefRange()
+		l.checkName("test", name, blk.LabelRanges[0])
+		v, diags := schema.Decode(l.testCtx[blk], blk, testSpec)
+		l.add(diags...)
+		dir := filepath.Dir(blk.DefRange().Filename)
+		t := &Test{Name: name, Pipeline: v.String("pipeline"), Ordered: v.Bool("ordered"), DefRange: blk.DefRange()}
+		if v.Has("pipeline") && l.names[t.Pipeline] == nil {
+			known := make([]string, 0, len(l.project.Pipelines))
+			for _, p := range l.project.Pipelines {
+				known = append(known, p.Name)
+			}
+			l.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Unknown pipeline",
+				Detail:   fmt.Sprintf("No pipeline named %q is declared.%s", t.Pipeline, hint(t.Pipeline, known)),
+				Subject:  v.Range("pipeline").Ptr(),
+			})
+		}
+		t.Input = l.testFile(v, "input", dir)
+		t.Expect = l.testFile(v, "expect", dir)
+		l.project.Tests = append(l.project.Tests, t)
+	}
+}
+
+func (l *loader) testFile(v *schema.Values, name, dir string) string {
+	if !v.Has(name) {
+		return ""
+	}
+	path := v.String(name)
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	info, err := l.opts.stat()(path)
+	switch {
+	case err != nil:
+		l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Test file not found",
+			Detail:   fmt.Sprintf("The %s file %s cannot be read: %v. Paths are relative to the folder of this file.", name, path, unwrapPathError(err)),
+			Subject:  v.Range(name).Ptr(),
+		})
+	case info.IsDir():
+		l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Test file is a folder", Detail: fmt.Sprintf("The %s path %s is a folder; name an NDJSON file.", name, path), Subject: v.Range(name).Ptr()})
+	}
+	return path
+}
+
+func duplicate(what string, subject, first hcl.Range) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Duplicate " + what,
+		Detail:   fmt.Sprintf("Only one %s may be declared; the first one is at %s.", what, first),
+		Subject:  subject.Ptr(),
+	}
+}
+
+// fileError is a diagnostic about a whole file.
+func fileError(name, summary, detail string) *hcl.Diagnostic {
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  summary,
+		Detail:   detail,
+		Subject:  &hcl.Range{Filename: name},
+	}
+}
+
+func hint(name string, candidates []string) string {
+	if h := schema.DidYouMean(name, candidates); h != "" {
+		return h
+	}
+	if len(candidates) > 0 {
+		return " Expected one of: " + strings.Join(candidates, ", ") + "."
+	}
+	return ""
+}
+
+func sortedAttrs(body *hclsyntax.Body) []*hclsyntax.Attribute {
+	out := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
+	for _, a := range body.Attributes {
+		out = append(out, a)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].SrcRange.Start.Byte < out[j].SrcRange.Start.Byte })
+	return out
+}

@@ -1,0 +1,287 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// pipeline loads one pipeline block: its plugin blocks in order, each built
+// against the record schema the blocks before it produce.
+func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block) {
+	if !l.labels(blk, "NAME") {
+		return
+	}
+	p := &Pipeline{Name: blk.Labels[0], DefRange: blk.DefRange(), NameRange: blk.LabelRanges[0], Dir: dir}
+	if first := l.names[p.Name]; first != nil {
+		l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Duplicate pipeline name",
+			Detail:   fmt.Sprintf("A pipeline named %q is already declared at %s; pipeline names must be unique across all files.", p.Name, first.DefRange),
+			Subject:  p.NameRange.Ptr(),
+		})
+	} else {
+		l.names[p.Name] = p
+		l.project.Pipelines = append(l.project.Pipelines, p)
+	}
+	l.checkName("pipeline", p.Name, p.NameRange)
+
+	for _, attr := range sortedAttrs(blk.Body) {
+		l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Unsupported argument",
+			Detail:   fmt.Sprintf("A pipeline holds only blocks (%s); %q is not one of them.", strings.Join(plugins.BlockTypes, ", "), attr.Name),
+			Subject:  attr.NameRange.Ptr(),
+		})
+	}
+
+	b := &chainBuilder{l: l, ctx: ctx, p: p, known: true, sinkNames: map[string]*Stage{}}
+	for _, sb := range blk.Body.Blocks {
+		b.block(sb)
+	}
+	b.finishSinks()
+	if b.source == nil {
+		l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Pipeline has no source",
+			Detail:   fmt.Sprintf("Pipeline %q needs a source block as its first block, for example source \"file\" { path = \"events.ndjson\" }.", p.Name),
+			Subject:  p.DefRange.Ptr(),
+		})
+	}
+	if len(p.Sinks) == 0 {
+		l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Pipeline has no sink",
+			Detail:   fmt.Sprintf("Pipeline %q needs at least one sink block, for example sink \"console\" \"out\" {}.", p.Name),
+			Subject:  p.DefRange.Ptr(),
+		})
+	}
+	if p.DeadLetter == nil {
+		for _, s := range append(append([]*Stage{}, p.Chain...), p.Sinks...) {
+			for _, arg := range []string{"on_error", "late"} {
+				if a := s.Args.Attr(arg); a != nil && a.Value == "dead_letter" {
+					l.add(&hcl.Diagnostic{
+						Severity: hcl.DiagWarning,
+						Summary:  "No dead_letter block",
+						Detail:   fmt.Sprintf("%s sends records to the dead letter, but pipeline %q declares no dead_letter block, so they are only logged and counted. Add dead_letter \"file\" { path = \"...\" } to keep them.", s.Title(), p.Name),
+						Subject:  a.Range.Ptr(),
+					})
+				}
+			}
+		}
+	}
+}
+
+// chainBuilder walks the blocks of one pipeline in order.
+type chainBuilder struct {
+	l         *loader
+	ctx       *schema.Context
+	p         *Pipeline
+	source    *Stage
+	current   schema.Record // what the next stage receives
+	known     bool          // false once a stage failed: later schemas are unknown
+	firstSink *Stage
+	sinkNames map[string]*Stage
+}
+
+func (b *chainBuilder) block(blk *hclsyntax.Block) {
+	l := b.l
+	kind := plugins.BlockKind(blk.Type)
+	if kind == "" {
+		detail := fmt.Sprintf("Blocks of type %q are not expected in a pipeline.%s", blk.Type, hint(blk.Type, plugins.BlockTypes))
+		for _, root := range rootBlocks {
+			if root == blk.Type {
+				detail = fmt.Sprintf("A %s block belongs at the top level of the file, not inside a pipeline.", blk.Type)
+			}
+		}
+		l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported block type", Detail: detail, Subject: blk.TypeRange.Ptr()})
+		return
+	}
+	plugin, name, ok := b.lookup(blk, kind)
+	if !ok {
+		return
+	}
+	args, diags := schema.Decode(b.ctx, blk, plugin.Spec)
+	l.add(diags...)
+	st := &Stage{Plugin: plugin, Name: name, Args: args, DefRange: blk.DefRange(), Input: b.current, decodeFailed: !args.Complete()}
+
+	switch kind {
+	case plugins.KindSource:
+		if b.source != nil {
+			l.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate source",
+				Detail:   fmt.Sprintf("A pipeline reads from exactly one source; the first one is %s at %s. Use a second pipeline for another source.", b.source.Title(), b.source.DefRange),
+				Subject:  st.DefRange.Ptr(),
+			})
+			return
+		}
+		if len(b.p.Chain) > 0 || b.firstSink != nil || b.p.DeadLetter != nil {
+			l.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Source is not first",
+				Detail:   "The source block must be the first block of the pipeline: stages run in the order written, starting from the source.",
+				Subject:  st.DefRange.Ptr(),
+			})
+		}
+		b.source = st
+		st.Input = schema.Record{}
+		b.build(st)
+		b.p.Chain = append([]*Stage{st}, b.p.Chain...)
+	case plugins.KindParse, plugins.KindStage:
+		if b.source == nil && len(b.p.Chain) == 0 {
+			l.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Stage before source",
+				Detail:   fmt.Sprintf("%s comes before any source; the source block must be the first block of the pipeline.", st.Title()),
+				Subject:  st.DefRange.Ptr(),
+			})
+			b.known = false
+		}
+		if b.firstSink != nil {
+			l.add(&hcl.Diagnostic{
+				Severity: hcl.DiagWarning,
+				Summary:  "Stage written after a sink",
+				Detail:   fmt.Sprintf("Every sink receives the output of the last stage, so %s also applies to %s written above it. Move the sinks after the last stage to make that clear.", st.Title(), b.firstSink.Title()),
+				Subject:  st.DefRange.Ptr(),
+			})
+		}
+		if b.known && !b.checkInput(st, kind) {
+			b.known = false
+		}
+		b.build(st)
+		b.p.Chain = append(b.p.Chain, st)
+	case plugins.KindSink:
+		if prev := b.sinkNames[name]; prev != nil {
+			l.add(&hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate sink name",
+				Detail:   fmt.Sprintf("A sink named %q is already declared in this pipeline at %s; sink names must be unique within a pipeline.", name, prev.DefRange),
+				Subject:  blk.LabelRanges[1].Ptr(),
+			})
+		} else {
+			b.sinkNames[name] = st
+		}
+		l.checkName("sink", name, blk.LabelRanges[1])
+		if b.firstSink == nil {
+			b.firstSink = st
+		}
+		b.p.Sinks = append(b.p.Sinks, st)
+	case plugins.KindDeadLetter:
+		if prev := b.p.DeadLetter; prev != nil {
+			l.add(duplicate("dead_letter block", st.DefRange, prev.DefRange))
+			return
+		}
+		b.p.DeadLetter = st
+		st.Input = schema.Record{}
+		b.build(st)
+	}
+}
+
+// finish builds the sinks against the pipeline's final schema. It runs once
+// per pipeline, after every block is read.
+func (b *chainBuilder) finishSinks() {
+	for _, st := range b.p.Sinks {
+		st.Input = b.current
+		b.build(st)
+	}
+}
+
+// lookup finds the plugin a block names and checks its labels.
+func (b *chainBuilder) lookup(blk *hclsyntax.Block, kind plugins.Kind) (*plugins.Plugin, string, bool) {
+	l := b.l
+	switch blk.Type {
+	case "filter", "map":
+		if !l.labels(blk) {
+			return nil, "", false
+		}
+		p, ok := l.env.Lookup(blk.Type, blk.Type)
+		if !ok {
+			l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unknown stage", Detail: fmt.Sprintf("The %s stage is not available in this build.", blk.Type), Subject: blk.TypeRange.Ptr()})
+		}
+		return p, "", ok
+	case "sink":
+		if !l.labels(blk, "TYPE", "NAME") {
+			return nil, "", false
+		}
+	default:
+		if !l.labels(blk, "TYPE") {
+			return nil, "", false
+		}
+	}
+	p, ok := l.env.Lookup(blk.Type, blk.Labels[0])
+	if !ok {
+		word := map[plugins.Kind]string{plugins.KindSource: "source", plugins.KindParse: "parser", plugins.KindStage: "window", plugins.KindSink: "sink", plugins.KindDeadLetter: "dead letter"}[kind]
+		known := l.env.Names(blk.Type)
+		l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  fmt.Sprintf("Unknown %s kind", word),
+			Detail:   fmt.Sprintf("unknown %s kind %q; known: %s.%s", word, blk.Labels[0], strings.Join(known, ", "), schema.DidYouMean(blk.Labels[0], known)),
+			Subject:  blk.LabelRanges[0].Ptr(),
+		})
+		return nil, "", false
+	}
+	name := ""
+	if blk.Type == "sink" {
+		name = blk.Labels[1]
+	}
+	return p, name, true
+}
+
+// checkInput enforces the order rules about raw and typed records.
+func (b *chainBuilder) checkInput(st *Stage, kind plugins.Kind) bool {
+	in := st.Input
+	switch {
+	case kind == plugins.KindParse && !in.Raw:
+		b.l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Nothing to parse",
+			Detail:   fmt.Sprintf("%s needs raw message bytes, but the records reaching it are already typed (%s). Remove it, or set the source to yield raw bytes.", st.Title(), in),
+			Subject:  st.DefRange.Ptr(),
+		})
+		return false
+	case kind == plugins.KindStage && in.Raw:
+		src := "the source"
+		if b.source != nil {
+			src = b.source.Title()
+		}
+		b.l.add(&hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing parse stage",
+			Detail:   fmt.Sprintf("%s needs typed records, but %s yields raw bytes. Add a parse block before it, for example parse \"json\" { field \"user_id\" { type = \"int\" } }.", st.Title(), src),
+			Subject:  st.DefRange.Ptr(),
+		})
+		return false
+	}
+	return true
+}
+
+// build runs the plugin's Build when everything before it is known and the
+// block decoded cleanly, and moves the current schema on.
+func (b *chainBuilder) build(st *Stage) {
+	if !b.known || st.decodeFailed {
+		b.known = b.known && st.Plugin.Kind != plugins.KindSource && st.Plugin.Kind != plugins.KindParse && st.Plugin.Kind != plugins.KindStage
+		return
+	}
+	c, diags := st.Plugin.Build(&plugins.Build{Pipeline: b.p.Name, Args: st.Args, Input: st.Input, Dir: b.p.Dir})
+	b.l.add(diags...)
+	passes := st.Plugin.Kind != plugins.KindSink && st.Plugin.Kind != plugins.KindDeadLetter
+	if c == nil {
+		b.known = b.known && !passes
+		return
+	}
+	// A component returned with errors still tells what it outputs, so the
+	// stages after it are checked too; it is not kept for running.
+	if !diags.HasErrors() {
+		st.Component = c
+	}
+	st.Output = c.Output()
+	if passes {
+		b.current = st.Output
+	}
+}
