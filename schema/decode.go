@@ -77,9 +77,9 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 				Context:  attr.SrcRange.Ptr(),
 			})
 		default:
-			a, ds := decodeAttr(ctx, f, attr)
+			a, ds, ok := decodeAttr(ctx, f, attr)
 			diags = append(diags, ds...)
-			v.incomplete = v.incomplete || ds.HasErrors()
+			v.incomplete = v.incomplete || !ok
 			if a != nil {
 				v.attrs[f.Name] = a
 			}
@@ -239,43 +239,56 @@ func sameLabels(prev []*Values, labels []string) *Values {
 	return nil
 }
 
-func decodeAttr(ctx *Context, f *Field, attr *hclsyntax.Attribute) (*Attr, hcl.Diagnostics) {
+// decodeAttr decodes one written argument. ok is false when the value is
+// invalid or unknown (an expression broken by a syntax error, already
+// reported); a nil Attr with ok means null, which counts as not set.
+func decodeAttr(ctx *Context, f *Field, attr *hclsyntax.Attribute) (*Attr, hcl.Diagnostics, bool) {
 	a := &Attr{Field: f, NameRange: attr.NameRange, Range: attr.Expr.Range()}
 	switch f.Type {
 	case TypeList:
-		elems, diags := decodeList(ctx, f, attr.Expr)
+		elems, diags, ok := decodeList(ctx, f, attr.Expr)
 		a.Elems = elems
-		return a, diags
+		return a, diags, ok && !diags.HasErrors()
 	case TypeMap:
-		elems, diags := decodeMap(ctx, f, attr.Expr)
+		elems, diags, ok := decodeMap(ctx, f, attr.Expr)
 		a.Elems = elems
-		return a, diags
+		return a, diags, ok && !diags.HasErrors()
 	}
 	val, diags := attr.Expr.Value(ctx.eval())
-	if diags.HasErrors() {
-		return nil, diags
+	if diags.HasErrors() || !val.IsKnown() {
+		return nil, diags, false
 	}
 	if val.IsNull() {
-		return nil, diags // null means "not set", as in Terraform
+		if f.Required() {
+			return nil, append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Required argument is null",
+				Detail:   fmt.Sprintf("The argument %q is required and cannot be null.", f.Name),
+				Subject:  attr.Expr.Range().Ptr(),
+			}), false
+		}
+		return nil, diags, true // null means "not set", as in Terraform
 	}
 	e, ds := decodeScalar(ctx, f, f.Type, attr.Expr, val, fmt.Sprintf("argument %q", f.Name))
 	diags = append(diags, ds...)
 	if ds.HasErrors() {
-		return nil, diags
+		return nil, diags, false
 	}
 	a.Value, a.Text = e.Value, e.Text
-	return a, diags
+	return a, diags, true
 }
 
-func decodeList(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagnostics) {
+func decodeList(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagnostics, bool) {
 	what := fmt.Sprintf("element of %q", f.Name)
 	if tuple, ok := expr.(*hclsyntax.TupleConsExpr); ok {
 		var out []Elem
 		var diags hcl.Diagnostics
+		known := true
 		for _, item := range tuple.Exprs {
 			val, ds := item.Value(ctx.eval())
 			diags = append(diags, ds...)
-			if ds.HasErrors() {
+			if ds.HasErrors() || !val.IsKnown() {
+				known = false
 				continue
 			}
 			e, ds := decodeScalar(ctx, f, f.Elem, item, val, what)
@@ -284,14 +297,17 @@ func decodeList(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagno
 				out = append(out, e)
 			}
 		}
-		return out, diags
+		return out, diags, known
 	}
 	val, diags := expr.Value(ctx.eval())
-	if diags.HasErrors() || val.IsNull() {
-		return nil, diags
+	if diags.HasErrors() || !val.IsWhollyKnown() {
+		return nil, diags, false
+	}
+	if val.IsNull() {
+		return nil, diags, true
 	}
 	if !val.Type().IsListType() && !val.Type().IsTupleType() && !val.Type().IsSetType() {
-		return nil, append(diags, typeError(expr, fmt.Sprintf("argument %q", f.Name), f.TypeName(), "a list such as [\"a\", \"b\"]"))
+		return nil, append(diags, typeError(expr, fmt.Sprintf("argument %q", f.Name), f.TypeName(), friendlyType(val))), false
 	}
 	var out []Elem
 	for it := val.ElementIterator(); it.Next(); {
@@ -302,18 +318,21 @@ func decodeList(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagno
 			out = append(out, e)
 		}
 	}
-	return out, diags
+	return out, diags, true
 }
 
-func decodeMap(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagnostics) {
+func decodeMap(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagnostics, bool) {
 	obj, ok := expr.(*hclsyntax.ObjectConsExpr)
 	if !ok {
 		val, diags := expr.Value(ctx.eval())
-		if diags.HasErrors() || val.IsNull() {
-			return nil, diags
+		if diags.HasErrors() || !val.IsWhollyKnown() {
+			return nil, diags, false
+		}
+		if val.IsNull() {
+			return nil, diags, true
 		}
 		if !val.Type().IsObjectType() && !val.Type().IsMapType() {
-			return nil, append(diags, typeError(expr, fmt.Sprintf("argument %q", f.Name), f.TypeName(), "an object such as { name = \"value\" }"))
+			return nil, append(diags, typeError(expr, fmt.Sprintf("argument %q", f.Name), f.TypeName(), friendlyType(val))), false
 		}
 		var out []Elem
 		for it := val.ElementIterator(); it.Next(); {
@@ -325,15 +344,17 @@ func decodeMap(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagnos
 				out = append(out, e)
 			}
 		}
-		return out, diags
+		return out, diags, true
 	}
 	var out []Elem
 	var diags hcl.Diagnostics
+	known := true
 	seen := map[string]hcl.Range{}
 	for _, item := range obj.Items {
 		kv, ds := item.KeyExpr.Value(ctx.eval())
 		diags = append(diags, ds...)
-		if ds.HasErrors() {
+		if ds.HasErrors() || !kv.IsKnown() {
+			known = false
 			continue
 		}
 		if kv.IsNull() || !kv.IsKnown() || kv.Type() != cty.String {
@@ -357,7 +378,8 @@ func decodeMap(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagnos
 		seen[key] = item.KeyExpr.Range()
 		val, ds := item.ValueExpr.Value(ctx.eval())
 		diags = append(diags, ds...)
-		if ds.HasErrors() {
+		if ds.HasErrors() || !val.IsKnown() {
+			known = false
 			continue
 		}
 		e, ds := decodeScalar(ctx, f, f.Elem, item.ValueExpr, val, fmt.Sprintf("%q in %q", key, f.Name))
@@ -367,7 +389,7 @@ func decodeMap(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagnos
 			out = append(out, e)
 		}
 	}
-	return out, diags
+	return out, diags, known
 }
 
 // decodeScalar converts one value of type t written by expr. what names the

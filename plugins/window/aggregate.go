@@ -155,7 +155,7 @@ func ParseAggregate(name string, text schema.Text, in schema.Record) (*Aggregate
 		return nil, append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Wrong argument type",
-			Detail:   fmt.Sprintf("%s needs %s, but %q is a %s.", fn, info.need, text.Value[x.from:x.to], prog.Type),
+			Detail:   fmt.Sprintf("%s needs %s, but %q is %s.", fn, info.need, text.Value[x.from:x.to], article(prog.Type)),
 			Subject:  text.RangeOf(x.from, x.to).Ptr(),
 		})
 	}

@@ -108,7 +108,7 @@ func duration(args *schema.Values, name string, positive bool) (time.Duration, h
 		return d, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  fmt.Sprintf("Invalid value for argument %q", name),
-			Detail:   fmt.Sprintf("%s must be greater than zero, not %q; write for example \"1s\" or \"5m\".", name, written),
+			Detail:   fmt.Sprintf("The %s must be greater than zero, not %q; write for example \"1s\" or \"5m\".", name, written),
 			Subject:  args.Range(name).Ptr(),
 		}}
 	case d%time.Millisecond != 0:
@@ -158,7 +158,7 @@ func (w *Window) decodeEmit(t schema.Text) hcl.Diagnostics {
 		w.EmitEvery = d
 		return nil
 	}
-	detail := fmt.Sprintf("emit must be \"on_close\" (each window once, when it closes) or \"every D\" with D a duration, such as \"every 10s\" (changed windows every D, then once more when they close); %q is neither.", v)
+	detail := fmt.Sprintf("The emit argument must be \"on_close\" (each window once, when it closes) or \"every D\" with D a duration, such as \"every 10s\" (changed windows every D, then once more when they close); %q is neither.", v)
 	if every && strings.TrimSpace(rest) != "" {
 		detail += fmt.Sprintf(" Did you mean %q?", "every "+strings.TrimSpace(rest))
 	} else if _, err := schema.ParseDuration(strings.TrimSpace(v)); err == nil {
@@ -185,8 +185,8 @@ func (w *Window) decodeEventTime(t schema.Text, in schema.Record) hcl.Diagnostic
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Event time is not a timestamp",
-			Detail: fmt.Sprintf("The field %q is a %s, but event_time needs a timestamp. Declare it with type = \"timestamp\" (and a unit such as \"s\", \"ms\" or \"rfc3339\") in its field block of the parse stage, or pick a timestamp field.",
-				t.Value, typ),
+			Detail: fmt.Sprintf("The field %q is %s, but event_time needs a timestamp. Declare it with type = \"timestamp\" (and a unit such as \"s\", \"ms\" or \"rfc3339\") in its field block of the parse stage, or pick a timestamp field.",
+				t.Value, article(typ)),
 			Subject: valueRange(t).Ptr(),
 		}}
 	}
@@ -313,4 +313,12 @@ func (w *Window) clash(name string, out []schema.Column, at hcl.Range) *hcl.Diag
 		Detail:   fmt.Sprintf("The aggregate %q would be a second output column of that name: %s. Give the aggregate another name.", name, why),
 		Subject:  at.Ptr(),
 	}
+}
+
+// article gives the type name with "a" or "an", as in "an int".
+func article(t schema.ColumnType) string {
+	if t == schema.ColumnInt {
+		return "an int"
+	}
+	return "a " + t.String()
 }

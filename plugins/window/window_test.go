@@ -167,7 +167,7 @@ func TestBuildErrors(t *testing.T) {
 		{"unknown event time far from any", Tumbling, `event_time = "created_at"`,
 			[]string{"Unknown field @ test.hcl:2:15-2:25"}, "Fields here: user_id, action, ts, device."},
 		{"event time not a timestamp", Tumbling, `event_time = "user_id"`,
-			[]string{"Event time is not a timestamp @ test.hcl:2:15-2:22"}, `is a int, but event_time needs a timestamp. Declare it with type = "timestamp"`},
+			[]string{"Event time is not a timestamp @ test.hcl:2:15-2:22"}, `is an int, but event_time needs a timestamp. Declare it with type = "timestamp"`},
 		{"zero size", Tumbling, `size = "0s"`,
 			[]string{`Invalid value for argument "size" @ test.hcl:2:8-2:12`}, "greater than zero"},
 		{"size under a millisecond", Tumbling, `size = "500us"`,

@@ -67,6 +67,9 @@ func fileFunction(dir string) function.Function {
 			if info.IsDir() {
 				return cty.NilVal, fmt.Errorf("%s is a folder, not a file", path)
 			}
+			if !info.Mode().IsRegular() {
+				return cty.NilVal, fmt.Errorf("%s is not a regular file", path)
+			}
 			if info.Size() > maxFileFunctionSize {
 				return cty.NilVal, fmt.Errorf("%s is %d bytes; file() reads at most 1 MiB", path, info.Size())
 			}

@@ -1,0 +1,15 @@
+# The kafka sink is not available in this build: the user should see one
+# "Unknown sink kind" error with the caret on "kafka", listing the known sink
+# kinds (console, file). The sink's arguments are not checked further.
+pipeline "clicks" {
+  source "file" {
+    path = "events.ndjson"
+  }
+  parse "json" {
+    field "action" { type = "string" }
+  }
+  sink "kafka" "out" {
+    brokers = ["localhost:9092"]
+    topic   = "clicks"
+  }
+}
