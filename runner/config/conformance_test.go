@@ -91,4 +91,3 @@ func (fakeFile) Mode() fs.FileMode  { return 0o644 }
 func (fakeFile) ModTime() time.Time { return time.Time{} }
 func (fakeFile) IsDir() bool        { return false }
 func (fakeFile) Sys() any           { return nil }
-
