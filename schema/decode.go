@@ -79,7 +79,14 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 		default:
 			a, ds, ok := decodeAttr(ctx, f, attr)
 			diags = append(diags, ds...)
-			v.incomplete = v.incomplete || !ok
+			if !ok {
+				v.incomplete = true
+				if v.invalid == nil {
+					v.invalid = map[string]hcl.Range{}
+				}
+				v.invalid[f.Name] = attr.Expr.Range()
+				continue
+			}
 			if a != nil {
 				v.attrs[f.Name] = a
 			}
@@ -90,7 +97,7 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 		if f == nil || f.Type != TypeBlock {
 			detail := fmt.Sprintf("Blocks of type %q are not expected in %s.%s", blk.Type, describe(v), hintFor(blk.Type, spec.names(true)))
 			if f != nil {
-				detail = fmt.Sprintf("%q is an argument, not a block: write %s = ...", blk.Type, blk.Type)
+				detail = fmt.Sprintf("%q is an argument, not a block: write %s = ... instead.", blk.Type, blk.Type)
 			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
@@ -145,7 +152,7 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 			})
 			continue
 		}
-		if _, written := body.Attributes[f.Name]; written {
+		if _, written := body.Attributes[f.Name]; written || writtenAsBlock(body, f.Name) {
 			continue // written but invalid: already reported
 		}
 		diags = append(diags, &hcl.Diagnostic{
@@ -156,6 +163,15 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 		})
 	}
 	return diags
+}
+
+func writtenAsBlock(body *hclsyntax.Body, name string) bool {
+	for _, b := range body.Blocks {
+		if b.Type == name {
+			return true
+		}
+	}
+	return false
 }
 
 // describe names a block for messages, such as `source "file"`.

@@ -22,7 +22,8 @@ type Values struct {
 	attrs  map[string]*Attr
 	blocks map[string][]*Values
 
-	incomplete bool // a declared argument or block is missing or invalid
+	incomplete bool                 // a declared argument or block is missing or invalid
+	invalid    map[string]hcl.Range // arguments written with a value that failed to decode
 }
 
 // Complete reports whether every declared argument and nested block decoded
@@ -72,11 +73,22 @@ func (v *Values) Attr(name string) *Attr {
 	return v.attrs[name]
 }
 
+// Invalid reports whether the argument was written with a value that failed
+// to decode (and was reported). Getters then return its default, so checks
+// that relate it to other arguments should be skipped.
+func (v *Values) Invalid(name string) bool {
+	_, bad := v.invalid[name]
+	return bad
+}
+
 // Range returns where the argument's value was written, or the block header
 // when it is absent (the place to report a problem with a default).
 func (v *Values) Range(name string) hcl.Range {
 	if a := v.attrs[name]; a != nil {
 		return a.Range
+	}
+	if r, bad := v.invalid[name]; bad {
+		return r
 	}
 	if b := v.blocks[name]; len(b) > 0 {
 		return b[0].DefRange

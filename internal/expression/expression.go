@@ -38,10 +38,14 @@ var goTypes = map[schema.ColumnType]any{
 }
 
 // Env returns the typed environment expressions over rec are checked with.
+// Columns of unknown type (ColumnInvalid: their declaration had an error,
+// already reported) are left out; see compileAt.
 func Env(rec schema.Record) map[string]any {
 	env := make(map[string]any, len(rec.Columns))
 	for _, c := range rec.Columns {
-		env[c.Name] = goTypes[c.Type]
+		if v, ok := goTypes[c.Type]; ok {
+			env[c.Name] = v
+		}
 	}
 	return env
 }
@@ -84,7 +88,11 @@ func compileAt(src schema.Text, from, to int, rec schema.Record, what string) (*
 	}
 	prog, err := expr.Compile(code, expr.Env(Env(rec)))
 	if err != nil {
-		return nil, hcl.Diagnostics{diagnose(err, src, from, code, rec, what)}
+		d := diagnose(err, src, from, code, rec, what)
+		if d == nil {
+			return nil, nil // refers to a column whose error is already reported
+		}
+		return nil, hcl.Diagnostics{d}
 	}
 	t, ok := columnType(prog.Node().Type())
 	if !ok {
@@ -127,7 +135,9 @@ func typeName(t reflect.Type) string {
 	return t.String()
 }
 
-// diagnose turns an expr-lang compile error into a positioned diagnostic.
+// diagnose turns an expr-lang compile error into a positioned diagnostic. It
+// returns nil for a reference to a column of unknown type: that column's own
+// error is already reported.
 func diagnose(err error, src schema.Text, from int, code string, rec schema.Record, what string) *hcl.Diagnostic {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
@@ -140,6 +150,9 @@ func diagnose(err error, src schema.Text, from int, code string, rec schema.Reco
 	switch {
 	case strings.HasPrefix(msg, "unknown name "):
 		name := strings.TrimPrefix(msg, "unknown name ")
+		if c, ok := rec.Lookup(name); ok && c.Type == schema.ColumnInvalid {
+			return nil
+		}
 		end = start + len(name)
 		d.Summary = "Unknown field in expression"
 		d.Detail = fmt.Sprintf("No field named %q reaches %s.", name, what)

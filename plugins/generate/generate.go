@@ -101,6 +101,9 @@ var Plugin = &plugins.Plugin{
 
 func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 	args := b.Args
+	if args.Invalid("format") {
+		return nil, nil // the output schema depends on the format: unknown
+	}
 	s := &Source{
 		Rate:         args.Int("rate"),
 		Count:        args.Int("count"),

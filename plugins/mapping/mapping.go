@@ -113,6 +113,9 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		prog, ds := expression.Compile(e.Text, b.Input, fmt.Sprintf("the value of %q", e.Key))
 		diags = append(diags, ds...)
 		if prog == nil {
+			// Keep the column, of unknown type, so that later stages
+			// referring to it raise no follow-on errors.
+			out = out.With(schema.Column{Name: e.Key, Type: schema.ColumnInvalid})
 			continue
 		}
 		m.Set = append(m.Set, Assignment{Name: e.Key, Value: prog})

@@ -131,7 +131,7 @@ func buildFields(args *schema.Values, json bool) ([]Field, hcl.Diagnostics) {
 			})
 		}
 		f.Type, _ = schema.ParseColumnType(fb.String("type"))
-		if a := fb.Attr("unit"); a != nil && f.Type != schema.ColumnTimestamp {
+		if a := fb.Attr("unit"); a != nil && f.Type != schema.ColumnTimestamp && !fb.Invalid("type") {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Unit only applies to timestamps",

@@ -276,6 +276,9 @@ func (w *Window) decodeAggregates(args *schema.Values, in schema.Record, out []s
 		a, ds := ParseAggregate(e.Key, e.Text, in)
 		diags = append(diags, ds...)
 		if a == nil {
+			// Keep the column, of unknown type, so that later stages
+			// referring to it raise no follow-on errors.
+			out = append(out, schema.Column{Name: e.Key, Type: schema.ColumnInvalid})
 			continue
 		}
 		w.Aggregates = append(w.Aggregates, *a)

@@ -68,7 +68,8 @@ type Stage struct {
 	Output    schema.Record     // the records it hands on
 	DefRange  hcl.Range
 
-	decodeFailed bool // the block's arguments had errors: it is not built
+	decodeFailed bool        // some arguments failed to decode: the component is not kept
+	reported     []hcl.Range // where decoding errors of the block pointed
 }
 
 // Title renders the stage for messages and graphs, e.g. `sink "file" "out"`.

@@ -109,6 +109,16 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 	args, diags := schema.Decode(b.ctx, blk, plugin.Spec)
 	l.add(diags...)
 	st := &Stage{Plugin: plugin, Name: name, Args: args, DefRange: blk.DefRange(), Input: b.current, decodeFailed: !args.Complete()}
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError && d.Subject != nil {
+			st.reported = append(st.reported, *d.Subject)
+		}
+	}
+	for _, f := range plugin.Spec.Fields {
+		if args.Invalid(f.Name) {
+			st.reported = append(st.reported, args.Range(f.Name))
+		}
+	}
 
 	switch kind {
 	case plugins.KindSource:
@@ -261,27 +271,52 @@ func (b *chainBuilder) checkInput(st *Stage, kind plugins.Kind) bool {
 	return true
 }
 
-// build runs the plugin's Build when everything before it is known and the
-// block decoded cleanly, and moves the current schema on.
+// build runs the plugin's Build when everything before it is known, and
+// moves the current schema on. A block whose arguments partly failed to
+// decode is still built, so that its other arguments are checked and the
+// stages after it see its output; the Build diagnostics that fall inside a
+// problem already reported are dropped as follow-on errors.
 func (b *chainBuilder) build(st *Stage) {
-	if !b.known || st.decodeFailed {
-		b.known = b.known && st.Plugin.Kind != plugins.KindSource && st.Plugin.Kind != plugins.KindParse && st.Plugin.Kind != plugins.KindStage
+	passes := st.Plugin.Kind != plugins.KindSink && st.Plugin.Kind != plugins.KindDeadLetter
+	if !b.known {
 		return
 	}
 	c, diags := st.Plugin.Build(&plugins.Build{Pipeline: b.p.Name, Args: st.Args, Input: st.Input, Dir: b.p.Dir})
-	b.l.add(diags...)
-	passes := st.Plugin.Kind != plugins.KindSink && st.Plugin.Kind != plugins.KindDeadLetter
+	for _, d := range diags {
+		if !st.alreadyReported(d) {
+			b.l.add(d)
+		}
+	}
 	if c == nil {
-		b.known = b.known && !passes
+		b.known = !passes
 		return
 	}
-	// A component returned with errors still tells what it outputs, so the
+	// A component built with errors still tells what it outputs, so the
 	// stages after it are checked too; it is not kept for running.
-	if !diags.HasErrors() {
+	if !diags.HasErrors() && !st.decodeFailed {
 		st.Component = c
 	}
 	st.Output = c.Output()
 	if passes {
 		b.current = st.Output
 	}
+}
+
+// alreadyReported reports whether d is a follow-on of a decoding error of
+// the stage: it overlaps a range such an error pointed at or an argument that
+// failed to decode, or (when decoding failed) it is about the whole block.
+func (st *Stage) alreadyReported(d *hcl.Diagnostic) bool {
+	if d.Subject == nil || !st.decodeFailed {
+		return false
+	}
+	s := *d.Subject
+	if s == st.DefRange {
+		return true
+	}
+	for _, r := range st.reported {
+		if r.Filename == s.Filename && r.Start.Byte < max(s.End.Byte, s.Start.Byte+1) && s.Start.Byte < max(r.End.Byte, r.Start.Byte+1) {
+			return true
+		}
+	}
+	return false
 }
