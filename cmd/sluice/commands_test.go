@@ -75,7 +75,8 @@ func TestGraph(t *testing.T) {
 		}
 	}
 	code, out, _ = runCmd(t, "graph", "--format", "mermaid", "../../pipelines/user_activity.hcl")
-	if code != exitOK || !strings.Contains(out, "flowchart LR") || !strings.Contains(out, `p0_5 --> p0_6`) || !strings.Contains(out, `p0_5 --> p0_7`) {
+	if code != exitOK || !strings.Contains(out, "flowchart LR") || !strings.Contains(out, `p0_4 --> p0_5`) || !strings.Contains(out, `p0_4 --> p0_6`) ||
+		!strings.Contains(out, `p0_1 -. dead letter .-> p0_7`) || strings.Contains(out, `p0_4 -. dead letter`) {
 		t.Errorf("mermaid: exit %d\n%s", code, out)
 	}
 	// A file with errors draws nothing and shows the diagnostics.

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 	"github.com/hashicorp/hcl/v2"
@@ -154,6 +155,11 @@ func diagnose(err error, src schema.Text, from int, code string, rec schema.Reco
 			return nil
 		}
 		end = start + len(name)
+		if rest := strings.TrimLeft(code[min(start+len(name), len(code)):], " \t"); strings.HasPrefix(rest, "(") {
+			d.Summary = "Unknown function in expression"
+			d.Detail = fmt.Sprintf("There is no function named %q in %s.%s See the expr-lang language definition for the built-in functions.", name, what, schema.DidYouMean(name, builtin.Names))
+			break
+		}
 		d.Summary = "Unknown field in expression"
 		d.Detail = fmt.Sprintf("No field named %q reaches %s.", name, what)
 		if hint := schema.DidYouMean(name, rec.Names()); hint != "" {

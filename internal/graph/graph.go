@@ -47,7 +47,7 @@ func layout(pipelines []*config.Pipeline) (groups [][]node, edges []edge, names 
 			n := node{id(len(p.Chain) + len(p.Sinks)), label(dl)}
 			nodes = append(nodes, n)
 			for i, st := range p.Chain {
-				if st.Plugin.Kind == "parse" || st.Plugin.Kind == "stage" {
+				if deadLetters(st) {
 					edges = append(edges, edge{from: id(i), to: n.id, dashed: true})
 				}
 			}
@@ -56,6 +56,18 @@ func layout(pipelines []*config.Pipeline) (groups [][]node, edges []edge, names 
 		names = append(names, p.Name)
 	}
 	return groups, edges, names
+}
+
+// deadLetters reports whether a stage can send records to the dead letter:
+// a parse with on_error = "dead_letter", a window with late = "dead_letter",
+// and filter and map stages (an expression failing on a record).
+func deadLetters(st *config.Stage) bool {
+	for _, arg := range []string{"on_error", "late"} {
+		if st.Plugin.Spec.Field(arg) != nil {
+			return st.Args.String(arg) == "dead_letter"
+		}
+	}
+	return st.Plugin.Block == "filter" || st.Plugin.Block == "map"
 }
 
 func label(st *config.Stage) string {

@@ -143,11 +143,17 @@ func (l *loader) file(src Source) {
 		return
 	}
 	file, diags := hclsyntax.ParseConfig(src.Bytes, src.Name, hcl.InitialPos)
-	l.add(diags...)
+	l.add(dedupe(diags)...)
 	if file == nil {
 		return
 	}
 	l.project.Files[src.Name] = file
+	if diags.HasErrors() {
+		// Like a compiler, stop at syntax errors: the parser's recovery
+		// drops parts of the file, and checking the rest would report
+		// problems that are not there.
+		return
+	}
 	body, ok := file.Body.(*hclsyntax.Body)
 	if !ok {
 		return
@@ -191,6 +197,23 @@ func (l *loader) file(src Source) {
 			l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported block type", Detail: detail, Subject: blk.TypeRange.Ptr()})
 		}
 	}
+}
+
+// dedupe keeps the first of several diagnostics starting at the same place
+// (the HCL parser may report one bad character twice).
+func dedupe(diags hcl.Diagnostics) hcl.Diagnostics {
+	seen := map[hcl.Pos]bool{}
+	out := diags[:0:0]
+	for _, d := range diags {
+		if d.Subject != nil {
+			if seen[d.Subject.Start] {
+				continue
+			}
+			seen[d.Subject.Start] = true
+		}
+		out = append(out, d)
+	}
+	return out
 }
 
 // checkText rejects input that is not UTF-8 text with one clear diagnostic

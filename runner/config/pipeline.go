@@ -40,12 +40,12 @@ func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block)
 		})
 	}
 
-	b := &chainBuilder{l: l, ctx: ctx, p: p, known: true, sinkNames: map[string]*Stage{}}
+	b := &chainBuilder{l: l, ctx: ctx, p: p, known: true, sinkNames: map[string]*Stage{}, seen: map[string]bool{}}
 	for _, sb := range blk.Body.Blocks {
 		b.block(sb)
 	}
 	b.finishSinks()
-	if b.source == nil {
+	if !b.seen["source"] {
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Pipeline has no source",
@@ -53,7 +53,7 @@ func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block)
 			Subject:  p.DefRange.Ptr(),
 		})
 	}
-	if len(p.Sinks) == 0 {
+	if !b.seen["sink"] {
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Pipeline has no sink",
@@ -61,7 +61,7 @@ func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block)
 			Subject:  p.DefRange.Ptr(),
 		})
 	}
-	if p.DeadLetter == nil {
+	if !b.seen["dead_letter"] {
 		for _, s := range append(append([]*Stage{}, p.Chain...), p.Sinks...) {
 			for _, arg := range []string{"on_error", "late"} {
 				if a := s.Args.Attr(arg); a != nil && a.Value == "dead_letter" {
@@ -87,6 +87,7 @@ type chainBuilder struct {
 	known     bool          // false once a stage failed: later schemas are unknown
 	firstSink *Stage
 	sinkNames map[string]*Stage
+	seen      map[string]bool // block types written, known plugin or not
 }
 
 func (b *chainBuilder) block(blk *hclsyntax.Block) {
@@ -102,8 +103,16 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 		l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Unsupported block type", Detail: detail, Subject: blk.TypeRange.Ptr()})
 		return
 	}
+	first := len(b.seen) == 0
+	b.seen[blk.Type] = true
+	if kind != plugins.KindSource && !b.seen["source"] {
+		b.known = false // stages before the source: "Source is not first" says it
+	}
 	plugin, name, ok := b.lookup(blk, kind)
 	if !ok {
+		if kind != plugins.KindSink && kind != plugins.KindDeadLetter {
+			b.known = false // the records after an unknown stage are unknown
+		}
 		return
 	}
 	args, diags := schema.Decode(b.ctx, blk, plugin.Spec)
@@ -131,7 +140,7 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 			})
 			return
 		}
-		if len(b.p.Chain) > 0 || b.firstSink != nil || b.p.DeadLetter != nil {
+		if !first {
 			l.add(&hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Source is not first",
@@ -144,15 +153,6 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 		b.build(st)
 		b.p.Chain = append([]*Stage{st}, b.p.Chain...)
 	case plugins.KindParse, plugins.KindStage:
-		if b.source == nil && len(b.p.Chain) == 0 {
-			l.add(&hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Stage before source",
-				Detail:   fmt.Sprintf("%s comes before any source; the source block must be the first block of the pipeline.", st.Title()),
-				Subject:  st.DefRange.Ptr(),
-			})
-			b.known = false
-		}
 		if b.firstSink != nil {
 			l.add(&hcl.Diagnostic{
 				Severity: hcl.DiagWarning,
