@@ -118,7 +118,7 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  fmt.Sprintf("Duplicate %s block", f.Name),
-				Detail:   fmt.Sprintf("Only one %s block is allowed here; the first one is at %s.", f.Name, prev[0].DefRange),
+				Detail:   fmt.Sprintf("Only one %s block is allowed here; the first one is at %s.", f.Name, At(prev[0].DefRange)),
 				Subject:  blk.DefRange().Ptr(),
 			})
 			continue
@@ -127,7 +127,7 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  fmt.Sprintf("Duplicate %s %q", f.Name, strings.Join(blk.Labels, " ")),
-				Detail:   fmt.Sprintf("%s %q is already declared at %s; names must be unique.", f.Name, strings.Join(blk.Labels, " "), dup.DefRange),
+				Detail:   fmt.Sprintf("%s %q is already declared at %s; names must be unique.", f.Name, strings.Join(blk.Labels, " "), At(dup.DefRange)),
 				Subject:  blk.LabelRanges[len(blk.LabelRanges)-1].Ptr(),
 				Context:  blk.DefRange().Ptr(),
 			})
@@ -158,7 +158,7 @@ func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Missing required argument",
-			Detail:   fmt.Sprintf("The argument %q is required in %s: %s", f.Name, describe(v), firstSentence(f.Doc)),
+			Detail:   fmt.Sprintf("The argument %q is required in %s: %s%s", f.Name, describe(v), firstSentence(f.Doc), exampleOf(f)),
 			Subject:  v.DefRange.Ptr(),
 		})
 	}
@@ -199,6 +199,15 @@ func hintFor(name string, candidates []string) string {
 		return " This block takes none."
 	}
 	return " Expected one of: " + strings.Join(candidates, ", ") + "."
+}
+
+// exampleOf returns " For example: name = EXAMPLE." from the field's first
+// example, or "".
+func exampleOf(f *Field) string {
+	if len(f.Examples) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" For example: %s = %s.", f.Name, f.Examples[0])
 }
 
 func firstSentence(doc string) string {
@@ -386,7 +395,7 @@ func decodeMap(ctx *Context, f *Field, expr hcl.Expression) ([]Elem, hcl.Diagnos
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate key",
-				Detail:   fmt.Sprintf("%q appears twice in %q; the first one is at %s.", key, f.Name, first),
+				Detail:   fmt.Sprintf("%q appears twice in %q; the first one is at %s.", key, f.Name, At(first)),
 				Subject:  item.KeyExpr.Range().Ptr(),
 			})
 			continue

@@ -1,10 +1,51 @@
 package schema
 
-import "fmt"
+import (
+	"fmt"
+	"strings"
+)
 
-// Suggest returns the candidate closest to name by edit distance, or "" when
-// none is close enough to be a likely typo.
+// Suggest returns the candidate name most likely meant, or "" when none is
+// close enough: the same word in another case, then the closest by edit
+// distance (a typo), then a candidate that starts the name or that the name
+// abbreviates ("watermark_delay" → "watermark", "cnt" → "count").
 func Suggest(name string, candidates []string) string {
+	for _, c := range candidates {
+		if strings.EqualFold(c, name) {
+			return c
+		}
+	}
+	if s := closest(name, candidates); s != "" {
+		return s
+	}
+	if len(name) < 3 {
+		return ""
+	}
+	for _, c := range candidates {
+		if len(c) >= 3 && (strings.HasPrefix(name, c) || strings.HasPrefix(c, name)) {
+			return c
+		}
+	}
+	for _, c := range candidates {
+		if len(c)-len(name) <= 3 && c[0] == name[0] && subsequence(name, c) {
+			return c
+		}
+	}
+	return ""
+}
+
+// subsequence reports whether every byte of a appears in b, in order.
+func subsequence(a, b string) bool {
+	i := 0
+	for j := 0; i < len(a) && j < len(b); j++ {
+		if a[i] == b[j] {
+			i++
+		}
+	}
+	return i == len(a)
+}
+
+func closest(name string, candidates []string) string {
 	best, bestDist := "", -1
 	for _, c := range candidates {
 		d := editDistance(name, c)

@@ -75,3 +75,26 @@ func ParseByteSize(s string) (int64, error) {
 	}
 	return int64(n), nil
 }
+
+// FormatDuration writes d the way users write durations: "1h", "10m",
+// "1m30s", "250ms", "1d".
+func FormatDuration(d time.Duration) string {
+	if d == 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if d < 0 {
+		b.WriteByte('-')
+		d = -d
+	}
+	for _, u := range []struct {
+		unit string
+		size time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}, {"ms", time.Millisecond}, {"us", time.Microsecond}, {"ns", 1}} {
+		if d >= u.size {
+			fmt.Fprintf(&b, "%d%s", d/u.size, u.unit)
+			d %= u.size
+		}
+	}
+	return b.String()
+}

@@ -73,6 +73,18 @@ func TestSuggest(t *testing.T) {
 		"devise":  "device",
 		"payload": "",
 		"x":       "",
+		"ACTION":  "action",
+		"user":    "user_id",
+		"dev":     "device",
+		"usr_id":  "user_id",
+	}
+	if got := Suggest("cnt", []string{"count", "sum", "min", "max", "avg"}); got != "count" {
+		t.Errorf("Suggest(cnt) = %q, want count", got)
+	}
+	for in, want := range map[string]string{"JSON": "json", "integer": "int", "lowercase": "lower", "watermark_delay": "watermark", "hopping": ""} {
+		if got := Suggest(in, []string{"json", "int", "count", "lower", "watermark", "sliding", "session"}); got != want {
+			t.Errorf("Suggest(%q) = %q, want %q", in, got, want)
+		}
 	}
 	for in, want := range tests {
 		if got := Suggest(in, candidates); got != want {

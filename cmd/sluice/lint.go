@@ -44,7 +44,7 @@ func lintCmd(args []string, stdout, stderr io.Writer) int {
 		if len(views) > 0 {
 			fmt.Fprintln(stdout)
 		}
-		fmt.Fprintf(stdout, "%d file(s), %d pipeline(s): %s, %s\n", len(project.Files), len(project.Pipelines), plural(errs, "error"), plural(warns, "warning"))
+		fmt.Fprintf(stdout, "%s, %s: %s, %s\n", plural(len(project.Names), "file"), plural(len(project.Pipelines), "pipeline"), plural(errs, "error"), plural(warns, "warning"))
 	}
 	if errs > 0 {
 		return exitProblems

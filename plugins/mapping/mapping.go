@@ -111,6 +111,7 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 			continue
 		}
 		prog, ds := expression.Compile(e.Text, b.Input, fmt.Sprintf("the value of %q", e.Key))
+		explainOwnFields(ds, set)
 		diags = append(diags, ds...)
 		if prog == nil {
 			// Keep the column, of unknown type, so that later stages
@@ -131,7 +132,7 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate field in drop",
-				Detail:   fmt.Sprintf("%q is already dropped at %s; remove this one.", name, first),
+				Detail:   fmt.Sprintf("%q is already dropped at %s; remove this one.", name, schema.At(first)),
 				Subject:  e.Range.Ptr(),
 			})
 			continue
@@ -139,7 +140,7 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Field both set and dropped",
-				Detail:   fmt.Sprintf("%q is set at %s and dropped here; remove it from set or from drop.", name, setAt),
+				Detail:   fmt.Sprintf("%q is set at %s and dropped here; remove it from set or from drop.", name, schema.At(setAt)),
 				Subject:  e.Range.Ptr(),
 			})
 		case b.Input.Index(name) < 0:
@@ -171,3 +172,15 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 }
 
 func init() { plugins.Register(Plugin) }
+
+// explainOwnFields rewrites "unknown field" diagnostics about a field that
+// this same map block sets: its expressions do not see each other's results.
+func explainOwnFields(diags hcl.Diagnostics, set []schema.Elem) {
+	for _, d := range diags {
+		for _, e := range set {
+			if d.Summary == "Unknown field in expression" && strings.HasPrefix(d.Detail, fmt.Sprintf("No field named %q ", e.Key)) {
+				d.Detail = fmt.Sprintf("%q is set by this same map block, but the expressions of one map block all read the record as it reaches the block and do not see each other's results. Use a second map block to build on %q.", e.Key, e.Key)
+			}
+		}
+	}
+}

@@ -70,7 +70,7 @@ func (w *Window) decodeTimes(args *schema.Values) hcl.Diagnostics {
 				diags = append(diags, &hcl.Diagnostic{
 					Severity: hcl.DiagError,
 					Summary:  `Invalid value for argument "slide"`,
-					Detail:   fmt.Sprintf("The slide (%s) must not exceed the window size (%s): windows would leave gaps and drop the records between them. Make slide at most size, or use a tumbling window when they are equal.", slide, size),
+					Detail:   fmt.Sprintf("The slide (%s) must not exceed the window size (%s): windows would leave gaps and drop the records between them. Make slide at most size, or use a tumbling window when they are equal.", schema.FormatDuration(slide), schema.FormatDuration(size)),
 					Subject:  args.Range("slide").Ptr(),
 				})
 			}
@@ -82,7 +82,7 @@ func (w *Window) decodeTimes(args *schema.Values) hcl.Diagnostics {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  `Invalid value for argument "offset"`,
-				Detail:   fmt.Sprintf("The offset (%s) must be less than %s (%s): an offset of a whole %s or more gives the same windows as a smaller one. Write an offset below %s.", offset, limitName, limit, limitName, limit),
+				Detail:   fmt.Sprintf("The offset (%s) must be less than %s (%s): an offset of a whole %s or more gives the same windows as a smaller one. Write an offset below %s.", schema.FormatDuration(offset), limitName, schema.FormatDuration(limit), limitName, schema.FormatDuration(limit)),
 				Subject:  args.Range("offset").Ptr(),
 			})
 		}
@@ -99,7 +99,7 @@ func (w *Window) decodeTimes(args *schema.Values) hcl.Diagnostics {
 // the schema already.
 func duration(args *schema.Values, name string, positive bool) (time.Duration, hcl.Diagnostics) {
 	d := args.Duration(name)
-	written := d.String()
+	written := schema.FormatDuration(d)
 	if a := args.Attr(name); a != nil && a.Text.Value != "" {
 		written = a.Text.Value
 	}
@@ -243,7 +243,7 @@ func (w *Window) decodeGroupBy(elems []schema.Elem, in schema.Record, out []sche
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate group_by field",
-				Detail:   fmt.Sprintf("%q is already listed in group_by at %s; list each field once.", t.Value, first),
+				Detail:   fmt.Sprintf("%q is already listed in group_by at %s; list each field once.", t.Value, schema.At(first)),
 				Subject:  subject.Ptr(),
 			})
 			continue

@@ -16,6 +16,7 @@ import (
 
 // Project is everything a set of pipeline files declares.
 type Project struct {
+	Names      []string             // every file loaded, in order, parsed or not
 	Files      map[string]*hcl.File // parsed files by name, for diagnostics
 	Pipelines  []*Pipeline          // in the order written, file by file
 	Checkpoint *Checkpoint          // nil when absent

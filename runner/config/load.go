@@ -117,7 +117,11 @@ func LoadSources(sources []Source, opts *Options) (*Project, hcl.Diagnostics) {
 		names:   map[string]*Pipeline{},
 	}
 	for _, src := range sources {
+		l.project.Names = append(l.project.Names, src.Name)
 		l.file(src)
+	}
+	for _, d := range l.diags {
+		explain(d)
 	}
 	l.checkTests()
 	if len(l.project.Pipelines) == 0 && !l.diags.HasErrors() && len(sources) > 0 {
@@ -224,13 +228,50 @@ func checkText(l *loader, src Source) bool {
 		l.add(fileError(src.Name, "Empty file", "The file is empty; a pipeline file holds pipeline, checkpoint, metrics or test blocks."))
 		return false
 	case bytes.IndexByte(src.Bytes, 0) >= 0:
-		l.add(fileError(src.Name, "Not a text file", "The file holds NUL bytes; it looks like a binary file, not HCL."))
+		l.add(byteError(src, bytes.IndexByte(src.Bytes, 0), "Not a text file", "The file holds NUL bytes; it looks like a binary file, not HCL."))
 		return false
 	case !utf8.Valid(src.Bytes):
-		l.add(fileError(src.Name, "Invalid UTF-8", "The file is not valid UTF-8 text; save it as UTF-8."))
+		l.add(byteError(src, firstInvalidUTF8(src.Bytes), "Invalid UTF-8", "The file is not valid UTF-8 text; save it as UTF-8."))
 		return false
 	}
 	return true
+}
+
+// byteError is a diagnostic about the byte at offset of a file.
+func byteError(src Source, offset int, summary, detail string) *hcl.Diagnostic {
+	start := hcl.Pos{Line: 1, Column: 1, Byte: offset}
+	start.Line += bytes.Count(src.Bytes[:offset], []byte("\n"))
+	lineStart := bytes.LastIndexByte(src.Bytes[:offset], '\n') + 1
+	start.Column += utf8.RuneCount(src.Bytes[lineStart:offset])
+	end := start
+	end.Byte++
+	end.Column++
+	return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &hcl.Range{Filename: src.Name, Start: start, End: end}}
+}
+
+func firstInvalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, w := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && w <= 1 {
+			return i
+		}
+		i += w
+	}
+	return 0
+}
+
+// explain adds the fix to HCL's own generic messages.
+func explain(d *hcl.Diagnostic) {
+	switch d.Summary {
+	case "Variables not allowed":
+		d.Detail = "Pipeline files have no variables. Write expressions for filter, map and window as strings (where = \"action == 'click'\"), and read settings with env(\"NAME\") or file(\"path\")."
+	case "Call to unknown function":
+		d.Detail = strings.TrimSuffix(d.Detail, ".") + ". Pipeline files have only env(name[, default]) and file(path); functions such as lower() or upper() work inside expression strings."
+	case "Invalid escape sequence":
+		d.Detail += ` Inside quoted strings a backslash starts an escape (\n, \t, \", \\): write \\ for a backslash, or use / in paths.`
+	case "Not enough function arguments", "Too many function arguments":
+		d.Detail += " The functions are env(name[, default]) and file(path)."
+	}
 }
 
 func (l *loader) sourceOf(name string) []byte {
@@ -257,21 +298,33 @@ func (l *loader) checkName(what, name string, rng hcl.Range) bool {
 	return false
 }
 
+// labels checks that blk has one label per name. A name may carry what to
+// show in the hint after a colon ("kind:\"file\""); it defaults to the
+// name in capitals.
 func (l *loader) labels(blk *hclsyntax.Block, names ...string) bool {
 	if len(blk.Labels) == len(names) {
 		return true
 	}
 	header := blk.Type
-	for _, n := range names {
-		header += fmt.Sprintf(" %q", n)
+	roles := make([]string, len(names))
+	for i, n := range names {
+		role, shown, ok := strings.Cut(n, ":")
+		if !ok {
+			shown = strings.ToUpper(role)
+		}
+		roles[i] = role
+		header += fmt.Sprintf(" %q", shown)
 	}
 	d := &hcl.Diagnostic{Severity: hcl.DiagError, Subject: blk.DefRange().Ptr()}
 	if len(blk.Labels) < len(names) {
-		d.Summary = fmt.Sprintf("Missing %s label", strings.ToLower(names[len(blk.Labels)]))
-		d.Detail = fmt.Sprintf("Write the block as %s { ... }.", header)
+		d.Summary = fmt.Sprintf("Missing %s label", roles[len(blk.Labels)])
+		d.Detail = fmt.Sprintf("Write the block as %s { ... }.", strings.ReplaceAll(header, `\"`, `"`))
 	} else {
 		d.Summary = "Extraneous label for " + blk.Type
-		d.Detail = fmt.Sprintf("Write the block as %s { ... }.", header)
+		d.Detail = fmt.Sprintf("Write the block as %s { ... }.", strings.ReplaceAll(header, `\"`, `"`))
+		if len(names) == 0 {
+			d.Detail = fmt.Sprintf("A %s block takes no labels: write %s { ... }.", blk.Type, blk.Type)
+		}
 		d.Subject = blk.LabelRanges[len(names)].Ptr()
 	}
 	l.add(d)
@@ -330,7 +383,7 @@ func (l *loader) metrics(ctx *schema.Context, blk *hclsyntax.Block) {
 func (l *loader) checkTests() {
 	seen := map[string]hcl.Range{}
 	for _, blk := range l.tests {
-		if !l.labels(blk, "NAME") {
+		if !l.labels(blk, "name") {
 			continue
 		}
 		name := blk.Labels[0]
@@ -389,7 +442,7 @@ func duplicate(what string, subject, first hcl.Range) *hcl.Diagnostic {
 	return &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Duplicate " + what,
-		Detail:   fmt.Sprintf("Only one %s may be declared; the first one is at %s.", what, first),
+		Detail:   fmt.Sprintf("Only one %s may be declared; the first one is at %s.", what, schema.At(first)),
 		Subject:  subject.Ptr(),
 	}
 }

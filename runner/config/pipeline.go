@@ -14,7 +14,7 @@ import (
 // pipeline loads one pipeline block: its plugin blocks in order, each built
 // against the record schema the blocks before it produce.
 func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block) {
-	if !l.labels(blk, "NAME") {
+	if !l.labels(blk, "name") {
 		return
 	}
 	p := &Pipeline{Name: blk.Labels[0], DefRange: blk.DefRange(), NameRange: blk.LabelRanges[0], Dir: dir}
@@ -22,7 +22,7 @@ func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block)
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Duplicate pipeline name",
-			Detail:   fmt.Sprintf("A pipeline named %q is already declared at %s; pipeline names must be unique across all files.", p.Name, first.DefRange),
+			Detail:   fmt.Sprintf("A pipeline named %q is already declared at %s; pipeline names must be unique across all files.", p.Name, schema.At(first.DefRange)),
 			Subject:  p.NameRange.Ptr(),
 		})
 	} else {
@@ -135,7 +135,7 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 			l.add(&hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate source",
-				Detail:   fmt.Sprintf("A pipeline reads from exactly one source; the first one is %s at %s. Use a second pipeline for another source.", b.source.Title(), b.source.DefRange),
+				Detail:   fmt.Sprintf("A pipeline reads from exactly one source; the first one is %s at %s. Use a second pipeline for another source.", b.source.Title(), schema.At(b.source.DefRange)),
 				Subject:  st.DefRange.Ptr(),
 			})
 			return
@@ -171,7 +171,7 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 			l.add(&hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Duplicate sink name",
-				Detail:   fmt.Sprintf("A sink named %q is already declared in this pipeline at %s; sink names must be unique within a pipeline.", name, prev.DefRange),
+				Detail:   fmt.Sprintf("A sink named %q is already declared in this pipeline at %s; sink names must be unique within a pipeline.", name, schema.At(prev.DefRange)),
 				Subject:  blk.LabelRanges[1].Ptr(),
 			})
 		} else {
@@ -216,11 +216,15 @@ func (b *chainBuilder) lookup(blk *hclsyntax.Block, kind plugins.Kind) (*plugins
 		}
 		return p, "", ok
 	case "sink":
-		if !l.labels(blk, "TYPE", "NAME") {
+		kind := "kind"
+		if len(blk.Labels) > 0 {
+			kind = "kind:" + blk.Labels[0]
+		}
+		if !l.labels(blk, kind, "name") {
 			return nil, "", false
 		}
 	default:
-		if !l.labels(blk, "TYPE") {
+		if !l.labels(blk, "kind:"+strings.Join(l.env.Names(blk.Type), `" | "`)) {
 			return nil, "", false
 		}
 	}
@@ -251,7 +255,7 @@ func (b *chainBuilder) checkInput(st *Stage, kind plugins.Kind) bool {
 		b.l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Nothing to parse",
-			Detail:   fmt.Sprintf("%s needs raw message bytes, but the records reaching it are already typed (%s). Remove it, or set the source to yield raw bytes.", st.Title(), in),
+			Detail:   fmt.Sprintf("%s needs raw message bytes, but the records reaching it are already typed (%s). Remove it, or make the source yield raw bytes (source \"generate\" does with format = \"json\").", st.Title(), in),
 			Subject:  st.DefRange.Ptr(),
 		})
 		return false
