@@ -116,3 +116,16 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+func TestLintUnreadablePaths(t *testing.T) {
+	dir := t.TempDir()
+	code, out, _ := runCmd(t, "lint", filepath.Join(dir, "missing.hcl"), dir)
+	if code != exitProblems {
+		t.Errorf("exit %d, want 1", code)
+	}
+	for _, want := range []string{"missing.hcl: error: Cannot read file", "no such file or directory", "error: No pipeline files", "holds no *.hcl file"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

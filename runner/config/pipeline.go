@@ -116,6 +116,7 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 		return
 	}
 	args, diags := schema.Decode(b.ctx, blk, plugin.Spec)
+	b.hintSiblings(blk, plugin, diags)
 	l.add(diags...)
 	st := &Stage{Plugin: plugin, Name: name, Args: args, DefRange: blk.DefRange(), Input: b.current, decodeFailed: !args.Complete()}
 	for _, d := range diags {
@@ -190,6 +191,30 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 		b.p.DeadLetter = st
 		st.Input = schema.Record{}
 		b.build(st)
+	}
+}
+
+// hintSiblings adds to an "Unsupported argument" diagnostic which plugins of
+// the same block type do take that argument (size in a session window).
+func (b *chainBuilder) hintSiblings(blk *hclsyntax.Block, plugin *plugins.Plugin, diags hcl.Diagnostics) {
+	for _, d := range diags {
+		if d.Summary != "Unsupported argument" || d.Subject == nil {
+			continue
+		}
+		for name, attr := range blk.Body.Attributes {
+			if attr.NameRange != *d.Subject || plugin.Spec.Field(name) != nil {
+				continue
+			}
+			var takers []string
+			for _, other := range b.l.env.Plugins() {
+				if other.Block == plugin.Block && other != plugin && other.Spec.Field(name) != nil {
+					takers = append(takers, fmt.Sprintf("%s %q", other.Block, other.Name))
+				}
+			}
+			if len(takers) > 0 {
+				d.Detail += fmt.Sprintf(" (%q is an argument of %s.)", name, strings.Join(takers, " and "))
+			}
+		}
 	}
 }
 
