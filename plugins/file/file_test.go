@@ -1,38 +1,20 @@
 package file
 
 import (
-	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
 	"github.com/sluice-io/sluice/schema"
 )
 
-var events = schema.Record{Columns: []schema.Column{
-	{Name: "user_id", Type: schema.ColumnInt},
-	{Name: "action", Type: schema.ColumnString},
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "device", Type: schema.ColumnString},
-}}
+var events = plugintest.Events
 
 // summaries renders diagnostics as "line:col: Summary" for comparison.
-func summaries(diags hcl.Diagnostics) []string {
-	var out []string
-	for _, d := range diags {
-		pos := "-"
-		if d.Subject != nil {
-			pos = fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column)
-		}
-		out = append(out, pos+": "+d.Summary)
-	}
-	return out
-}
+var summaries = plugintest.Summaries
 
 func abs(t *testing.T, p string) string {
 	t.Helper()

@@ -1,28 +1,15 @@
 package generate
 
 import (
-	"fmt"
 	"reflect"
 	"testing"
 	"time"
-
-	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins/plugintest"
 	"github.com/sluice-io/sluice/schema"
 )
 
-func summaries(diags hcl.Diagnostics) []string {
-	var out []string
-	for _, d := range diags {
-		pos := "-"
-		if d.Subject != nil {
-			pos = fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column)
-		}
-		out = append(out, pos+": "+d.Summary)
-	}
-	return out
-}
+var summaries = plugintest.Summaries
 
 func TestBuild(t *testing.T) {
 	typed := schema.Record{Columns: []schema.Column{

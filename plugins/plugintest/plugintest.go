@@ -4,6 +4,8 @@
 package plugintest
 
 import (
+	"fmt"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
@@ -33,4 +35,27 @@ func Build(p *plugins.Plugin, src string, input schema.Record) (plugins.Componen
 	}
 	c, ds := p.Build(&plugins.Build{Pipeline: "test", Args: args, Input: input, Dir: "."})
 	return c, append(diags, ds...)
+}
+
+// Events is the standard record schema plugin tests and examples use: the
+// user events of the reference pipeline.
+var Events = schema.Record{Columns: []schema.Column{
+	{Name: "user_id", Type: schema.ColumnInt},
+	{Name: "action", Type: schema.ColumnString},
+	{Name: "ts", Type: schema.ColumnTimestamp},
+	{Name: "device", Type: schema.ColumnString},
+}}
+
+// Summaries renders diagnostics as "line:col: Summary" ("-" for no
+// position), for compact assertions in table tests.
+func Summaries(diags hcl.Diagnostics) []string {
+	var out []string
+	for _, d := range diags {
+		pos := "-"
+		if d.Subject != nil {
+			pos = fmt.Sprintf("%d:%d", d.Subject.Start.Line, d.Subject.Start.Column)
+		}
+		out = append(out, pos+": "+d.Summary)
+	}
+	return out
 }

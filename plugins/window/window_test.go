@@ -14,12 +14,7 @@ import (
 )
 
 // standard is the record schema the plugin examples are written for.
-var standard = schema.Record{Columns: []schema.Column{
-	{Name: "user_id", Type: schema.ColumnInt},
-	{Name: "action", Type: schema.ColumnString},
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "device", Type: schema.ColumnString},
-}}
+var standard = plugintest.Events
 
 func pluginNamed(t *testing.T, k Kind) *plugins.Plugin {
 	t.Helper()
