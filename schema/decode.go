@@ -57,7 +57,7 @@ func Decode(ctx *Context, block *hclsyntax.Block, spec *Spec) (*Values, hcl.Diag
 func decodeBody(ctx *Context, v *Values, body *hclsyntax.Body) hcl.Diagnostics {
 	var diags hcl.Diagnostics
 	spec := v.Spec
-	for _, attr := range sortedAttributes(body) {
+	for _, attr := range SortedAttributes(body) {
 		f := spec.Field(attr.Name)
 		switch {
 		case f == nil:
@@ -192,11 +192,20 @@ func blockHeader(f *Field) string {
 }
 
 func hintFor(name string, candidates []string) string {
+	if len(candidates) == 0 {
+		return " This block takes none."
+	}
+	return Hint(name, candidates)
+}
+
+// Hint returns ` Did you mean "x"?` for a likely typo of name, otherwise
+// ` Expected one of: a, b, c.` (or "" without candidates), to end a detail.
+func Hint(name string, candidates []string) string {
 	if h := DidYouMean(name, candidates); h != "" {
 		return h
 	}
 	if len(candidates) == 0 {
-		return " This block takes none."
+		return ""
 	}
 	return " Expected one of: " + strings.Join(candidates, ", ") + "."
 }
@@ -217,7 +226,9 @@ func firstSentence(doc string) string {
 	return doc
 }
 
-func sortedAttributes(body *hclsyntax.Body) []*hclsyntax.Attribute {
+// SortedAttributes returns a body's attributes in the order written (the
+// parser keeps them in a map).
+func SortedAttributes(body *hclsyntax.Body) []*hclsyntax.Attribute {
 	attrs := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
 	for _, a := range body.Attributes {
 		attrs = append(attrs, a)

@@ -171,7 +171,7 @@ func (l *loader) file(src Source) {
 		Eval:   evalContext(dir, l.opts.getenv()),
 		Source: l.sourceOf,
 	}
-	for _, attr := range sortedAttrs(body) {
+	for _, attr := range schema.SortedAttributes(body) {
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Unsupported argument",
@@ -194,7 +194,7 @@ func (l *loader) file(src Source) {
 			}
 			l.testCtx[blk] = ctx
 		default:
-			detail := fmt.Sprintf("Blocks of type %q are not expected at the top level of a file.%s", blk.Type, hint(blk.Type, rootBlocks))
+			detail := fmt.Sprintf("Blocks of type %q are not expected at the top level of a file.%s", blk.Type, schema.Hint(blk.Type, rootBlocks))
 			if plugins.BlockKind(blk.Type) != "" {
 				detail = fmt.Sprintf("A %s block belongs inside a pipeline \"NAME\" { ... } block.", blk.Type)
 			}
@@ -405,7 +405,7 @@ func (l *loader) checkTests() {
 			l.add(&hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Unknown pipeline",
-				Detail:   fmt.Sprintf("No pipeline named %q is declared.%s", t.Pipeline, hint(t.Pipeline, known)),
+				Detail:   fmt.Sprintf("No pipeline named %q is declared.%s", t.Pipeline, schema.Hint(t.Pipeline, known)),
 				Subject:  v.Range("pipeline").Ptr(),
 			})
 		}
@@ -455,23 +455,4 @@ func fileError(name, summary, detail string) *hcl.Diagnostic {
 		Detail:   detail,
 		Subject:  &hcl.Range{Filename: name},
 	}
-}
-
-func hint(name string, candidates []string) string {
-	if h := schema.DidYouMean(name, candidates); h != "" {
-		return h
-	}
-	if len(candidates) > 0 {
-		return " Expected one of: " + strings.Join(candidates, ", ") + "."
-	}
-	return ""
-}
-
-func sortedAttrs(body *hclsyntax.Body) []*hclsyntax.Attribute {
-	out := make([]*hclsyntax.Attribute, 0, len(body.Attributes))
-	for _, a := range body.Attributes {
-		out = append(out, a)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].SrcRange.Start.Byte < out[j].SrcRange.Start.Byte })
-	return out
 }

@@ -31,7 +31,7 @@ func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block)
 	}
 	l.checkName("pipeline", p.Name, p.NameRange)
 
-	for _, attr := range sortedAttrs(blk.Body) {
+	for _, attr := range schema.SortedAttributes(blk.Body) {
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Unsupported argument",
@@ -94,7 +94,7 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 	l := b.l
 	kind := plugins.BlockKind(blk.Type)
 	if kind == "" {
-		detail := fmt.Sprintf("Blocks of type %q are not expected in a pipeline.%s", blk.Type, hint(blk.Type, plugins.BlockTypes))
+		detail := fmt.Sprintf("Blocks of type %q are not expected in a pipeline.%s", blk.Type, schema.Hint(blk.Type, plugins.BlockTypes))
 		for _, root := range rootBlocks {
 			if root == blk.Type {
 				detail = fmt.Sprintf("A %s block belongs at the top level of the file, not inside a pipeline.", blk.Type)
