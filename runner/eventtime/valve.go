@@ -1,0 +1,198 @@
+package eventtime
+
+import (
+	"fmt"
+	"io"
+	"time"
+)
+
+// ValveConfig holds the window stage's event-time settings. The zero value
+// means no allowed out-of-orderness and partitions that never become idle;
+// the configuration layer supplies DESIGN.md's defaults (idle_timeout 30s).
+type ValveConfig struct {
+	// Watermark is the allowed out-of-orderness (the stage's `watermark`):
+	// W = min over active partitions of max_p − Watermark. Must be ≥ 0.
+	Watermark time.Duration
+	// IdleTimeout is the processing time after which a silent partition stops
+	// holding W back (the stage's `idle_timeout`). Zero disables idleness.
+	// Must be ≥ 0.
+	IdleTimeout time.Duration
+}
+
+// Valve computes a stage's watermark W from its partitions' Generators:
+//
+//	W = max(previous W, min over active partitions p of (max_p − watermark))
+//
+// A partition is active unless it has been silent for IdleTimeout (see
+// Generator.Tick); a partition that is known but has never delivered has
+// max_p = NoWatermark and so holds W at NoWatermark until it becomes idle.
+// A returning partition is active again at once, but W never moves
+// backwards: while its max_p − watermark is below W, W simply stays. When
+// every partition is idle (or there are none), W does not move. W starts at
+// NoWatermark; Finish moves it to EndOfTime for good.
+//
+// W moves only in Advance (and Finish), so the caller decides when time
+// passes. To make results independent of batch sizes (DESIGN.md section 4),
+// the scheduler calls Observe then Advance for each record, passing the
+// processing time it read once for the batch, and calls Advance on
+// processing-time ticks so that idle partitions are noticed. Both are O(1)
+// and O(partitions) respectively and never allocate.
+//
+// Not safe for concurrent use.
+type Valve struct {
+	delay    int64 // allowed out-of-orderness, ms
+	idle     int64 // idle timeout, ms; 0 = never idle
+	w        int64
+	finished bool
+	parts    []Generator
+}
+
+// NewValve returns a valve with partitions 0 … partitions−1, all known since
+// processing time now and none having delivered yet, and W = NoWatermark.
+func NewValve(cfg ValveConfig, partitions int, now int64) (*Valve, error) {
+	if cfg.Watermark < 0 {
+		return nil, fmt.Errorf("eventtime: negative watermark %s", cfg.Watermark)
+	}
+	if cfg.IdleTimeout < 0 {
+		return nil, fmt.Errorf("eventtime: negative idle timeout %s", cfg.IdleTimeout)
+	}
+	if partitions < 0 {
+		return nil, fmt.Errorf("eventtime: negative partition count %d", partitions)
+	}
+	v := &Valve{
+		delay: millis(int64(cfg.Watermark)),
+		idle:  millis(int64(cfg.IdleTimeout)),
+		w:     NoWatermark,
+		parts: make([]Generator, partitions),
+	}
+	for i := range v.parts {
+		v.parts[i] = NewGenerator(now)
+	}
+	return v, nil
+}
+
+// AddPartition adds a partition known since processing time now (for
+// example when a topic gains partitions) and returns its id, which is
+// Partitions() before the call. Like every partition that has not delivered
+// yet, it holds W back until it delivers or becomes idle; it never lowers W.
+func (v *Valve) AddPartition(now int64) int {
+	v.parts = append(v.parts, NewGenerator(now))
+	return len(v.parts) - 1
+}
+
+// Partitions returns the number of partitions.
+func (v *Valve) Partitions() int { return len(v.parts) }
+
+// Observe records a record of partition p (0 ≤ p < Partitions(), else it
+// panics) with the given event time that reached the stage. W does not move
+// until the next Advance, which also stamps the delivery's processing time.
+func (v *Valve) Observe(p int, eventTime int64) { v.parts[p].Observe(eventTime) }
+
+// Advance stamps the deliveries observed since the previous Advance with
+// processing time now, recomputes W and returns it, with changed reporting
+// whether it rose. W never decreases. After Finish it returns (EndOfTime,
+// false).
+func (v *Valve) Advance(now int64) (w int64, changed bool) {
+	if v.finished {
+		return v.w, false
+	}
+	lowest, any := EndOfTime, false
+	for i := range v.parts {
+		g := &v.parts[i]
+		if g.Tick(now, v.idle) {
+			any = true
+			if g.max < lowest {
+				lowest = g.max
+			}
+		}
+	}
+	if !any {
+		return v.w, false
+	}
+	if c := subSat(lowest, v.delay); c > v.w {
+		v.w = c
+		return c, true
+	}
+	return v.w, false
+}
+
+// Finish ends a bounded input: W becomes EndOfTime, so every window closes and
+// every event-time timer fires, and stays there. changed reports whether W
+// rose (false if Finish was already called).
+func (v *Valve) Finish() (w int64, changed bool) {
+	changed = v.w != EndOfTime
+	v.w, v.finished = EndOfTime, true
+	return v.w, changed
+}
+
+// Watermark returns the current W without advancing it.
+func (v *Valve) Watermark() int64 { return v.w }
+
+// Finished reports whether Finish was called.
+func (v *Valve) Finished() bool { return v.finished }
+
+// Max returns max_p of partition p (NoWatermark if it has not delivered).
+func (v *Valve) Max(p int) int64 { return v.parts[p].Max() }
+
+// Idle reports whether partition p is idle at processing time now, as the
+// next Advance(now) would judge it (records observed since the last Advance
+// count as delivered at now). It changes nothing.
+func (v *Valve) Idle(p int, now int64) bool {
+	g := v.parts[p]
+	return v.idle > 0 && !g.pending && now-g.last >= v.idle
+}
+
+// ResetIdle restarts every partition's idleness clock at processing time
+// now, as if each had just delivered, without touching max_p or W. Call it
+// after restoring a checkpoint written by an earlier process, so that the
+// downtime does not make every partition idle at once; skip it when an exact
+// replay of the original processing-time behaviour is wanted (tests).
+func (v *Valve) ResetIdle(now int64) {
+	for i := range v.parts {
+		v.parts[i].last = now
+	}
+}
+
+// Snapshot writes the valve's state (W, whether it finished, and each
+// partition's max_p, last delivery time and unstamped-delivery flag) as one
+// frame (see the package documentation). The configuration is not
+// written: a restored valve keeps the one it was created with.
+func (v *Valve) Snapshot(w io.Writer) error {
+	var p []byte
+	p = appendVarint(p, v.w)
+	p = appendBool(p, v.finished)
+	p = appendUvarint(p, uint64(len(v.parts)))
+	for _, g := range v.parts {
+		p = appendVarint(p, g.max)
+		p = appendVarint(p, g.last)
+		p = appendBool(p, g.pending)
+	}
+	return writeFrame(w, kindValve, p)
+}
+
+// Restore replaces the valve's state (W, finished, partitions) with one
+// written by Snapshot, keeping its configuration. It reads exactly one frame
+// from r. On error (unknown version, wrong kind, truncated or corrupt input)
+// it leaves the valve unchanged; it never panics.
+func (v *Valve) Restore(r io.Reader) error {
+	p, err := readFrame(r, kindValve)
+	if err != nil {
+		return err
+	}
+	d := decoder{what: "valve", b: p}
+	w := d.varint()
+	finished := d.bool()
+	n := d.count(3) // each partition takes at least 3 bytes
+	parts := make([]Generator, n)
+	for i := range parts {
+		parts[i] = Generator{max: d.varint(), last: d.varint(), pending: d.bool()}
+	}
+	if err := d.finish(); err != nil {
+		return err
+	}
+	if finished && w != EndOfTime {
+		return corrupt("valve", "finished with W %d", w)
+	}
+	v.w, v.finished, v.parts = w, finished, parts
+	return nil
+}
