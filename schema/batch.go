@@ -1,0 +1,191 @@
+package schema
+
+import (
+	"fmt"
+	"unsafe"
+)
+
+// Vector holds one column of a Batch: the values of one field for every row,
+// in the slice that matches its type. Strings are stored back to back in Bytes
+// (as Apache Arrow does), so appending a parsed string copies bytes but does
+// not allocate per row.
+type Vector struct {
+	Type    ColumnType
+	Ints    []int64   // ColumnInt and ColumnTimestamp (Unix milliseconds)
+	Floats  []float64 // ColumnFloat
+	Bools   []bool    // ColumnBool
+	Bytes   []byte    // ColumnString: every value, back to back
+	Offsets []int32   // ColumnString: value i is Bytes[Offsets[i]:Offsets[i+1]]
+	Nulls   []bool    // nil while no value is null; else Nulls[i] marks row i
+}
+
+// Len returns the number of values in the vector.
+func (v *Vector) Len() int {
+	switch v.Type {
+	case ColumnInt, ColumnTimestamp:
+		return len(v.Ints)
+	case ColumnFloat:
+		return len(v.Floats)
+	case ColumnBool:
+		return len(v.Bools)
+	case ColumnString:
+		if len(v.Offsets) == 0 {
+			return 0
+		}
+		return len(v.Offsets) - 1
+	}
+	return 0
+}
+
+// IsNull reports whether row i is null.
+func (v *Vector) IsNull(i int) bool { return v.Nulls != nil && v.Nulls[i] }
+
+// StringBytes returns the bytes of string value i. They alias the vector and
+// are valid until the vector is reset.
+func (v *Vector) StringBytes(i int) []byte { return v.Bytes[v.Offsets[i]:v.Offsets[i+1]] }
+
+// String returns string value i without copying. Like StringBytes it is only
+// valid until the vector is reset: copy it (strings.Clone) to keep it.
+func (v *Vector) String(i int) string {
+	b := v.StringBytes(i)
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// AppendInt appends an int or timestamp value.
+func (v *Vector) AppendInt(x int64) { v.Ints = append(v.Ints, x); v.markNotNull() }
+
+// AppendFloat appends a float value.
+func (v *Vector) AppendFloat(x float64) { v.Floats = append(v.Floats, x); v.markNotNull() }
+
+// AppendBool appends a bool value.
+func (v *Vector) AppendBool(x bool) { v.Bools = append(v.Bools, x); v.markNotNull() }
+
+// AppendString appends a copy of s.
+func (v *Vector) AppendString(s []byte) {
+	if len(v.Offsets) == 0 {
+		v.Offsets = append(v.Offsets, 0)
+	}
+	v.Bytes = append(v.Bytes, s...)
+	v.Offsets = append(v.Offsets, int32(len(v.Bytes)))
+	v.markNotNull()
+}
+
+// AppendNull appends a null: the zero value of the type, marked null.
+func (v *Vector) AppendNull() {
+	n := v.Len()
+	switch v.Type {
+	case ColumnInt, ColumnTimestamp:
+		v.Ints = append(v.Ints, 0)
+	case ColumnFloat:
+		v.Floats = append(v.Floats, 0)
+	case ColumnBool:
+		v.Bools = append(v.Bools, false)
+	case ColumnString:
+		if len(v.Offsets) == 0 {
+			v.Offsets = append(v.Offsets, 0)
+		}
+		v.Offsets = append(v.Offsets, int32(len(v.Bytes)))
+	}
+	if v.Nulls == nil {
+		v.Nulls = make([]bool, n, 2*n+8)
+	}
+	v.Nulls = append(v.Nulls, true)
+}
+
+func (v *Vector) markNotNull() {
+	if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, false)
+	}
+}
+
+// Reset empties the vector and keeps its memory for reuse.
+func (v *Vector) Reset() {
+	v.Ints, v.Floats, v.Bools, v.Bytes = v.Ints[:0], v.Floats[:0], v.Bools[:0], v.Bytes[:0]
+	v.Offsets = v.Offsets[:0]
+	v.Nulls = nil
+}
+
+// Origin is where a row came from: the source partition and the position in
+// it (a file's byte offset, a message's index), for dead letters and
+// checkpoints.
+type Origin struct {
+	Partition int32
+	Offset    int64
+}
+
+// Batch is a block of records following one Record schema, stored by column.
+// Stages receive and hand on batches of hundreds to thousands of rows; a
+// Batch is owned by one stage at a time and is not safe for concurrent use.
+//
+// A batch of raw records (Schema.Raw) has one string column: the payloads.
+type Batch struct {
+	Schema  Record
+	Rows    int
+	Columns []Vector // one per schema column (one payload column when raw)
+	Origins []Origin // one per row, or empty when origins are not tracked
+}
+
+// NewBatch returns an empty batch for rec with room for capacity rows.
+func NewBatch(rec Record, capacity int) *Batch {
+	b := &Batch{Schema: rec}
+	if rec.Raw {
+		b.Columns = []Vector{{Type: ColumnString, Offsets: make([]int32, 1, capacity+1)}}
+		return b
+	}
+	b.Columns = make([]Vector, len(rec.Columns))
+	for i, c := range rec.Columns {
+		v := &b.Columns[i]
+		v.Type = c.Type
+		switch c.Type {
+		case ColumnInt, ColumnTimestamp:
+			v.Ints = make([]int64, 0, capacity)
+		case ColumnFloat:
+			v.Floats = make([]float64, 0, capacity)
+		case ColumnBool:
+			v.Bools = make([]bool, 0, capacity)
+		case ColumnString:
+			v.Offsets = make([]int32, 1, capacity+1)
+		}
+	}
+	return b
+}
+
+// Reset empties the batch and keeps its memory for reuse.
+func (b *Batch) Reset() {
+	b.Rows = 0
+	b.Origins = b.Origins[:0]
+	for i := range b.Columns {
+		b.Columns[i].Reset()
+	}
+}
+
+// Validate checks that every column holds Rows values of its schema type and
+// that origins, when tracked, cover every row. Tests and debug builds use it.
+func (b *Batch) Validate() error {
+	want := len(b.Schema.Columns)
+	if b.Schema.Raw {
+		want = 1
+	}
+	if len(b.Columns) != want {
+		return fmt.Errorf("batch has %d columns, schema %s wants %d", len(b.Columns), b.Schema, want)
+	}
+	for i := range b.Columns {
+		v := &b.Columns[i]
+		if !b.Schema.Raw && v.Type != b.Schema.Columns[i].Type {
+			return fmt.Errorf("column %d is %s, schema says %s", i, v.Type, b.Schema.Columns[i].Type)
+		}
+		if v.Len() != b.Rows {
+			return fmt.Errorf("column %d holds %d values for %d rows", i, v.Len(), b.Rows)
+		}
+		if v.Nulls != nil && len(v.Nulls) != b.Rows {
+			return fmt.Errorf("column %d has %d null marks for %d rows", i, len(v.Nulls), b.Rows)
+		}
+	}
+	if len(b.Origins) != 0 && len(b.Origins) != b.Rows {
+		return fmt.Errorf("batch has %d origins for %d rows", len(b.Origins), b.Rows)
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package schema
+
+import (
+	"testing"
+)
+
+func TestBatchAppendAndRead(t *testing.T) {
+	rec := Record{Columns: []Column{{"user_id", ColumnInt}, {"action", ColumnString}, {"price", ColumnFloat}, {"ok", ColumnBool}, {"ts", ColumnTimestamp}}}
+	b := NewBatch(rec, 4)
+	rows := []struct {
+		id     int64
+		action string
+		null   bool
+	}{{1, "click", false}, {2, "", true}, {3, "view", false}}
+	for _, r := range rows {
+		b.Columns[0].AppendInt(r.id)
+		if r.null {
+			b.Columns[1].AppendNull()
+		} else {
+			b.Columns[1].AppendString([]byte(r.action))
+		}
+		b.Columns[2].AppendFloat(float64(r.id) / 2)
+		b.Columns[3].AppendBool(r.id%2 == 1)
+		b.Columns[4].AppendInt(1_700_000_000_000 + r.id)
+		b.Origins = append(b.Origins, Origin{Partition: 0, Offset: r.id * 10})
+		b.Rows++
+	}
+	if err := b.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	s := &b.Columns[1]
+	if s.String(0) != "click" || !s.IsNull(1) || s.String(1) != "" || s.String(2) != "view" || s.IsNull(2) {
+		t.Errorf("strings: %q %v %q %q", s.String(0), s.IsNull(1), s.String(1), s.String(2))
+	}
+	if b.Columns[0].IsNull(1) || b.Columns[2].Floats[2] != 1.5 || !b.Columns[3].Bools[2] {
+		t.Error("typed values wrong")
+	}
+	b.Reset()
+	if b.Rows != 0 || b.Columns[1].Len() != 0 || b.Columns[1].Nulls != nil || b.Validate() != nil {
+		t.Errorf("after reset: rows %d, len %d, %v", b.Rows, b.Columns[1].Len(), b.Validate())
+	}
+	b.Columns[1].AppendString([]byte("x"))
+	if b.Validate() == nil {
+		t.Error("Validate accepted a column longer than Rows")
+	}
+}
+
+func TestRawBatch(t *testing.T) {
+	b := NewBatch(RawRecord(), 2)
+	b.Columns[0].AppendString([]byte(`{"a":1}`))
+	b.Rows++
+	if err := b.Validate(); err != nil || b.Columns[0].String(0) != `{"a":1}` {
+		t.Fatalf("%v %q", err, b.Columns[0].String(0))
+	}
+}
+
+func BenchmarkAppendString(b *testing.B) {
+	v := Vector{Type: ColumnString}
+	s := []byte("purchase")
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if i%1024 == 0 {
+			v.Reset()
+		}
+		v.AppendString(s)
+	}
+}
