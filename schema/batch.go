@@ -189,3 +189,22 @@ func (b *Batch) Validate() error {
 	}
 	return nil
 }
+
+// AppendFrom appends value i of src, a vector of the same type, null marks
+// included.
+func (v *Vector) AppendFrom(src *Vector, i int) {
+	if src.IsNull(i) {
+		v.AppendNull()
+		return
+	}
+	switch src.Type {
+	case ColumnInt, ColumnTimestamp:
+		v.AppendInt(src.Ints[i])
+	case ColumnFloat:
+		v.AppendFloat(src.Floats[i])
+	case ColumnBool:
+		v.AppendBool(src.Bools[i])
+	case ColumnString:
+		v.AppendString(src.StringBytes(i))
+	}
+}

@@ -1,0 +1,381 @@
+package expression
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+	"unsafe"
+	"weak"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Value is the result of a Program for one row, already of the Program's
+// Type: Int holds ints and timestamps (Unix milliseconds), Float floats, Str
+// strings, Bool bools. Null is set when the program yielded nil, which only
+// happens when it read a null field.
+//
+// Str may alias the evaluated batch or the evaluator's scratch memory: it is
+// valid until the next call to Eval, Bool or Bind of the same Evaluator.
+// AppendTo copies it.
+type Value struct {
+	Type  schema.ColumnType
+	Null  bool
+	Int   int64
+	Float float64
+	Bool  bool
+	Str   string
+}
+
+// AppendTo appends the value to dst, a vector of the value's type.
+func (v Value) AppendTo(dst *schema.Vector) {
+	switch {
+	case v.Null:
+		dst.AppendNull()
+	case v.Type == schema.ColumnInt || v.Type == schema.ColumnTimestamp:
+		dst.AppendInt(v.Int)
+	case v.Type == schema.ColumnFloat:
+		dst.AppendFloat(v.Float)
+	case v.Type == schema.ColumnBool:
+		dst.AppendBool(v.Bool)
+	case v.Type == schema.ColumnString:
+		// AppendString copies its argument: view the string's bytes.
+		dst.AppendString(unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
+	}
+}
+
+// Evaluator runs one Program over the rows of batches of one schema. It is
+// not safe for concurrent use: give each goroutine its own (they are cheap;
+// the compiled form is shared).
+//
+// Two paths give the same results (a differential test holds them to it):
+//
+//   - The fast path runs closures compiled from the program's typed AST over
+//     the batch's column vectors, without boxing values: field reads,
+//     literals, comparisons, arithmetic, and/or/not, `in` over literal
+//     arrays, `? :`, `??`, `matches` with a literal, contains/startsWith/
+//     endsWith and the builtins lower, upper, trim, trimPrefix, trimSuffix,
+//     hasPrefix, hasSuffix, len, abs, int and float on fast-path types.
+//   - The slow path runs expr's VM with one env map, owned by the evaluator
+//     and refilled for every row with the fields the program reads. It is
+//     used for programs with any other construct (method calls such as
+//     ts.Hour(), now(), durations, ...), and for every row in which a field
+//     the program reads is null: the field is nil in the env, and the VM
+//     decides (`x ?? 'default'` works; most operators fail on nil, which is
+//     a run-time error for that row).
+type Evaluator struct {
+	prog *Program
+	plan *plan // nil: always the VM
+
+	f        frame
+	nullable []int // columns read by the fast path that have nulls in the bound batch
+	env      map[string]any
+	machine  vm.VM
+}
+
+// plan is the compiled, immutable part of an evaluator, shared by every
+// evaluator of one program and input schema.
+type plan struct {
+	in    schema.Record
+	root  closure // k == kindNone: no fast path
+	reads []int   // columns the fast path reads
+	env   []int   // columns the VM env gets
+}
+
+// Evaluator returns an evaluator of p over batches with schema in, which
+// must be the schema p was compiled against.
+func (p *Program) Evaluator(in schema.Record) *Evaluator {
+	return &Evaluator{prog: p, plan: planFor(p, in)}
+}
+
+// VMEvaluator returns an evaluator of p that always uses expr's VM. It is
+// meant for tests and benchmarks that compare the two paths.
+func (p *Program) VMEvaluator(in schema.Record) *Evaluator {
+	pl := *planFor(p, in)
+	pl.root = closure{}
+	return &Evaluator{prog: p, plan: &pl}
+}
+
+// Fast reports whether the evaluator has a fast path (rows reading a null
+// field still take the VM).
+func (e *Evaluator) Fast() bool { return e.plan.root.k != kindNone }
+
+// plans caches the compiled form of programs by program, without keeping
+// programs alive.
+var plans sync.Map // weak.Pointer[Program] → *plan
+
+func planFor(p *Program, in schema.Record) *plan {
+	key := weak.Make(p)
+	if v, ok := plans.Load(key); ok && sameRecord(v.(*plan).in, in) {
+		return v.(*plan)
+	}
+	pl := newPlan(p, in)
+	if _, loaded := plans.LoadOrStore(key, pl); !loaded {
+		runtime.AddCleanup(p, func(k weak.Pointer[Program]) { plans.Delete(k) }, key)
+	}
+	return pl
+}
+
+func sameRecord(a, b schema.Record) bool {
+	if a.Raw != b.Raw || len(a.Columns) != len(b.Columns) {
+		return false
+	}
+	for i := range a.Columns {
+		if a.Columns[i] != b.Columns[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func newPlan(p *Program, in schema.Record) *plan {
+	pl := &plan{in: in}
+	root := p.VM.Node()
+	c := closureCompiler{in: in}
+	if cl, ok := c.compile(root); ok && columnKind(p.Type) == cl.k {
+		pl.root, pl.reads = cl, c.reads
+	}
+	// The VM env: every field the program names, or all of them when it
+	// reaches the env as a whole ($env).
+	all := false
+	seen := map[int]bool{}
+	ast.Find(root, func(n ast.Node) bool {
+		if id, ok := n.(*ast.IdentifierNode); ok {
+			if id.Value == "$env" {
+				all = true
+			} else if i := in.Index(id.Value); i >= 0 && !seen[i] {
+				seen[i] = true
+				pl.env = append(pl.env, i)
+			}
+		}
+		return false
+	})
+	if all {
+		pl.env = pl.env[:0]
+		for i := range in.Columns {
+			pl.env = append(pl.env, i)
+		}
+	}
+	return pl
+}
+
+// Bind makes the evaluator read b, whose schema must be the evaluator's
+// input schema. Bind again when b changes (rows appended, Reset).
+func (e *Evaluator) Bind(b *schema.Batch) {
+	if len(b.Columns) != len(e.plan.in.Columns) {
+		panic(fmt.Sprintf("expression: batch %s bound to an evaluator of %s", b.Schema, e.plan.in))
+	}
+	e.f.cols = b.Columns
+	e.nullable = e.nullable[:0]
+	for _, c := range e.plan.reads {
+		if b.Columns[c].Nulls != nil {
+			e.nullable = append(e.nullable, c)
+		}
+	}
+}
+
+// hasNull reports whether a column the fast path reads is null in row.
+func (e *Evaluator) hasNull(row int) bool {
+	for _, c := range e.nullable {
+		if e.f.cols[c].Nulls[row] {
+			return true
+		}
+	}
+	return false
+}
+
+// Eval evaluates the program for row of the bound batch. A run-time failure
+// (an integer division by zero, an operation on a null field, a failed
+// conversion) is returned as an error for that row; Eval never panics.
+//
+// The result has the Program's Type. When the VM yields a value of another
+// Go type, an integer is converted to a float program's float64; any other
+// mismatch is an error (it cannot happen for well-typed programs over
+// non-null fields).
+func (e *Evaluator) Eval(row int) (Value, error) {
+	root := &e.plan.root
+	if root.k == kindNone || e.hasNull(row) {
+		return e.evalVM(row)
+	}
+	f := &e.f
+	f.row, f.err, f.scratch = row, nil, f.scratch[:0]
+	v := Value{Type: e.prog.Type}
+	switch root.k {
+	case kindInt:
+		v.Int = int64(root.i(f))
+	case kindFloat:
+		v.Float = root.f(f)
+	case kindString:
+		v.Str = root.s(f)
+	case kindBool:
+		v.Bool = root.b(f)
+	case kindTime:
+		v.Int = root.t(f)
+	}
+	if f.err != nil {
+		return Value{}, f.err
+	}
+	return v, nil
+}
+
+// Bool evaluates a bool program for row. A null result (the condition read
+// a null field and yielded nil) is false, as a SQL WHERE treats NULL.
+func (e *Evaluator) Bool(row int) (bool, error) {
+	root := &e.plan.root
+	if root.k == kindBool && !e.hasNull(row) {
+		f := &e.f
+		f.row, f.err, f.scratch = row, nil, f.scratch[:0]
+		b := root.b(f)
+		if f.err != nil {
+			return false, f.err
+		}
+		return b, nil
+	}
+	v, err := e.Eval(row)
+	if err != nil {
+		return false, err
+	}
+	if v.Type != schema.ColumnBool {
+		return false, fmt.Errorf("the condition yields %s, not bool", v.Type)
+	}
+	return v.Bool && !v.Null, nil
+}
+
+// evalVM is the slow path: it fills the evaluator's env with the fields of
+// row and runs the VM, turning any panic into an error.
+func (e *Evaluator) evalVM(row int) (v Value, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = Value{}, fmt.Errorf("%v", r)
+		}
+	}()
+	if e.env == nil {
+		e.env = make(map[string]any, len(e.plan.env))
+	}
+	for _, c := range e.plan.env {
+		e.env[e.plan.in.Columns[c].Name] = box(&e.f.cols[c], row)
+	}
+	out, err := e.machine.Run(e.prog.VM, e.env)
+	if err != nil {
+		return Value{}, e.explainNulls(vmError(err), row)
+	}
+	return convert(out, e.prog.Type)
+}
+
+// explainNulls adds the names of the fields that are null in row, and
+// read by the program, to err: "interface conversion: interface {} is nil,
+// not string" means little without them.
+func (e *Evaluator) explainNulls(err error, row int) error {
+	var names []string
+	for _, c := range e.plan.env {
+		if e.f.cols[c].IsNull(row) {
+			names = append(names, e.plan.in.Columns[c].Name)
+		}
+	}
+	if len(names) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w (null field: %s)", err, strings.Join(names, ", "))
+}
+
+// box returns value row of v as the Go value expressions see, nil when null.
+func box(v *schema.Vector, row int) any {
+	if v.IsNull(row) {
+		return nil
+	}
+	switch v.Type {
+	case schema.ColumnInt:
+		return int(v.Ints[row])
+	case schema.ColumnFloat:
+		return v.Floats[row]
+	case schema.ColumnString:
+		return v.String(row)
+	case schema.ColumnBool:
+		return v.Bools[row]
+	case schema.ColumnTimestamp:
+		return time.UnixMilli(v.Ints[row]).UTC()
+	}
+	return nil
+}
+
+// vmError reduces a VM error to its message: the VM adds the source and a
+// caret, which a dead-letter reason does not need, and Go's "runtime error: "
+// prefix.
+func vmError(err error) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return errors.New(strings.TrimPrefix(fe.Message, "runtime error: "))
+	}
+	return err
+}
+
+// convert turns a VM result into a Value of type t.
+func convert(out any, t schema.ColumnType) (Value, error) {
+	v := Value{Type: t}
+	if out == nil {
+		v.Null = true
+		return v, nil
+	}
+	ok := true
+	switch t {
+	case schema.ColumnInt:
+		v.Int, ok = integer(out)
+	case schema.ColumnFloat:
+		if x, isFloat := out.(float64); isFloat {
+			v.Float = x
+		} else if x, isFloat := out.(float32); isFloat {
+			v.Float = float64(x)
+		} else {
+			var i int64
+			i, ok = integer(out)
+			v.Float = float64(i)
+		}
+	case schema.ColumnString:
+		v.Str, ok = out.(string)
+	case schema.ColumnBool:
+		v.Bool, ok = out.(bool)
+	case schema.ColumnTimestamp:
+		var ts time.Time
+		ts, ok = out.(time.Time)
+		v.Int = ts.UnixMilli()
+	default:
+		ok = false
+	}
+	if !ok {
+		return Value{}, fmt.Errorf("the expression yielded %T, not %s", out, t)
+	}
+	return v, nil
+}
+
+func integer(x any) (int64, bool) {
+	switch x := x.(type) {
+	case int:
+		return int64(x), true
+	case int8:
+		return int64(x), true
+	case int16:
+		return int64(x), true
+	case int32:
+		return int64(x), true
+	case int64:
+		return x, true
+	case uint:
+		return int64(x), true
+	case uint8:
+		return int64(x), true
+	case uint16:
+		return int64(x), true
+	case uint32:
+		return int64(x), true
+	case uint64:
+		return int64(x), true
+	}
+	return 0, false
+}

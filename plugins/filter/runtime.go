@@ -1,0 +1,76 @@
+package filter
+
+import (
+	"github.com/sluice-io/sluice/internal/expression"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Counts says what became of the rows of one batch: In = Kept + Filtered +
+// Dead.
+type Counts struct {
+	In       int // rows of the input batch
+	Kept     int // rows appended to the output: the condition is true
+	Filtered int // rows dropped: the condition is false, or null (it read a null field and yielded nil, as SQL's WHERE NULL)
+	Dead     int // rows handed to bad: the condition failed at run time
+}
+
+// Process appends to out the rows of in for which the condition is true,
+// with all their columns and, when in tracks them, their origins. For a row
+// whose condition fails at run time (an integer division by zero, an
+// operation on a null field) it calls bad with the row's index in in and a
+// reason such as "filter condition: integer divide by zero", and does not
+// append it. Rows for which the condition is false are dropped.
+//
+// in is only read; out must have the filter's schema (its input's) and is
+// appended to, not reset. Process may be called from one goroutine at a
+// time per out; separate calls on separate batches may run concurrently.
+// f must have been built without errors.
+func (f *Filter) Process(in, out *schema.Batch, bad func(row int, reason string)) Counts {
+	return f.process(f.Where.Evaluator(f.Input), in, out, bad)
+}
+
+func (f *Filter) process(e *expression.Evaluator, in, out *schema.Batch, bad func(row int, reason string)) Counts {
+	c := Counts{In: in.Rows}
+	e.Bind(in)
+	// Rows are selected in chunks, then copied column by column.
+	var buf [256]int32
+	sel := buf[:0]
+	for row := range in.Rows {
+		keep, err := e.Bool(row)
+		switch {
+		case err != nil:
+			c.Dead++
+			bad(row, "filter condition: "+err.Error())
+		case keep:
+			c.Kept++
+			sel = append(sel, int32(row))
+			if len(sel) == cap(sel) {
+				appendRows(out, in, sel)
+				sel = sel[:0]
+			}
+		default:
+			c.Filtered++
+		}
+	}
+	appendRows(out, in, sel)
+	return c
+}
+
+// appendRows appends the rows sel of in to out, a batch of the same schema.
+func appendRows(out, in *schema.Batch, sel []int32) {
+	if len(sel) == 0 {
+		return
+	}
+	for c := range in.Columns {
+		src, dst := &in.Columns[c], &out.Columns[c]
+		for _, row := range sel {
+			dst.AppendFrom(src, int(row))
+		}
+	}
+	if len(in.Origins) > 0 {
+		for _, row := range sel {
+			out.Origins = append(out.Origins, in.Origins[row])
+		}
+	}
+	out.Rows += len(sel)
+}

@@ -1,0 +1,199 @@
+package filter
+
+import (
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/sluice-io/sluice/plugins/plugintest"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// event is one row over plugintest.Events: user_id, action, ts, device; nil
+// is null.
+type event [4]any
+
+func batchOf(rows ...event) *schema.Batch {
+	b := schema.NewBatch(events, len(rows))
+	for i, r := range rows {
+		for c, v := range r {
+			col := &b.Columns[c]
+			switch v := v.(type) {
+			case nil:
+				col.AppendNull()
+			case int:
+				col.AppendInt(int64(v))
+			case string:
+				col.AppendString([]byte(v))
+			}
+		}
+		b.Origins = append(b.Origins, schema.Origin{Partition: 1, Offset: int64(100 + i)})
+		b.Rows++
+	}
+	return b
+}
+
+// dump renders the rows of b as "origin: v1 v2 ...".
+func dump(b *schema.Batch) []string {
+	var out []string
+	for row := range b.Rows {
+		var s []string
+		for c := range b.Columns {
+			v := &b.Columns[c]
+			switch {
+			case v.IsNull(row):
+				s = append(s, "null")
+			case v.Type == schema.ColumnString:
+				s = append(s, v.String(row))
+			default:
+				s = append(s, fmt.Sprint(v.Ints[row]))
+			}
+		}
+		origin := "-"
+		if len(b.Origins) > 0 {
+			origin = fmt.Sprint(b.Origins[row].Offset)
+		}
+		out = append(out, origin+": "+strings.Join(s, " "))
+	}
+	return out
+}
+
+func build(t testing.TB, where string) *Filter {
+	t.Helper()
+	c, diags := plugintest.Build(Plugin, fmt.Sprintf("filter { where = %q }", where), events)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	return c.(*Filter)
+}
+
+func TestProcess(t *testing.T) {
+	rows := []event{
+		{1, "click", 1000, "ios"},
+		{2, "heartbeat", 2000, "ios"},
+		{3, "view", 3000, nil},
+		{4, nil, 4000, "web"},
+		{5, "heartbeat", -5000, "web"},
+		{6, "CLICK", 6000, "android"},
+	}
+	tests := []struct {
+		where    string
+		kept     []string
+		dead     []string
+		filtered int
+	}{
+		{
+			where:    "action != 'heartbeat'",
+			kept:     []string{"100: 1 click 1000 ios", "102: 3 view 3000 null", "105: 6 CLICK 6000 android"},
+			dead:     []string{"3: filter condition: interface conversion: interface {} is nil, not string (null field: action)"},
+			filtered: 2,
+		},
+		{
+			where:    "lower(action ?? 'none') == 'click' || device in ['web']",
+			kept:     []string{"100: 1 click 1000 ios", "103: 4 null 4000 web", "104: 5 heartbeat -5000 web", "105: 6 CLICK 6000 android"},
+			filtered: 2,
+		},
+		{
+			where:    "7 % (user_id - 3) != 0",
+			kept:     []string{"100: 1 click 1000 ios", "104: 5 heartbeat -5000 web", "105: 6 CLICK 6000 android"},
+			dead:     []string{"2: filter condition: integer divide by zero"},
+			filtered: 2,
+		},
+		{
+			where:    "ts.Year() < 1970", // the VM path
+			kept:     []string{"104: 5 heartbeat -5000 web"},
+			filtered: 5,
+		},
+		{
+			where:    "device == nil", // a null field: the VM sees nil
+			kept:     []string{"102: 3 view 3000 null"},
+			filtered: 5,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.where, func(t *testing.T) {
+			f := build(t, tt.where)
+			in := batchOf(rows...)
+			out := schema.NewBatch(events, 0)
+			var dead []string
+			got := f.Process(in, out, func(row int, reason string) { dead = append(dead, fmt.Sprintf("%d: %s", row, reason)) })
+			if err := out.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(dump(out), tt.kept) {
+				t.Errorf("kept:\n%s\nwant:\n%s", strings.Join(dump(out), "\n"), strings.Join(tt.kept, "\n"))
+			}
+			if !reflect.DeepEqual(dead, tt.dead) {
+				t.Errorf("dead = %q, want %q", dead, tt.dead)
+			}
+			want := Counts{In: len(rows), Kept: len(tt.kept), Filtered: tt.filtered, Dead: len(tt.dead)}
+			if got != want || got.In != got.Kept+got.Filtered+got.Dead {
+				t.Errorf("counts = %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+// TestProcessAppends checks that Process appends after existing rows, copies
+// more rows than one selection chunk, and works without origins.
+func TestProcessAppends(t *testing.T) {
+	f := build(t, "user_id % 3 != 0")
+	var rows []event
+	for i := range 1000 {
+		rows = append(rows, event{i, fmt.Sprint("a", i), i * 10, nil})
+	}
+	in := batchOf(rows...)
+	in.Origins = nil
+	out := batchOf(event{-1, "first", 0, "x"})
+	out.Origins = nil
+	c := f.Process(in, out, func(int, string) { t.Error("no row should fail") })
+	if err := out.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Kept != 666 || out.Rows != 667 || c.Filtered != 334 {
+		t.Fatalf("counts %+v, out rows %d", c, out.Rows)
+	}
+	got := dump(out)
+	if got[0] != "-: -1 first 0 x" || got[1] != "-: 1 a1 10 null" || got[666] != "-: 998 a998 9980 null" {
+		t.Errorf("rows %q ... %q", got[:3], got[666])
+	}
+}
+
+// benchBatch is 1024 rows of which a third are heartbeats.
+func benchBatch() *schema.Batch {
+	actions := []string{"click", "view", "heartbeat"}
+	var rows []event
+	for i := range 1024 {
+		rows = append(rows, event{i, actions[i%3], i * 1000, "ios"})
+	}
+	return batchOf(rows...)
+}
+
+func BenchmarkProcess(b *testing.B) {
+	f := build(b, "action != 'heartbeat'")
+	in := benchBatch()
+	out := schema.NewBatch(events, in.Rows)
+	for _, path := range []string{"closures", "vm"} {
+		b.Run(path, func(b *testing.B) {
+			e := f.Where.Evaluator(f.Input)
+			if path == "vm" {
+				e = f.Where.VMEvaluator(f.Input)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				out.Reset()
+				f.process(e, in, out, func(int, string) {})
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*in.Rows), "ns/row")
+		})
+	}
+	b.Run("Process", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			out.Reset()
+			f.Process(in, out, func(int, string) {})
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*in.Rows), "ns/row")
+	})
+}

@@ -1,0 +1,95 @@
+package mapping
+
+import (
+	"fmt"
+
+	"github.com/sluice-io/sluice/internal/expression"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Counts says what became of the rows of one batch: In = Out + Dead.
+type Counts struct {
+	In   int // rows of the input batch
+	Out  int // rows appended to the output
+	Dead int // rows handed to bad: an expression failed at run time
+}
+
+// Process appends to out, a batch of schema m.Output(), one row per row of
+// in: every `set` expression is evaluated on the input row (they do not see
+// each other's results), replaced fields keep their place, new fields are
+// appended, dropped fields are left out; origins are copied when in tracks
+// them.
+//
+// A value's type is the one its expression was checked to yield; the only
+// run-time conversion is an integer result of a float expression, widened
+// to float64. A null field read by an expression yields whatever expr-lang
+// does with nil: `action ?? 'none'` works, most operations fail. When any
+// expression of a row fails, Process calls bad with the row's index in in
+// and a reason such as `map "ratio": integer divide by zero`, and appends
+// nothing for that row.
+//
+// in is only read and out is appended to, not reset. m must have been built
+// without errors.
+func (m *Map) Process(in, out *schema.Batch, bad func(row int, reason string)) Counts {
+	evals := make([]*expression.Evaluator, len(m.Set))
+	for i, a := range m.Set {
+		evals[i] = a.Value.Evaluator(m.Input)
+	}
+	return m.process(evals, in, out, bad)
+}
+
+// sources says where each output column j comes from: input column from >= 0, or
+// set entry -from-1.
+func (m *Map) sources() []int {
+	outCols := m.Output().Columns
+	from := make([]int, len(outCols))
+	for j, c := range outCols {
+		from[j] = m.Input.Index(c.Name)
+		for s, a := range m.Set {
+			if a.Name == c.Name {
+				from[j] = -s - 1
+			}
+		}
+	}
+	return from
+}
+
+func (m *Map) process(evals []*expression.Evaluator, in, out *schema.Batch, bad func(row int, reason string)) Counts {
+	c := Counts{In: in.Rows}
+	from := m.sources()
+	for _, e := range evals {
+		e.Bind(in)
+	}
+	var buf [16]expression.Value
+	vals := buf[:0]
+	if len(evals) > len(buf) {
+		vals = make([]expression.Value, 0, len(evals))
+	}
+rows:
+	for row := range in.Rows {
+		vals = vals[:0]
+		for s, e := range evals {
+			v, err := e.Eval(row)
+			if err != nil {
+				c.Dead++
+				bad(row, fmt.Sprintf("map %q: %v", m.Set[s].Name, err))
+				continue rows
+			}
+			vals = append(vals, v)
+		}
+		for j, src := range from {
+			dst := &out.Columns[j]
+			if src < 0 {
+				vals[-src-1].AppendTo(dst)
+			} else {
+				dst.AppendFrom(&in.Columns[src], row)
+			}
+		}
+		if len(in.Origins) > 0 {
+			out.Origins = append(out.Origins, in.Origins[row])
+		}
+		out.Rows++
+		c.Out++
+	}
+	return c
+}
