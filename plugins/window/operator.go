@@ -1,0 +1,322 @@
+package window
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/sluice-io/sluice/plugins/window/agg"
+	"github.com/sluice-io/sluice/runner/eventtime"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Operator is the running state of one window stage: the watermark valve
+// over its source partitions, the open windows and their per-group aggregate
+// states, and the timers that close them. It implements DESIGN.md section 4
+// exactly; the decisions the design leaves open are these:
+//
+//   - Order of work. Process takes rows in order and, for each row: reads its
+//     event time (a null event time, or an aggregate argument that fails to
+//     evaluate, sends the row to bad and nothing else happens: it does not
+//     move time); decides lateness against the watermark W as it was before
+//     the row; adds the row to its open windows; observes the row in its
+//     partition and advances W with the batch's processing time; then closes
+//     and emits every window with end <= W. Output therefore depends on the
+//     rows and their order, never on batch sizes.
+//   - Sliding windows (Flink's rule). A row belongs to every window
+//     [start, start+size) that contains it. It is added to each of those
+//     windows that is still open and dropped from each that has closed; if it
+//     was dropped from at least one it is reported late, once, even though it
+//     also counts in the windows still open. With late = "dead_letter" the
+//     dead-letter copy thus says "missing from some windows", not "missing
+//     from all".
+//   - Sessions. A row at t joins every open session of its key whose
+//     [start, last+gap) overlaps [t, t+gap). When it joins several, they
+//     merge in order of start: the earliest-starting session absorbs the
+//     others, as if their rows had been added after its own, then the row is
+//     added. (This only shows in first/last ties on equal event times and in
+//     the rounding of float sums.) A row no open session absorbs is late when
+//     t+gap <= W, and otherwise starts a session [t, t+gap). In update mode
+//     (emit = "every D") an absorbed session's earlier update rows are not
+//     retracted: rows are keyed by window_start, and the merged session
+//     keeps the earliest start.
+//   - Order of output rows. Rows that close on one advance of W are ordered
+//     by window end, then window start, then group key. Group keys compare
+//     column by column in group_by order: null first, then ints, timestamps
+//     and floats numerically (-0 equals 0, every NaN is one value and the
+//     largest), strings by bytes, false before true. Update rows of a tick
+//     follow the same order.
+//   - emit = "every D". Tick first lets idle partitions advance W (closing
+//     windows, final = true), then, when a tick of D is due, emits every open
+//     (window, group) whose aggregates changed since its last row, with
+//     final = false. Every closing (window, group) emits a final row, changed
+//     or not.
+//   - Null group values form their own group, like SQL's GROUP BY.
+//
+// An Operator is not safe for concurrent use; the scheduler's goroutine owns
+// it. Output rows are appended to the batch given to each call, which must
+// have the schema Window.Out.
+type Operator struct {
+	w      *Window
+	valve  *eventtime.Valve
+	timers *eventtime.TimerService
+	every  *eventtime.Every // nil for emit = "on_close"
+
+	size, slide, offset, gap int64 // milliseconds
+	minTime, maxTime         int64 // event times whose windows' bounds fit in an int64
+
+	panes    map[int64]*pane // tumbling and sliding windows by start
+	sessions map[string]*sessionList
+	byID     map[uint64]*session
+	nextID   uint64
+
+	templates []agg.State // empty states, copied into each new group
+	args      []argument
+	bound     binding
+
+	// Reusable buffers of the hot path.
+	keyBuf  []byte
+	vals    []agg.Value
+	env     map[string]any
+	machine vm.VM
+	fired   []eventtime.Timer
+	onTimer func(eventtime.Timer)
+	closing []closing
+	strBuf  []byte
+
+	open  int // open (window, group) states
+	stats OperatorStats
+}
+
+// OperatorStats are the counters of an Operator since it was created (they
+// are part of its snapshot).
+type OperatorStats struct {
+	Records     int64 // rows given to Process
+	Late        int64 // rows late for at least one of their windows
+	Bad         int64 // rows sent to bad: null or out-of-range event time, failed argument
+	OpenWindows int   // open (window, group) states, as now
+	Emitted     int64 // rows emitted, updates (final = false) included
+	Closed      int64 // (window, group) states closed, each emitted once as final
+	Watermark   int64 // the current W (eventtime.NoWatermark before any)
+}
+
+// NewOperator returns the running state of the window stage for partitions
+// source partitions (numbered from 0), created at processing time now (Unix
+// milliseconds). Rows from a partition beyond them add it, known since the
+// batch's now. It fails on a Window that Build reported errors for.
+func (w *Window) NewOperator(partitions int, now int64) (*Operator, error) {
+	if w.EventTimeIndex < 0 && w.EventTime == "" {
+		return nil, errors.New("window: no event_time")
+	}
+	if len(w.Aggregates) == 0 {
+		return nil, errors.New("window: no aggregates")
+	}
+	o := &Operator{
+		w:      w,
+		timers: eventtime.NewTimerService(),
+		size:   w.Size.Milliseconds(),
+		slide:  w.Slide.Milliseconds(),
+		offset: w.Offset.Milliseconds(),
+		gap:    w.Gap.Milliseconds(),
+	}
+	switch w.Kind {
+	case Tumbling, Sliding:
+		if o.slide <= 0 || o.size <= 0 {
+			return nil, fmt.Errorf("window: %s window needs a size and slide above zero", w.Kind)
+		}
+		o.panes = make(map[int64]*pane)
+	case Session:
+		if o.gap <= 0 {
+			return nil, errors.New("window: session window needs a gap above zero")
+		}
+		o.sessions = make(map[string]*sessionList)
+		o.byID = make(map[uint64]*session)
+	default:
+		return nil, fmt.Errorf("window: unknown kind %q", w.Kind)
+	}
+	valve, err := eventtime.NewValve(eventtime.ValveConfig{Watermark: w.Watermark, IdleTimeout: w.IdleTimeout}, partitions, now)
+	if err != nil {
+		return nil, err
+	}
+	o.valve = valve
+	if !w.EmitOnClose {
+		if o.every, err = eventtime.NewEvery(w.EmitEvery, now); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range w.Aggregates {
+		fn, err := agg.ParseFunc(string(a.Func))
+		if err != nil {
+			return nil, err
+		}
+		arg := argument{fn: fn, col: -1}
+		if a.Arg != nil {
+			arg.typ = a.Arg.Type
+			arg.prog = a.Arg.VM
+			arg.ident = identifier(a.Arg.VM)
+		} else if fn != agg.Count {
+			return nil, fmt.Errorf("window: aggregate %q has no argument", a.Name)
+		}
+		s, err := agg.New(fn, arg.typ, a.Quantile)
+		if err != nil {
+			return nil, fmt.Errorf("window: aggregate %q: %w", a.Name, err)
+		}
+		o.templates = append(o.templates, s)
+		o.args = append(o.args, arg)
+	}
+	// Keep window arithmetic (start − size, t + gap, start + size) away
+	// from overflow; the range still spans some 290 million years.
+	margin := 2 * (o.size + o.slide + o.gap)
+	o.minTime, o.maxTime = math.MinInt64+margin, math.MaxInt64-margin
+	o.vals = make([]agg.Value, len(o.args))
+	o.onTimer = func(t eventtime.Timer) { o.fired = append(o.fired, t) }
+	o.stats.Watermark = eventtime.NoWatermark
+	return o, nil
+}
+
+// Process adds every row of in, in row order, and appends the rows of the
+// windows that close to out (schema Window.Out). in follows the schema the
+// window was built against (columns are found by name, so their order may
+// differ); in.Origins[i].Partition is row i's source partition, 0 when
+// Origins is empty. now is the processing time of the batch, read once.
+//
+// late(row, reason) is called once for each row late for at least one of its
+// windows (see Operator): the caller counts it and, with late =
+// "dead_letter", sends it to the dead letter. bad(row, reason) is called for
+// each row with a null event time, an event time within a few window sizes
+// of the int64 limits, or an aggregate argument that failed to evaluate;
+// such a row is otherwise ignored and does not move time. Either callback
+// may be nil; the reason strings are fresh. An error means the batch does
+// not fit the window (missing column, negative partition); the rows before
+// the failing one are processed.
+func (o *Operator) Process(in *schema.Batch, now int64, out *schema.Batch, late, bad func(row int, reason string)) error {
+	if o.valve.Finished() {
+		return errors.New("window: Process after Finish")
+	}
+	if err := o.bind(in.Schema); err != nil {
+		return err
+	}
+	tsCol := &in.Columns[o.bound.eventTime]
+	for row := 0; row < in.Rows; row++ {
+		o.stats.Records++
+		if tsCol.IsNull(row) {
+			o.stats.Bad++
+			if bad != nil {
+				bad(row, fmt.Sprintf("window: the event time %q is null", o.w.EventTime))
+			}
+			continue
+		}
+		t := tsCol.Ints[row]
+		if t < o.minTime || t > o.maxTime {
+			o.stats.Bad++
+			if bad != nil {
+				bad(row, fmt.Sprintf("window: the event time %d is too far from the Unix epoch to place in a window", t))
+			}
+			continue
+		}
+		if err := o.evalSlow(in, row); err != nil {
+			o.stats.Bad++
+			if bad != nil {
+				bad(row, err.Error())
+			}
+			continue
+		}
+		p := 0
+		if len(in.Origins) > 0 {
+			p = int(in.Origins[row].Partition)
+			if p < 0 {
+				return fmt.Errorf("window: row %d has negative partition %d", row, p)
+			}
+			for p >= o.valve.Partitions() {
+				o.valve.AddPartition(now)
+			}
+		}
+		o.groupKey(in, row)
+		var dropped bool
+		if o.w.Kind == Session {
+			dropped = o.addSession(in, row, t)
+		} else {
+			dropped = o.addPanes(in, row, t)
+		}
+		if dropped {
+			o.stats.Late++
+			if late != nil {
+				late(row, o.lateReason(t))
+			}
+		}
+		o.valve.Observe(p, t)
+		if w, changed := o.valve.Advance(now); changed {
+			o.closeUpTo(w, out)
+		}
+	}
+	return nil
+}
+
+// lateReason explains why a row at event time t was late.
+func (o *Operator) lateReason(t int64) string {
+	return fmt.Sprintf("window: late record: event time %d falls in a window that closed (end <= watermark %d)", t, o.valve.Watermark())
+}
+
+// Tick handles processing time without input, at processing time now: idle
+// partitions stop holding the watermark back (windows may close and are
+// emitted, final = true when emit = "every D"), then, with emit = "every D"
+// and a tick of D due, every open (window, group) whose aggregates changed
+// since its last row is emitted with final = false. The scheduler calls it
+// at NextTick and often enough to notice idle partitions (say every
+// idle_timeout / 4).
+func (o *Operator) Tick(now int64, out *schema.Batch) error {
+	if w, changed := o.valve.Advance(now); changed {
+		o.closeUpTo(w, out)
+	}
+	if o.every == nil {
+		return nil
+	}
+	if _, n := o.every.Due(now); n > 0 {
+		o.emitUpdates(out)
+	}
+	return nil
+}
+
+// NextTick returns the processing time of the next `every D` tick, and false
+// with emit = "on_close".
+func (o *Operator) NextTick() (int64, bool) {
+	if o.every == nil {
+		return 0, false
+	}
+	return o.every.Next(), true
+}
+
+// Finish ends a bounded input: W becomes +∞ (eventtime.EndOfTime), so every
+// open window closes and is emitted (final = true with emit = "every D").
+// Process fails afterwards; Finish again emits nothing.
+func (o *Operator) Finish(out *schema.Batch) error {
+	w, _ := o.valve.Finish()
+	o.closeUpTo(w, out)
+	return nil
+}
+
+// Watermark returns the stage's current watermark W.
+func (o *Operator) Watermark() int64 { return o.valve.Watermark() }
+
+// Stats returns the operator's counters.
+func (o *Operator) Stats() OperatorStats {
+	s := o.stats
+	s.OpenWindows = o.open
+	s.Watermark = o.valve.Watermark()
+	return s
+}
+
+// closeUpTo fires the timers of every window with end <= w and emits them.
+func (o *Operator) closeUpTo(w int64, out *schema.Batch) {
+	o.fired = o.fired[:0]
+	if o.timers.Fire(w, o.onTimer) == 0 {
+		return
+	}
+	if o.w.Kind == Session {
+		o.closeSessions(out)
+	} else {
+		o.closePanes(out)
+	}
+}

@@ -1,0 +1,390 @@
+package window
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/sluice-io/sluice/plugins/window/agg"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// argument is how the operator gets one aggregate's argument for a row.
+//
+// The fast path: an argument that is a plain field reference (the common
+// count_distinct(user_id)) is read straight from its input column, col.
+// The slow path: any other expression runs in expr-lang's VM over an
+// environment map holding every field of the row, refilled per row (one map
+// per operator, reused, but each value is boxed, so it allocates). count()
+// has neither.
+type argument struct {
+	fn    agg.Func
+	typ   schema.ColumnType // the argument's type; ColumnInvalid for count()
+	ident string            // the field name when the argument is one
+	prog  *vm.Program       // the compiled argument; nil for count()
+	col   int               // input column of the fast path, or -1
+}
+
+// slow reports whether the argument is evaluated by the VM.
+func (a *argument) slow() bool { return a.prog != nil && a.col < 0 }
+
+// identifier returns the field name when p is a bare field reference.
+func identifier(p *vm.Program) string {
+	if p == nil {
+		return ""
+	}
+	if id, ok := p.Node().(*ast.IdentifierNode); ok {
+		return id.Value
+	}
+	return ""
+}
+
+// binding is where the operator finds its fields in the input schema.
+type binding struct {
+	cols      []schema.Column // the schema bound to, compared by identity
+	eventTime int
+	groupBy   []int
+}
+
+// bind finds the event time, group_by and fast-path argument columns in rec,
+// unless rec is the schema bound last time.
+func (o *Operator) bind(rec schema.Record) error {
+	if b := &o.bound; len(b.cols) > 0 && len(rec.Columns) == len(b.cols) && &rec.Columns[0] == &b.cols[0] {
+		return nil
+	}
+	lookup := func(name, what string) (int, error) {
+		i := rec.Index(name)
+		if i < 0 {
+			return -1, fmt.Errorf("window: the input has no field %q (%s)", name, what)
+		}
+		return i, nil
+	}
+	b := binding{cols: rec.Columns}
+	var err error
+	if b.eventTime, err = lookup(o.w.EventTime, "event_time"); err != nil {
+		return err
+	}
+	if t := rec.Columns[b.eventTime].Type; t != schema.ColumnTimestamp {
+		return fmt.Errorf("window: event_time %q is %s, not a timestamp", o.w.EventTime, t)
+	}
+	for _, g := range o.w.GroupBy {
+		i, err := lookup(g, "group_by")
+		if err != nil {
+			return err
+		}
+		b.groupBy = append(b.groupBy, i)
+	}
+	for i := range o.args {
+		a := &o.args[i]
+		a.col = -1
+		if a.ident != "" {
+			if c := rec.Index(a.ident); c >= 0 && rec.Columns[c].Type == a.typ {
+				a.col = c
+			}
+		}
+	}
+	o.bound = b
+	return nil
+}
+
+// evalSlow evaluates the slow-path arguments of row into o.vals.
+func (o *Operator) evalSlow(in *schema.Batch, row int) error {
+	filled := false
+	for i := range o.args {
+		a := &o.args[i]
+		if !a.slow() {
+			continue
+		}
+		if !filled {
+			o.fillEnv(in, row)
+			filled = true
+		}
+		r, err := o.machine.Run(a.prog, o.env)
+		if err != nil {
+			return fmt.Errorf("window: aggregate %q: %v", o.w.Aggregates[i].Name, err)
+		}
+		v, ok := toValue(r, a.typ)
+		if !ok {
+			return fmt.Errorf("window: aggregate %q: the argument yields %T, not %s", o.w.Aggregates[i].Name, r, a.typ)
+		}
+		o.vals[i] = v
+	}
+	return nil
+}
+
+// fillEnv sets the environment of the slow path to the fields of row, typed
+// as expression.Env declares them: ints as int, timestamps as time.Time
+// (UTC), nulls as nil.
+func (o *Operator) fillEnv(in *schema.Batch, row int) {
+	if o.env == nil {
+		o.env = make(map[string]any, len(in.Schema.Columns))
+	}
+	for c, col := range in.Schema.Columns {
+		v := &in.Columns[c]
+		if v.IsNull(row) {
+			o.env[col.Name] = nil
+			continue
+		}
+		switch col.Type {
+		case schema.ColumnInt:
+			o.env[col.Name] = int(v.Ints[row])
+		case schema.ColumnTimestamp:
+			o.env[col.Name] = time.UnixMilli(v.Ints[row]).UTC()
+		case schema.ColumnFloat:
+			o.env[col.Name] = v.Floats[row]
+		case schema.ColumnBool:
+			o.env[col.Name] = v.Bools[row]
+		case schema.ColumnString:
+			o.env[col.Name] = v.String(row) // valid during Run; AddString copies
+		}
+	}
+}
+
+// toValue converts an expression result to an argument of type t.
+func toValue(r any, t schema.ColumnType) (agg.Value, bool) {
+	v := agg.Value{Type: t}
+	if r == nil {
+		v.Null = true
+		return v, true
+	}
+	switch t {
+	case schema.ColumnInt:
+		switch x := r.(type) {
+		case int:
+			v.I = int64(x)
+		case int64:
+			v.I = x
+		case int32:
+			v.I = int64(x)
+		case int16:
+			v.I = int64(x)
+		case int8:
+			v.I = int64(x)
+		case uint:
+			v.I = int64(x)
+		case uint64:
+			v.I = int64(x)
+		case uint32:
+			v.I = int64(x)
+		case uint16:
+			v.I = int64(x)
+		case uint8:
+			v.I = int64(x)
+		default:
+			return v, false
+		}
+	case schema.ColumnFloat:
+		switch x := r.(type) {
+		case float64:
+			v.F = x
+		case float32:
+			v.F = float64(x)
+		default:
+			return v, false
+		}
+	case schema.ColumnTimestamp:
+		x, ok := r.(time.Time)
+		if !ok {
+			return v, false
+		}
+		v.I = x.UnixMilli()
+	case schema.ColumnString:
+		x, ok := r.(string)
+		if !ok {
+			return v, false
+		}
+		v.S = x
+	case schema.ColumnBool:
+		x, ok := r.(bool)
+		if !ok {
+			return v, false
+		}
+		v.B = x
+	default:
+		return v, false
+	}
+	return v, true
+}
+
+// add adds row (event time t) to the states of one group.
+func (o *Operator) add(states []agg.State, in *schema.Batch, row int, t int64) {
+	for i := range o.args {
+		a := &o.args[i]
+		s := &states[i]
+		switch {
+		case a.prog == nil:
+			s.AddNull(t)
+		case a.col < 0:
+			s.Add(o.vals[i], t)
+		default:
+			v := &in.Columns[a.col]
+			if v.IsNull(row) {
+				s.AddNull(t)
+				continue
+			}
+			switch a.typ {
+			case schema.ColumnInt, schema.ColumnTimestamp:
+				s.AddInt(v.Ints[row], t)
+			case schema.ColumnFloat:
+				s.AddFloat(v.Floats[row], t)
+			case schema.ColumnString:
+				s.AddString(v.String(row), t)
+			case schema.ColumnBool:
+				s.AddBool(v.Bools[row], t)
+			}
+		}
+	}
+}
+
+// Group keys are encoded in o.keyBuf so that comparing encodings as byte
+// strings orders groups as documented on Operator: per column a 0 byte for
+// null, or a 1 byte followed by the value — 8 big-endian bytes for ints and
+// timestamps (sign bit flipped) and floats (IEEE bits, flipped to sort), one
+// byte for bools, and for strings the bytes with 0x00 escaped as 0x00 0xFF,
+// ended by 0x00 0x00.
+
+// groupKey encodes the group key of row into o.keyBuf.
+func (o *Operator) groupKey(in *schema.Batch, row int) {
+	b := o.keyBuf[:0]
+	for _, c := range o.bound.groupBy {
+		v := &in.Columns[c]
+		if v.IsNull(row) {
+			b = append(b, 0)
+			continue
+		}
+		b = append(b, 1)
+		switch v.Type {
+		case schema.ColumnInt, schema.ColumnTimestamp:
+			b = appendUint64(b, uint64(v.Ints[row])^(1<<63))
+		case schema.ColumnFloat:
+			b = appendUint64(b, floatKey(v.Floats[row]))
+		case schema.ColumnBool:
+			if v.Bools[row] {
+				b = append(b, 1)
+			} else {
+				b = append(b, 0)
+			}
+		case schema.ColumnString:
+			for _, ch := range v.StringBytes(row) {
+				b = append(b, ch)
+				if ch == 0 {
+					b = append(b, 0xFF)
+				}
+			}
+			b = append(b, 0, 0)
+		}
+	}
+	o.keyBuf = b
+}
+
+// floatKey maps f to a uint64 whose order is f's total order, with -0 as 0
+// and every NaN as one value above +Inf.
+func floatKey(f float64) uint64 {
+	if f == 0 {
+		f = 0
+	}
+	if f != f {
+		f = math.NaN()
+	}
+	u := math.Float64bits(f)
+	if u>>63 == 1 {
+		return ^u
+	}
+	return u | 1<<63
+}
+
+func floatFromKey(u uint64) float64 {
+	if u>>63 == 1 {
+		return math.Float64frombits(u &^ (1 << 63))
+	}
+	return math.Float64frombits(^u)
+}
+
+func appendUint64(b []byte, u uint64) []byte {
+	return append(b, byte(u>>56), byte(u>>48), byte(u>>40), byte(u>>32), byte(u>>24), byte(u>>16), byte(u>>8), byte(u))
+}
+
+func readUint64(b string) uint64 {
+	_ = b[7]
+	return uint64(b[0])<<56 | uint64(b[1])<<48 | uint64(b[2])<<40 | uint64(b[3])<<32 |
+		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
+}
+
+// emit appends one output row: the window, the group values decoded from
+// key, the aggregate results, and final when the output has that column.
+func (o *Operator) emit(out *schema.Batch, start, end int64, key string, states []agg.State, final bool) {
+	out.Columns[0].AppendInt(start)
+	out.Columns[1].AppendInt(end)
+	c := 2
+	k := key
+	for range o.w.GroupBy {
+		v := &out.Columns[c]
+		c++
+		if k[0] == 0 {
+			v.AppendNull()
+			k = k[1:]
+			continue
+		}
+		k = k[1:]
+		switch v.Type {
+		case schema.ColumnInt, schema.ColumnTimestamp:
+			v.AppendInt(int64(readUint64(k[:8]) ^ (1 << 63)))
+			k = k[8:]
+		case schema.ColumnFloat:
+			v.AppendFloat(floatFromKey(readUint64(k[:8])))
+			k = k[8:]
+		case schema.ColumnBool:
+			v.AppendBool(k[0] == 1)
+			k = k[1:]
+		case schema.ColumnString:
+			s := o.strBuf[:0]
+			i := 0
+			for ; ; i++ {
+				if k[i] == 0 {
+					if k[i+1] == 0 {
+						break
+					}
+					i++ // 0x00 0xFF is an escaped 0x00
+					s = append(s, 0)
+					continue
+				}
+				s = append(s, k[i])
+			}
+			v.AppendString(s)
+			o.strBuf = s
+			k = k[i+2:]
+		}
+	}
+	for i := range states {
+		appendValue(&out.Columns[c], states[i].Result())
+		c++
+	}
+	if !o.w.EmitOnClose {
+		out.Columns[c].AppendBool(final)
+	}
+	out.Rows++
+	o.stats.Emitted++
+}
+
+// appendValue appends an aggregate result to its output column.
+func appendValue(v *schema.Vector, r agg.Value) {
+	if r.Null {
+		v.AppendNull()
+		return
+	}
+	switch v.Type {
+	case schema.ColumnInt, schema.ColumnTimestamp:
+		v.AppendInt(r.I)
+	case schema.ColumnFloat:
+		v.AppendFloat(r.F)
+	case schema.ColumnBool:
+		v.AppendBool(r.B)
+	case schema.ColumnString:
+		v.AppendString([]byte(r.S))
+	default:
+		v.AppendNull()
+	}
+}

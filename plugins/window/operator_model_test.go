@@ -1,0 +1,458 @@
+package window
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// This file holds a deliberately naive model of DESIGN.md section 4 and a
+// property test comparing the operator with it on random inputs.
+
+// modelAggregates is the aggregate block the model understands, in the
+// order of its output columns.
+const modelAggregates = `aggregate = {
+    n       = "count()"
+    users   = "count_distinct(user)"
+    total   = "sum(v)"
+    lo      = "min(v)"
+    hi      = "max(f)"
+    first_v = "first(v)"
+    last_v  = "last(v)"
+    m       = "sum(100 % w)"
+  }`
+
+type modelKey struct {
+	null bool
+	key  string
+	g2   int64
+}
+
+func compareKeys(a, b modelKey) int {
+	if a.null != b.null {
+		if a.null {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.key, b.key); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.g2, b.g2)
+}
+
+// modelWindow is a window with every record added to it, in state order.
+type modelWindow struct {
+	start, end int64 // sessions: end = last + gap
+	last       int64
+	key        modelKey
+	recs       []ev
+	dirty      bool
+}
+
+type modelPart struct{ max, last int64 }
+
+// model is the reference: every open window in one slice, W recomputed from
+// every partition for each record.
+type model struct {
+	kind                              Kind
+	size, slide, offset, gap, wm, idl int64
+	every                             int64 // 0 for on_close
+	grouped                           bool  // group_by = ["key", "g2"], else []
+	nextTick                          int64
+	parts                             []modelPart
+	w                                 int64
+	wins                              []*modelWindow
+	res                               runResult
+	merges, idleAdvances              int // coverage counters
+}
+
+func newModel(w *Window, partitions int, now int64) *model {
+	m := &model{kind: w.Kind, size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds(), offset: w.Offset.Milliseconds(),
+		gap: w.Gap.Milliseconds(), wm: w.Watermark.Milliseconds(), idl: w.IdleTimeout.Milliseconds(), w: math.MinInt64,
+		grouped: len(w.GroupBy) > 0}
+	for range partitions {
+		m.parts = append(m.parts, modelPart{max: math.MinInt64, last: now})
+	}
+	if !w.EmitOnClose {
+		m.every = w.EmitEvery.Milliseconds()
+		m.nextTick = (now/m.every + 1) * m.every
+	}
+	return m
+}
+
+// advance recomputes W at processing time now and closes windows.
+func (m *model) advance(now int64) {
+	lowest, any, idle := int64(math.MaxInt64), false, false
+	for _, p := range m.parts {
+		if now-p.last < m.idl {
+			any = true
+			lowest = min(lowest, p.max)
+		} else {
+			idle = true
+		}
+	}
+	if any {
+		c := lowest - m.wm
+		if lowest == math.MinInt64 {
+			c = math.MinInt64
+		}
+		if idle && c > m.w {
+			m.idleAdvances++
+		}
+		m.w = max(m.w, c)
+	}
+	m.close(false)
+}
+
+// close emits and removes every window with end <= W.
+func (m *model) close(all bool) {
+	var closed, open []*modelWindow
+	for _, w := range m.wins {
+		if all || w.end <= m.w {
+			closed = append(closed, w)
+		} else {
+			open = append(open, w)
+		}
+	}
+	m.wins = open
+	m.emit(closed, true)
+}
+
+func (m *model) emit(ws []*modelWindow, final bool) {
+	slices.SortFunc(ws, func(a, b *modelWindow) int {
+		if c := cmp.Compare(a.end, b.end); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.start, b.start); c != 0 {
+			return c
+		}
+		return compareKeys(a.key, b.key)
+	})
+	for _, w := range ws {
+		m.res.rows = append(m.res.rows, m.row(w, final))
+		w.dirty = false
+	}
+}
+
+// row computes the aggregates of w from its records.
+func (m *model) row(w *modelWindow, final bool) string {
+	key := "null"
+	if !w.key.null {
+		key = strconv.Quote(w.key.key)
+	}
+	users := map[int64]bool{}
+	var total, mod int64
+	var nv int
+	var lo, first, last int64
+	var firstTS, lastTS int64
+	hi := math.Inf(-1)
+	for _, r := range w.recs {
+		users[r.user] = true
+		hi = max(hi, r.f)
+		mod += 100 % r.w
+		if r.vNull {
+			continue
+		}
+		total += r.v
+		if nv == 0 || r.v < lo {
+			lo = r.v
+		}
+		if nv == 0 || r.ts < firstTS {
+			first, firstTS = r.v, r.ts
+		}
+		if nv == 0 || r.ts >= lastTS {
+			last, lastTS = r.v, r.ts
+		}
+		nv++
+	}
+	vals := []string{strconv.FormatInt(total, 10), strconv.FormatInt(lo, 10), strconv.FormatFloat(hi, 'g', -1, 64),
+		strconv.FormatInt(first, 10), strconv.FormatInt(last, 10)}
+	if nv == 0 {
+		vals = []string{"null", "null", strconv.FormatFloat(hi, 'g', -1, 64), "null", "null"}
+	}
+	s := fmt.Sprintf("%d|%d|%s|%d|%d|%d|%s|%d", w.start, w.end, key, w.key.g2, len(w.recs), len(users), strings.Join(vals, "|"), mod)
+	if !m.grouped {
+		s = fmt.Sprintf("%d|%d|%d|%d|%s|%d", w.start, w.end, len(w.recs), len(users), strings.Join(vals, "|"), mod)
+	}
+	if m.every > 0 {
+		s += "|" + strconv.FormatBool(final)
+	}
+	return s
+}
+
+// process handles one record, global index i, at processing time now.
+func (m *model) process(e ev, i int, now int64) {
+	if e.tsNull || e.w == 0 {
+		m.res.bad = append(m.res.bad, i)
+		return
+	}
+	for e.part >= len(m.parts) {
+		m.parts = append(m.parts, modelPart{max: math.MinInt64, last: now})
+	}
+	k := modelKey{null: e.keyNull, key: e.key, g2: e.g2}
+	if e.keyNull {
+		k.key = ""
+	}
+	if !m.grouped {
+		k = modelKey{}
+	}
+	late := false
+	if m.kind == Session {
+		late = m.addSession(e, k)
+	} else {
+		for s := e.ts - m.size - m.slide; s <= e.ts; s++ {
+			if ((s-m.offset)%m.slide+m.slide)%m.slide != 0 || e.ts >= s+m.size {
+				continue
+			}
+			if s+m.size <= m.w {
+				late = true
+				continue
+			}
+			var win *modelWindow
+			for _, x := range m.wins {
+				if x.start == s && x.key == k {
+					win = x
+				}
+			}
+			if win == nil {
+				win = &modelWindow{start: s, end: s + m.size, key: k}
+				m.wins = append(m.wins, win)
+			}
+			win.recs = append(win.recs, e)
+			win.dirty = true
+		}
+	}
+	if late {
+		m.res.late = append(m.res.late, i)
+	}
+	p := &m.parts[e.part]
+	p.max = max(p.max, e.ts)
+	p.last = now
+	m.advance(now)
+}
+
+func (m *model) addSession(e ev, k modelKey) (late bool) {
+	var joined, rest []*modelWindow
+	for _, x := range m.wins {
+		if x.key == k && x.start < e.ts+m.gap && e.ts < x.last+m.gap {
+			joined = append(joined, x)
+		} else {
+			rest = append(rest, x)
+		}
+	}
+	if len(joined) == 0 {
+		if e.ts+m.gap <= m.w {
+			return true
+		}
+		m.wins = append(m.wins, &modelWindow{start: e.ts, last: e.ts, end: e.ts + m.gap, key: k, recs: []ev{e}, dirty: true})
+		return false
+	}
+	if len(joined) > 1 {
+		m.merges++
+	}
+	slices.SortFunc(joined, func(a, b *modelWindow) int { return cmp.Compare(a.start, b.start) })
+	s := &modelWindow{start: min(joined[0].start, e.ts), last: e.ts, key: k, dirty: true}
+	for _, x := range joined {
+		s.recs = append(s.recs, x.recs...)
+		s.last = max(s.last, x.last)
+	}
+	s.recs = append(s.recs, e)
+	s.end = s.last + m.gap
+	m.wins = append(rest, s)
+	return false
+}
+
+func (m *model) tick(now int64) {
+	m.advance(now)
+	if m.every > 0 && now >= m.nextTick {
+		m.nextTick = (now/m.every + 1) * m.every
+		var dirty []*modelWindow
+		for _, w := range m.wins {
+			if w.dirty {
+				dirty = append(dirty, w)
+			}
+		}
+		m.emit(dirty, false)
+	}
+}
+
+func (m *model) run(steps []step) runResult {
+	i := 0
+	for _, s := range steps {
+		switch {
+		case s.finish:
+			m.w = math.MaxInt64
+			m.close(true)
+		case s.tick:
+			m.tick(s.now)
+		default:
+			for _, e := range s.evs {
+				m.process(e, i, s.now)
+				i++
+			}
+		}
+	}
+	return m.res
+}
+
+// randomCase returns a window declaration, a partition count and steps.
+func randomCase(r *rand.Rand, k Kind) (src string, partitions int, start int64, steps []step) {
+	var shape string
+	switch k {
+	case Tumbling:
+		size := 5 + r.Int64N(60)
+		shape = fmt.Sprintf("size = \"%dms\"\n  offset = \"%dms\"", size, r.Int64N(size))
+	case Sliding:
+		size := 5 + r.Int64N(60)
+		slide := 1 + r.Int64N(size)
+		if r.IntN(4) == 0 {
+			slide = size / (1 + r.Int64N(4))
+		}
+		shape = fmt.Sprintf("size = \"%dms\"\n  slide = \"%dms\"\n  offset = \"%dms\"", size, slide, r.Int64N(slide))
+	case Session:
+		shape = fmt.Sprintf("gap = \"%dms\"", 1+r.Int64N(40))
+	}
+	emit := "on_close"
+	if r.IntN(2) == 0 {
+		emit = fmt.Sprintf("every %dms", 10+r.IntN(90))
+	}
+	groupBy := `["key", "g2"]`
+	if r.IntN(5) == 0 {
+		groupBy = "[]"
+	}
+	src = fmt.Sprintf("window %q {\n  event_time = \"ts\"\n  %s\n  watermark = \"%dms\"\n  idle_timeout = \"%dms\"\n  group_by = %s\n  %s\n  emit = %q\n}",
+		k, shape, r.IntN(30), 50+r.IntN(300), groupBy, modelAggregates, emit)
+
+	partitions = 1 + r.IntN(3)
+	start = r.Int64N(1000)
+	now := start
+	keys := 1 + r.IntN(8)
+	cursor := r.Int64N(200) - 100 // negative event times too
+	disorder := r.Int64N(40)
+	silent := -1 // a partition that stays quiet for a while
+	n := r.IntN(250)
+	for n > 0 {
+		if r.IntN(6) == 0 {
+			now += r.Int64N(200)
+			steps = append(steps, step{now: now, tick: true})
+			continue
+		}
+		if r.IntN(8) == 0 {
+			silent = r.IntN(partitions+1) - 1
+		}
+		size := min(n, 1+r.IntN(30))
+		n -= size
+		now += r.Int64N(60)
+		var evs []ev
+		for range size {
+			cursor += r.Int64N(6)
+			e := ev{ts: cursor - r.Int64N(disorder+1), part: r.IntN(partitions), key: fmt.Sprintf("k%d", r.IntN(keys)),
+				g2: r.Int64N(3) - 1, user: r.Int64N(20), v: r.Int64N(100) - 50, f: float64(r.IntN(1000)) / 8, w: 1 + r.Int64N(5)}
+			if e.part == silent {
+				e.part = (e.part + 1) % partitions
+			}
+			switch r.IntN(40) {
+			case 0:
+				e.tsNull = true
+			case 1:
+				e.w = 0
+			case 2:
+				e.keyNull = true
+			case 3:
+				e.vNull = true
+			case 4:
+				e.ts -= r.Int64N(200) // very late
+			}
+			if r.IntN(30) == 0 && e.key == "k0" {
+				e.key = "k\x000" // an escaped byte in the key
+			}
+			evs = append(evs, e)
+		}
+		steps = append(steps, step{now: now, evs: evs})
+	}
+	if r.IntN(5) != 0 {
+		steps = append(steps, step{finish: true})
+	}
+	return src, partitions, start, steps
+}
+
+func TestOperatorMatchesModel(t *testing.T) {
+	cases := 300
+	if testing.Short() {
+		cases = 100
+	}
+	for ki, k := range Kinds {
+		t.Run(string(k), func(t *testing.T) {
+			t.Parallel()
+			r := rand.New(rand.NewPCG(uint64(ki)+1, 42))
+			var rows, updates, late, bad, merges, idle int
+			defer func() {
+				t.Logf("%d cases: %d rows (%d updates), %d late, %d bad, %d session merges, %d advances by idleness", cases, rows, updates, late, bad, merges, idle)
+				if rows == 0 || late == 0 || bad == 0 || updates == 0 || idle == 0 || k == Session && merges == 0 {
+					t.Errorf("the random cases do not cover every path")
+				}
+			}()
+			for c := range cases {
+				src, partitions, start, steps := randomCase(r, k)
+				w := buildWindow(t, k, src)
+				o, err := w.NewOperator(partitions, start)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := run(t, o, steps, 0, 0)
+				m := newModel(w, partitions, start)
+				want := m.run(steps)
+				merges += m.merges
+				idle += m.idleAdvances
+				if !slices.Equal(got.rows, want.rows) || !slices.Equal(got.late, want.late) || !slices.Equal(got.bad, want.bad) {
+					t.Fatalf("case %d: %s\n%s\ngot %s\nwant %s\n%s", c, src, describe(steps), got, want, firstDiff(got.rows, want.rows))
+				}
+				rows += len(got.rows)
+				late += len(got.late)
+				bad += len(got.bad)
+				for _, row := range got.rows {
+					if strings.HasSuffix(row, "|false") {
+						updates++
+					}
+				}
+				if st := o.Stats(); st.Late != int64(len(want.late)) || st.Bad != int64(len(want.bad)) {
+					t.Fatalf("case %d: stats %+v, want %d late, %d bad", c, st, len(want.late), len(want.bad))
+				}
+			}
+		})
+	}
+}
+
+func firstDiff(a, b []string) string {
+	for i := range max(len(a), len(b)) {
+		if i >= len(a) || i >= len(b) || a[i] != b[i] {
+			return fmt.Sprintf("first difference at row %d", i)
+		}
+	}
+	return "rows equal"
+}
+
+func describe(steps []step) string {
+	var b strings.Builder
+	for _, s := range steps {
+		switch {
+		case s.finish:
+			b.WriteString("finish\n")
+		case s.tick:
+			fmt.Fprintf(&b, "tick %d\n", s.now)
+		default:
+			fmt.Fprintf(&b, "batch now=%d:", s.now)
+			for _, e := range s.evs {
+				fmt.Fprintf(&b, " %+v", e)
+			}
+			b.WriteString("\n")
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,138 @@
+package window
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/sluice-io/sluice/plugins/window/agg"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// group is the state of one (window, group key): one agg.State per
+// aggregate, in declared order.
+type group struct {
+	key    string // encoded group key (see groupKey)
+	states []agg.State
+	dirty  bool // changed since its last row (emit = "every D")
+}
+
+// pane is one open tumbling or sliding window [start, end) with the state of
+// each of its groups. Its event-time timer is (end, uint64(start)).
+type pane struct {
+	start, end int64
+	groups     map[string]*group
+}
+
+// closing is a (window, group) about to be emitted, for sorting.
+type closing struct {
+	start, end int64
+	g          *group
+}
+
+func compareClosing(a, b closing) int {
+	if c := cmp.Compare(a.end, b.end); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.start, b.start); c != 0 {
+		return c
+	}
+	return strings.Compare(a.g.key, b.g.key)
+}
+
+// initGroup makes g the empty state of the group whose key is o.keyBuf.
+func (o *Operator) initGroup(g *group) {
+	g.key = string(o.keyBuf)
+	g.states = make([]agg.State, len(o.templates))
+	copy(g.states, o.templates)
+	o.open++
+}
+
+// floorDiv is a / b rounded towards −∞ (b > 0).
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// addPanes adds row (event time t, group key in o.keyBuf) to every open
+// tumbling or sliding window that contains t, and reports whether it was
+// dropped from at least one closed window (end <= W).
+func (o *Operator) addPanes(in *schema.Batch, row int, t int64) (dropped bool) {
+	w := o.valve.Watermark()
+	last := floorDiv(t-o.offset, o.slide)*o.slide + o.offset // latest start <= t
+	for s := last; s > t-o.size; s -= o.slide {
+		end := s + o.size
+		if end <= w {
+			dropped = true
+			continue
+		}
+		p := o.panes[s]
+		if p == nil {
+			p = &pane{start: s, end: end, groups: make(map[string]*group)}
+			o.panes[s] = p
+			o.timers.Register(end, uint64(s))
+		}
+		g := p.groups[string(o.keyBuf)]
+		if g == nil {
+			g = &group{}
+			o.initGroup(g)
+			p.groups[g.key] = g
+		}
+		o.add(g.states, in, row, t)
+		g.dirty = true
+	}
+	return dropped
+}
+
+// closePanes emits and frees the windows of the fired timers. Timers fire by
+// end; tumbling and sliding windows of one end share their start, so rows
+// come out by end, start, then group key.
+func (o *Operator) closePanes(out *schema.Batch) {
+	for _, t := range o.fired {
+		p := o.panes[int64(t.Key)]
+		if p == nil {
+			continue
+		}
+		delete(o.panes, p.start)
+		o.closing = o.closing[:0]
+		for _, g := range p.groups {
+			o.closing = append(o.closing, closing{start: p.start, end: p.end, g: g})
+		}
+		o.emitClosing(out, true)
+		o.open -= len(p.groups)
+		o.stats.Closed += int64(len(p.groups))
+	}
+}
+
+// emitClosing sorts o.closing and emits each entry.
+func (o *Operator) emitClosing(out *schema.Batch, final bool) {
+	slices.SortFunc(o.closing, compareClosing)
+	for i := range o.closing {
+		c := &o.closing[i]
+		o.emit(out, c.start, c.end, c.g.key, c.g.states, final)
+		c.g.dirty = false
+		c.g = nil
+	}
+}
+
+// emitUpdates emits every open (window, group) changed since its last row,
+// with final = false (emit = "every D").
+func (o *Operator) emitUpdates(out *schema.Batch) {
+	o.closing = o.closing[:0]
+	for _, p := range o.panes {
+		for _, g := range p.groups {
+			if g.dirty {
+				o.closing = append(o.closing, closing{start: p.start, end: p.end, g: g})
+			}
+		}
+	}
+	for _, s := range o.byID {
+		if s.dirty {
+			o.closing = append(o.closing, closing{start: s.start, end: s.last + o.gap, g: &s.group})
+		}
+	}
+	o.emitClosing(out, false)
+}
