@@ -16,7 +16,7 @@ type Vector struct {
 	Bools   []bool    // ColumnBool
 	Bytes   []byte    // ColumnString: every value, back to back
 	Offsets []int32   // ColumnString: value i is Bytes[Offsets[i]:Offsets[i+1]]
-	Nulls   []bool    // nil while no value is null; else Nulls[i] marks row i
+	Nulls   []bool    // nil until a value is null; then Nulls[i] marks row i (kept, emptied, by Reset)
 }
 
 // Len returns the number of values in the vector.
@@ -105,7 +105,9 @@ func (v *Vector) markNotNull() {
 func (v *Vector) Reset() {
 	v.Ints, v.Floats, v.Bools, v.Bytes = v.Ints[:0], v.Floats[:0], v.Bools[:0], v.Bytes[:0]
 	v.Offsets = v.Offsets[:0]
-	v.Nulls = nil
+	if v.Nulls != nil {
+		v.Nulls = v.Nulls[:0] // keep the memory: a column that had nulls likely has more
+	}
 }
 
 // Origin is where a row came from: the source partition and the position in

@@ -36,8 +36,12 @@ func TestBatchAppendAndRead(t *testing.T) {
 		t.Error("typed values wrong")
 	}
 	b.Reset()
-	if b.Rows != 0 || b.Columns[1].Len() != 0 || b.Columns[1].Nulls != nil || b.Validate() != nil {
+	if b.Rows != 0 || b.Columns[1].Len() != 0 || len(b.Columns[1].Nulls) != 0 || b.Validate() != nil {
 		t.Errorf("after reset: rows %d, len %d, %v", b.Rows, b.Columns[1].Len(), b.Validate())
+	}
+	b.Columns[1].AppendString([]byte("y"))
+	if s.IsNull(0) || s.String(0) != "y" {
+		t.Errorf("after reset and append: null %v, %q", s.IsNull(0), s.String(0))
 	}
 	b.Columns[1].AppendString([]byte("x"))
 	if b.Validate() == nil {
