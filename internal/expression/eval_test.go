@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/plugins/plugintest"
 	"github.com/sluice-io/sluice/schema"
 )
 
@@ -16,25 +17,9 @@ type row [5]any
 func batchOf(rows ...row) *schema.Batch {
 	b := schema.NewBatch(events, len(rows))
 	for _, r := range rows {
-		for c, v := range r {
-			col := &b.Columns[c]
-			switch v := v.(type) {
-			case nil:
-				col.AppendNull()
-			case int:
-				col.AppendInt(int64(v))
-			case int64:
-				col.AppendInt(v)
-			case string:
-				col.AppendString([]byte(v))
-			case float64:
-				col.AppendFloat(v)
-			case bool:
-				col.AppendBool(v)
-			}
-		}
-		b.Rows++
+		plugintest.AppendRow(b, schema.Origin{}, r[:]...)
 	}
+	b.Origins = nil // these tests do not track origins
 	return b
 }
 

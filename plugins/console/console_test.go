@@ -9,7 +9,6 @@ import (
 
 var events = plugintest.Events
 
-var summaries = plugintest.Summaries
 
 func TestBuild(t *testing.T) {
 	tests := []struct {
@@ -25,18 +24,9 @@ func TestBuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, diags := plugintest.Build(Plugin, tt.src, events)
-			if got := summaries(diags); !reflect.DeepEqual(got, tt.diags) {
-				t.Fatalf("diagnostics = %q, want %q", got, tt.diags)
-			}
-			if tt.want == nil {
-				if c != nil {
-					t.Fatalf("component = %#v, want nil", c)
-				}
+			c := plugintest.Expect(t, Plugin, tt.src, events, tt.diags, tt.want)
+			if c == nil {
 				return
-			}
-			if !reflect.DeepEqual(c, tt.want) {
-				t.Fatalf("component = %#v, want %#v", c, tt.want)
 			}
 			if !reflect.DeepEqual(c.Output(), events) {
 				t.Fatalf("output = %v, want %v", c.Output(), events)

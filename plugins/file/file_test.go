@@ -97,18 +97,9 @@ func TestSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, diags := plugintest.Build(SourcePlugin, tt.src, schema.Record{})
-			if got := summaries(diags); !reflect.DeepEqual(got, tt.diags) {
-				t.Fatalf("diagnostics = %q, want %q", got, tt.diags)
-			}
-			if tt.want == nil {
-				if c != nil {
-					t.Fatalf("component = %#v, want nil", c)
-				}
+			c := plugintest.Expect(t, SourcePlugin, tt.src, schema.Record{}, tt.diags, tt.want)
+			if c == nil {
 				return
-			}
-			if !reflect.DeepEqual(c, tt.want) {
-				t.Fatalf("component = %#v, want %#v", c, tt.want)
 			}
 			if out := c.Output(); !out.Raw {
 				t.Fatalf("output = %v, want raw bytes", out)
@@ -176,18 +167,9 @@ func TestSinks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, diags := plugintest.Build(tt.plugin, tt.src, events)
-			if got := summaries(diags); !reflect.DeepEqual(got, tt.diags) {
-				t.Fatalf("diagnostics = %q, want %q", got, tt.diags)
-			}
-			if tt.want == nil {
-				if c != nil {
-					t.Fatalf("component = %#v, want nil", c)
-				}
+			c := plugintest.Expect(t, tt.plugin, tt.src, events, tt.diags, tt.want)
+			if c == nil {
 				return
-			}
-			if !reflect.DeepEqual(c, tt.want) {
-				t.Fatalf("component = %#v, want %#v", c, tt.want)
 			}
 			if out := c.Output(); !reflect.DeepEqual(out, events) {
 				t.Fatalf("output = %v, want the input %v", out, events)

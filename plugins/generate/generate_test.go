@@ -9,7 +9,6 @@ import (
 	"github.com/sluice-io/sluice/schema"
 )
 
-var summaries = plugintest.Summaries
 
 func TestBuild(t *testing.T) {
 	typed := schema.Record{Columns: []schema.Column{
@@ -89,18 +88,9 @@ func TestBuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, diags := plugintest.Build(Plugin, tt.src, schema.Record{})
-			if got := summaries(diags); !reflect.DeepEqual(got, tt.diags) {
-				t.Fatalf("diagnostics = %q, want %q", got, tt.diags)
-			}
-			if tt.want == nil {
-				if c != nil {
-					t.Fatalf("component = %#v, want nil", c)
-				}
+			c := plugintest.Expect(t, Plugin, tt.src, schema.Record{}, tt.diags, tt.want)
+			if c == nil {
 				return
-			}
-			if !reflect.DeepEqual(c, tt.want) {
-				t.Fatalf("component = %#v, want %#v", c, tt.want)
 			}
 			if out := c.Output(); !reflect.DeepEqual(out, tt.output) {
 				t.Fatalf("output = %v, want %v", out, tt.output)

@@ -18,19 +18,7 @@ type event [4]any
 func batchOf(rows ...event) *schema.Batch {
 	b := schema.NewBatch(events, len(rows))
 	for i, r := range rows {
-		for c, v := range r {
-			col := &b.Columns[c]
-			switch v := v.(type) {
-			case nil:
-				col.AppendNull()
-			case int:
-				col.AppendInt(int64(v))
-			case string:
-				col.AppendString([]byte(v))
-			}
-		}
-		b.Origins = append(b.Origins, schema.Origin{Partition: 2, Offset: int64(100 + i)})
-		b.Rows++
+		plugintest.AppendRow(b, schema.Origin{Partition: 2, Offset: int64(100 + i)}, r[:]...)
 	}
 	return b
 }

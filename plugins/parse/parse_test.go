@@ -9,7 +9,6 @@ import (
 	"github.com/sluice-io/sluice/schema"
 )
 
-var summaries = plugintest.Summaries
 
 var standard = plugintest.Events
 
@@ -123,18 +122,9 @@ func TestJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, diags := plugintest.Build(JSONPlugin, tt.src, schema.RawRecord())
-			if got := summaries(diags); !reflect.DeepEqual(got, tt.diags) {
-				t.Fatalf("diagnostics = %q, want %q", got, tt.diags)
-			}
-			if tt.want == nil {
-				if c != nil {
-					t.Fatalf("component = %#v, want nil", c)
-				}
+			c := plugintest.Expect(t, JSONPlugin, tt.src, schema.RawRecord(), tt.diags, tt.want)
+			if c == nil {
 				return
-			}
-			if !reflect.DeepEqual(c, tt.want) {
-				t.Fatalf("component = %#v, want %#v", c, tt.want)
 			}
 		})
 	}
@@ -213,18 +203,9 @@ func TestCSV(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, diags := plugintest.Build(CSVPlugin, tt.src, schema.RawRecord())
-			if got := summaries(diags); !reflect.DeepEqual(got, tt.diags) {
-				t.Fatalf("diagnostics = %q, want %q", got, tt.diags)
-			}
-			if tt.want == nil {
-				if c != nil {
-					t.Fatalf("component = %#v, want nil", c)
-				}
+			c := plugintest.Expect(t, CSVPlugin, tt.src, schema.RawRecord(), tt.diags, tt.want)
+			if c == nil {
 				return
-			}
-			if !reflect.DeepEqual(c, tt.want) {
-				t.Fatalf("component = %#v, want %#v", c, tt.want)
 			}
 		})
 	}

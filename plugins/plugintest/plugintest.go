@@ -4,6 +4,9 @@
 package plugintest
 
 import (
+	"reflect"
+	"testing"
+
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
@@ -58,4 +61,57 @@ func Summaries(diags hcl.Diagnostics) []string {
 		out = append(out, pos+": "+d.Summary)
 	}
 	return out
+}
+
+// AppendRow appends one row to b, one value per column: nil for null, int or
+// int64 for int and timestamp columns (Unix ms), float64, bool or string. The
+// origin is appended too. A value that does not fit its column panics: it is
+// a mistake in the test.
+func AppendRow(b *schema.Batch, origin schema.Origin, values ...any) {
+	if len(values) != len(b.Columns) {
+		panic(fmt.Sprintf("plugintest: %d values for %d columns", len(values), len(b.Columns)))
+	}
+	for c, v := range values {
+		col := &b.Columns[c]
+		switch v := v.(type) {
+		case nil:
+			col.AppendNull()
+		case int:
+			col.AppendInt(int64(v))
+		case int64:
+			col.AppendInt(v)
+		case float64:
+			col.AppendFloat(v)
+		case bool:
+			col.AppendBool(v)
+		case string:
+			col.AppendString([]byte(v))
+		default:
+			panic(fmt.Sprintf("plugintest: value %v (%T) for column %d", v, v, c))
+		}
+	}
+	b.Origins = append(b.Origins, origin)
+	b.Rows++
+}
+
+// Expect builds src with p (see Build) and fails the test unless the
+// diagnostics, as Summaries, equal wantDiags and the component equals want
+// (reflect.DeepEqual; a nil want requires a nil component). It returns the
+// component for further checks.
+func Expect(t testing.TB, p *plugins.Plugin, src string, input schema.Record, wantDiags []string, want plugins.Component) plugins.Component {
+	t.Helper()
+	c, diags := Build(p, src, input)
+	if got := Summaries(diags); !reflect.DeepEqual(got, wantDiags) {
+		t.Fatalf("diagnostics = %q, want %q", got, wantDiags)
+	}
+	if want == nil || reflect.ValueOf(want).IsNil() {
+		if c != nil {
+			t.Fatalf("component = %#v, want nil", c)
+		}
+		return nil
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("component = %#v, want %#v", c, want)
+	}
+	return c
 }
