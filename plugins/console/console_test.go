@@ -9,7 +9,6 @@ import (
 
 var events = plugintest.Events
 
-
 func TestBuild(t *testing.T) {
 	tests := []struct {
 		name  string

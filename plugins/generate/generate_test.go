@@ -9,7 +9,6 @@ import (
 	"github.com/sluice-io/sluice/schema"
 )
 
-
 func TestBuild(t *testing.T) {
 	typed := schema.Record{Columns: []schema.Column{
 		{Name: "user_id", Type: schema.ColumnInt},

@@ -9,7 +9,6 @@ import (
 	"github.com/sluice-io/sluice/schema"
 )
 
-
 var standard = plugintest.Events
 
 func TestJSON(t *testing.T) {
