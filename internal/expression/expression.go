@@ -21,6 +21,10 @@ import (
 	"github.com/sluice-io/sluice/schema"
 )
 
+// UnknownField is the Extra of an "Unknown field in expression" diagnostic:
+// the name the expression refers to, so callers can explain it further.
+type UnknownField string
+
 // Program is a compiled expression and the record field type it yields.
 type Program struct {
 	Source schema.Text
@@ -162,6 +166,7 @@ func diagnose(err error, src schema.Text, from int, code string, rec schema.Reco
 		}
 		d.Summary = "Unknown field in expression"
 		d.Detail = fmt.Sprintf("No field named %q reaches %s.", name, what)
+		d.Extra = UnknownField(name)
 		if hint := schema.DidYouMean(name, rec.Names()); hint != "" {
 			d.Detail += hint
 		} else if len(rec.Columns) > 0 {

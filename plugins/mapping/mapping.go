@@ -177,8 +177,12 @@ func init() { plugins.Register(Plugin) }
 // this same map block sets: its expressions do not see each other's results.
 func explainOwnFields(diags hcl.Diagnostics, set []schema.Elem) {
 	for _, d := range diags {
+		name, ok := d.Extra.(expression.UnknownField)
+		if !ok {
+			continue
+		}
 		for _, e := range set {
-			if d.Summary == "Unknown field in expression" && strings.HasPrefix(d.Detail, fmt.Sprintf("No field named %q ", e.Key)) {
+			if e.Key == string(name) {
 				d.Detail = fmt.Sprintf("%q is set by this same map block, but the expressions of one map block all read the record as it reaches the block and do not see each other's results. Use a second map block to build on %q.", e.Key, e.Key)
 			}
 		}
