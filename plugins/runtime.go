@@ -1,0 +1,106 @@
+package plugins
+
+// This file holds the small interfaces a configured Component implements to
+// run: sources open a Reader, sinks a Writer, dead letters a DeadWriter. The
+// runner owns goroutines, batching, the event-time scheduler and the
+// lifecycle; plugins see only these interfaces and a Runtime.
+//
+// Processing stages (parse, filter, map, window) are not behind interfaces
+// here: their runtimes are the Parse, Process and Operator methods of their
+// packages, which the runner calls on batches.
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Runtime is what a running plugin may use from the runner.
+type Runtime struct {
+	// Pipeline is the name of the running pipeline.
+	Pipeline string
+	// Logger logs with the pipeline and the plugin's block as attributes.
+	Logger *slog.Logger
+	// Now reads processing time; tests inject a manual clock through it.
+	Now func() time.Time
+}
+
+// Opener is implemented by source components.
+type Opener interface {
+	Component
+	// Open starts reading. The context ends the source's life: when it is
+	// canceled, Read returns promptly.
+	Open(ctx context.Context, rt *Runtime) (Reader, error)
+}
+
+// Reader is a running source. Its batches have the schema of the
+// component's Output (one string column of payload bytes when raw).
+type Reader interface {
+	// Partitions is the number of event-time partitions the source reads,
+	// numbered from 0; every row's Origin.Partition is below it. It is known
+	// when Open returns and does not change.
+	Partitions() int
+	// Read appends at most max rows to b, which the caller has reset, with
+	// one Origin per row (partition and position: a file's byte offset, a
+	// message's index). It blocks until at least one row is available,
+	// then returns without waiting for more. A bounded source returns
+	// io.EOF once every row has been returned (b then holds no rows); an
+	// unbounded one returns ctx.Err() when ctx is canceled. Any other error
+	// is fatal for the pipeline.
+	Read(ctx context.Context, b *schema.Batch, max int) error
+	// Close releases the source's resources.
+	Close() error
+}
+
+// SinkOpener is implemented by sink components.
+type SinkOpener interface {
+	Component
+	// Open prepares the sink for writing.
+	Open(ctx context.Context, rt *Runtime) (Writer, error)
+}
+
+// Writer is a running sink.
+type Writer interface {
+	// Write delivers every row of b (which follows the component's input
+	// schema). It must not keep b after returning. An error is fatal for the
+	// pipeline: the writer is expected to have retried what can be retried.
+	Write(ctx context.Context, b *schema.Batch) error
+	// Close flushes everything written and releases the sink. The runner
+	// calls it once, after the last Write, also after a failure.
+	Close() error
+}
+
+// DeadLetterOpener is implemented by dead-letter components.
+type DeadLetterOpener interface {
+	Component
+	// Open prepares the dead letter for writing.
+	Open(ctx context.Context, rt *Runtime) (DeadWriter, error)
+}
+
+// DeadWriter is a running dead letter.
+type DeadWriter interface {
+	// WriteDead records every dead record of recs. It must not keep recs or
+	// their byte slices after returning. An error is fatal for the pipeline.
+	WriteDead(ctx context.Context, recs []DeadRecord) error
+	// Close flushes and releases the dead letter.
+	Close() error
+}
+
+// DeadRecord is a record that could not be processed.
+type DeadRecord struct {
+	// Time is the processing time at which it was rejected.
+	Time time.Time
+	// Stage is the block that rejected it, e.g. `parse "json"` or `window
+	// "tumbling"`.
+	Stage string
+	// Reason says why, e.g. `field "user_id": want int, got string "x"`.
+	Reason string
+	// Payload is the record's original bytes as the source read them
+	// (without the line's newline for NDJSON files). For a source that
+	// yields typed records it is the record as one JSON object.
+	Payload []byte
+	// Origin is the record's source partition and position.
+	Origin schema.Origin
+}
