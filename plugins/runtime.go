@@ -5,12 +5,13 @@ package plugins
 // runner owns goroutines, batching, the event-time scheduler and the
 // lifecycle; plugins see only these interfaces and a Runtime.
 //
-// Processing stages (parse, filter, map, window) are not behind interfaces
-// here: their runtimes are the Parse, Process and Operator methods of their
-// packages, which the runner calls on batches.
+// Stateless stages (parse, filter, map) implement Transformer; stateful ones
+// (windows) implement OperatorStarter and are driven by the pipeline's
+// scheduler, which owns processing time.
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"time"
 
@@ -103,4 +104,62 @@ type DeadRecord struct {
 	Payload []byte
 	// Origin is the record's source partition and position.
 	Origin schema.Origin
+}
+
+// Transformer is implemented by stateless stage components: parse, filter
+// and map. The runner may call Transform from several goroutines at once on
+// different batches.
+type Transformer interface {
+	Component
+	// Transform appends to out (a batch of the component's Output schema,
+	// not reset) the rows it makes of in, copying in.Origins for each row it
+	// appends. A row it cannot process is not appended: reject is called with
+	// its index in in and the reason. A row neither appended nor rejected
+	// was filtered out.
+	Transform(in, out *schema.Batch, reject func(row int, reason string))
+}
+
+// OperatorStarter is implemented by stateful stage components (windows).
+type OperatorStarter interface {
+	Component
+	// StartOperator returns the running state of the stage for a stream of
+	// partitions source partitions, at processing time now (Unix ms).
+	StartOperator(partitions int, now int64) (Operator, error)
+}
+
+// Operator is the running state of a stateful stage. It is driven by one
+// goroutine, the pipeline's scheduler, which owns processing time: the
+// operator never reads a clock or runs a ticker of its own.
+type Operator interface {
+	// Process adds the rows of in in order, at processing time now, and
+	// appends the rows it emits to out (the component's Output schema).
+	// late is called for each row that arrived after its window closed,
+	// reject for each row that could not be processed; either may be nil.
+	// An error is fatal.
+	Process(in *schema.Batch, now int64, out *schema.Batch, late, reject func(row int, reason string)) error
+	// NextWake returns the processing time (Unix ms) at which the scheduler
+	// must call Tick next, given that it is now; false when nothing is due
+	// without new input.
+	NextWake(now int64) (int64, bool)
+	// Tick handles the passing of processing time without input (idle
+	// partitions, periodic emits) and appends what it emits to out.
+	Tick(now int64, out *schema.Batch) error
+	// Finish ends the input: every open window closes and is emitted.
+	Finish(out *schema.Batch) error
+	// Snapshot writes the operator's whole state to w.
+	Snapshot(w io.Writer) error
+	// Restore replaces the operator's state with one Snapshot wrote.
+	Restore(r io.Reader) error
+	// Watermark is the stage's current event-time watermark (Unix ms).
+	Watermark() int64
+	// Open is the number of open (window, group) states.
+	Open() int
+}
+
+// Sequential is implemented by a Transformer that keeps state from one
+// batch to the next (a CSV parser reading its header from the first line):
+// when InOrder reports true, the runner gives it the batches one at a time,
+// in stream order.
+type Sequential interface {
+	InOrder() bool
 }

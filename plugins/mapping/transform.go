@@ -1,0 +1,13 @@
+package mapping
+
+import (
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Transform is Process for the runner.
+func (m *Map) Transform(in, out *schema.Batch, reject func(row int, reason string)) {
+	m.Process(in, out, reject)
+}
+
+var _ plugins.Transformer = (*Map)(nil)
