@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func sluice(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code = run(args, &out, &errOut)
@@ -25,12 +25,12 @@ func TestFmt(t *testing.T) {
 	must(t, os.WriteFile(broken, []byte("pipeline \"p\" {\n"), 0o644))
 
 	// -check lists the unformatted file, changes nothing and exits 1.
-	code, out, _ := runCmd(t, "fmt", "-check", messy, tidy)
+	code, out, _ := sluice(t, "fmt", "-check", messy, tidy)
 	if code != exitProblems || strings.TrimSpace(out) != messy {
 		t.Fatalf("fmt -check: exit %d, output %q", code, out)
 	}
 	// fmt rewrites it canonically; a second run finds nothing to do.
-	if code, out, _ = runCmd(t, "fmt", dir+"/messy.hcl"); code != exitOK || strings.TrimSpace(out) != messy {
+	if code, out, _ = sluice(t, "fmt", dir+"/messy.hcl"); code != exitOK || strings.TrimSpace(out) != messy {
 		t.Fatalf("fmt: exit %d, output %q", code, out)
 	}
 	got, _ := os.ReadFile(messy)
@@ -38,11 +38,11 @@ func TestFmt(t *testing.T) {
 	if string(got) != want {
 		t.Errorf("formatted:\n%s\nwant:\n%s", got, want)
 	}
-	if code, _, _ = runCmd(t, "fmt", "-check", messy, tidy); code != exitOK {
+	if code, _, _ = sluice(t, "fmt", "-check", messy, tidy); code != exitOK {
 		t.Errorf("fmt -check after fmt: exit %d", code)
 	}
 	// A file with syntax errors is reported, not rewritten.
-	code, _, errOut := runCmd(t, "fmt", broken)
+	code, _, errOut := sluice(t, "fmt", broken)
 	if code != exitProblems || !strings.Contains(errOut, "broken.hcl:") {
 		t.Errorf("fmt broken: exit %d, stderr %q", code, errOut)
 	}
@@ -52,13 +52,13 @@ func TestFmt(t *testing.T) {
 }
 
 func TestFmtExamplesAreCanonical(t *testing.T) {
-	if code, out, errOut := runCmd(t, "fmt", "-check", "../../pipelines"); code != exitOK {
+	if code, out, errOut := sluice(t, "fmt", "-check", "../../pipelines"); code != exitOK {
 		t.Fatalf("pipelines/ not formatted (run sluice fmt pipelines/): %s%s", out, errOut)
 	}
 }
 
 func TestGraph(t *testing.T) {
-	code, out, errOut := runCmd(t, "graph", "../../pipelines/iot_sensors.hcl")
+	code, out, errOut := sluice(t, "graph", "../../pipelines/iot_sensors.hcl")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -74,20 +74,20 @@ func TestGraph(t *testing.T) {
 			t.Errorf("DOT output lacks %q:\n%s", want, out)
 		}
 	}
-	code, out, _ = runCmd(t, "graph", "--format", "mermaid", "../../pipelines/user_activity.hcl")
+	code, out, _ = sluice(t, "graph", "--format", "mermaid", "../../pipelines/user_activity.hcl")
 	if code != exitOK || !strings.Contains(out, "flowchart LR") || !strings.Contains(out, `p0_4 --> p0_5`) || !strings.Contains(out, `p0_4 --> p0_6`) ||
 		!strings.Contains(out, `p0_1 -. dead letter .-> p0_7`) || strings.Contains(out, `p0_4 -. dead letter`) {
 		t.Errorf("mermaid: exit %d\n%s", code, out)
 	}
 	// A file with errors draws nothing and shows the diagnostics.
-	code, out, errOut = runCmd(t, "graph", "../../testdata/lint/expression_unknown_field.hcl")
+	code, out, errOut = sluice(t, "graph", "../../testdata/lint/expression_unknown_field.hcl")
 	if code != exitProblems || out != "" || !strings.Contains(errOut, "Unknown field in expression") {
 		t.Errorf("graph of a bad file: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
 
 func TestPlugins(t *testing.T) {
-	code, out, _ := runCmd(t, "plugins")
+	code, out, _ := sluice(t, "plugins")
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
@@ -96,15 +96,15 @@ func TestPlugins(t *testing.T) {
 			t.Errorf("listing lacks %q", want)
 		}
 	}
-	code, out, _ = runCmd(t, "plugins", "tumbling")
+	code, out, _ = sluice(t, "plugins", "tumbling")
 	if code != exitOK || !strings.Contains(out, "event_time") || !strings.Contains(out, `default "on_close"`) {
 		t.Errorf("plugins tumbling: exit %d\n%s", code, out)
 	}
 	// "file" names a source, a sink and a dead letter: all three are shown.
-	if _, out, _ = runCmd(t, "plugins", "file"); strings.Count(out, "Arguments:") != 3 {
+	if _, out, _ = sluice(t, "plugins", "file"); strings.Count(out, "Arguments:") != 3 {
 		t.Errorf("plugins file shows %d plugins, want 3", strings.Count(out, "Arguments:"))
 	}
-	code, _, errOut := runCmd(t, "plugins", "tumblng")
+	code, _, errOut := sluice(t, "plugins", "tumblng")
 	if code != exitUsage || !strings.Contains(errOut, `Did you mean "tumbling"?`) {
 		t.Errorf("unknown plugin: exit %d, %q", code, errOut)
 	}
@@ -119,7 +119,7 @@ func must(t *testing.T, err error) {
 
 func TestLintUnreadablePaths(t *testing.T) {
 	dir := t.TempDir()
-	code, out, _ := runCmd(t, "lint", filepath.Join(dir, "missing.hcl"), dir)
+	code, out, _ := sluice(t, "lint", filepath.Join(dir, "missing.hcl"), dir)
 	if code != exitProblems {
 		t.Errorf("exit %d, want 1", code)
 	}

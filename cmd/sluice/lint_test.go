@@ -97,7 +97,9 @@ func TestUsageErrors(t *testing.T) {
 		{"plugins", "a", "b"},
 		{"plugins", "kafkaa"},
 		{"frobnicate"},
-		{"run", "x.hcl"},
+		{"run"},
+		{"run", "--log-format", "xml", "x.hcl"},
+		{"broker"},
 	}
 	for _, args := range tests {
 		var stdout, stderr bytes.Buffer

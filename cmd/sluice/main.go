@@ -26,9 +26,10 @@ Usage:
   sluice fmt     [-check] PATH...               format pipeline files canonically
   sluice graph   [--format dot|mermaid] PATH... draw the stage chain of each pipeline
   sluice plugins [NAME]                          list plugins, or document one
+  sluice run     [--log-format text|json] PATH... run the pipelines until their input ends or a signal
 
 Not yet available in this build (they arrive with the runner and Pulsar work):
-  sluice run, sluice test, sluice broker, sluice demo
+  sluice test, sluice broker, sluice demo
 
 Exit codes: 0 ok, 1 problems found, 2 usage error.
 `
@@ -53,7 +54,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return graphCmd(rest, stdout, stderr)
 	case "plugins":
 		return pluginsCmd(rest, stdout, stderr)
-	case "run", "test", "broker", "demo":
+	case "run":
+		return runCmd(rest, stdout, stderr)
+	case "broker", "demo":
 		fmt.Fprintf(stderr, "sluice %s: not yet supported in this build; today sluice can lint, fmt, graph and document pipelines (see sluice -h)\n", cmd)
 		return exitUsage
 	case "-h", "--help", "help":

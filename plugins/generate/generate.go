@@ -68,9 +68,15 @@ var Plugin = &plugins.Plugin{
 	Name:    "generate",
 	Summary: "Generates synthetic user events (user_id, action, ts, device) at a fixed rate, reproducibly from a seed.",
 	Description: "Events have the fields `user_id` (int), `action` (string), `ts` (timestamp) and " +
-		"`device` (string). Event times follow processing time with up to `disorder` of " +
-		"out-of-orderness, and a `late_fraction` of events are 3 to 10 minutes in the past, " +
-		"to exercise watermarks and late data. With `format = \"json\"` the source yields " +
+		"`device` (string). User ids are uniform from 1 to `users`; actions are `view`, `click`, " +
+		"`scroll`, `purchase`, `login`, `logout` and `heartbeat`, skewed towards views and clicks " +
+		"(45%, 25%, 15%, 1.5%, 3%, 2.5% and 8%); devices are `ios`, `android` and `web` (40%, 35% and 25%). " +
+		"Events are handed out at `rate` per second of processing time, in bursts when the pipeline " +
+		"falls behind. Event times are reproducible rather than read from the clock: event i is " +
+		"nominally at 2024-05-01T12:00:00Z plus i/`rate` seconds, then moved back by a uniform amount " +
+		"up to `disorder`, or, for a `late_fraction` of events, by 3 to 10 minutes instead, to " +
+		"exercise watermarks and late data. The same seed yields the same events in the same order " +
+		"on every run. Each event's position is its sequence number, from 0. With `format = \"json\"` the source yields " +
 		"NDJSON bytes (ts as Unix milliseconds), exactly like a Pulsar topic, so a " +
 		"`parse \"json\"` stage must follow. The source is one partition; with `count` it is bounded.",
 	Spec: schema.NewSpec(

@@ -17,8 +17,11 @@ import (
 // Epoch is the event time of the first generated event. Event times are a
 // pure function of the seed and the sequence number, not of the wall clock,
 // so that a run is reproducible: event i is nominally at Epoch + i/rate
-// seconds, before disorder and lateness are applied.
+// seconds, before disorder and lateness are applied. It is read-only:
+// the generator uses the value it had when the program started.
 var Epoch = time.Date(2024, time.May, 1, 12, 0, 0, 0, time.UTC)
+
+var epochMilli = Epoch.UnixMilli()
 
 // Late events are shifted this far into the past, uniformly.
 const (
@@ -260,7 +263,15 @@ func timeOf(n, rate int64) time.Duration {
 // nominal returns the event time of event i, in Unix milliseconds, before
 // disorder and lateness.
 func nominal(i, rate int64) int64 {
-	return Epoch.UnixMilli() + i/rate*1000 + i%rate*1000/rate
+	ms := epochMilli + i/rate*1000
+	if r := i % rate; rate <= math.MaxInt64/1000 {
+		ms += r * 1000 / rate
+	} else { // r × 1000 would overflow
+		hi, lo := bits.Mul64(uint64(r), 1000)
+		q, _ := bits.Div64(hi, lo, uint64(rate))
+		ms += int64(q)
+	}
+	return ms
 }
 
 // gen generates the next event. It draws the same random values for every

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -119,9 +120,9 @@ func readAll(t testing.TB, s *Source, max int) result {
 			}
 			res.rows = append(res.rows, row{
 				User:   b.Columns[0].Ints[i],
-				Action: b.Columns[1].String(i),
+				Action: strings.Clone(b.Columns[1].String(i)),
 				TS:     b.Columns[2].Ints[i],
-				Device: b.Columns[3].String(i),
+				Device: strings.Clone(b.Columns[3].String(i)),
 			})
 		}
 	}
@@ -162,11 +163,13 @@ func TestDeterminism(t *testing.T) {
 func TestFirstEvents(t *testing.T) {
 	s := &Source{Rate: 1000, Count: 3, Seed: 1, Users: 500, Disorder: 5 * time.Second, LateFraction: 0.01, Format: FormatJSON}
 	got := readAll(t, s, 10).payloads
-	for i, p := range got {
-		t.Logf("%d: %s", i, p)
+	want := []string{
+		`{"user_id":16,"action":"view","ts":1714564796918,"device":"android"}`,
+		`{"user_id":84,"action":"view","ts":1714564796209,"device":"web"}`,
+		`{"user_id":257,"action":"view","ts":1714564799681,"device":"web"}`,
 	}
-	if len(got) != 3 {
-		t.Fatalf("got %d events", len(got))
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("seed 1 yields\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 

@@ -195,10 +195,17 @@ func (s *jsonScanner) notObject(b []byte, i int) bool {
 		kind = "a string"
 	case c == '-' || c-'0' <= 9:
 		kind = "a number"
-	case c == 't' || c == 'f':
-		kind = "a bool"
-	case c == 'n':
-		kind = "null"
+	case c == 't' || c == 'f' || c == 'n':
+		word, what := "null", "null"
+		if c == 't' {
+			word, what = "true", "a bool"
+		} else if c == 'f' {
+			word, what = "false", "a bool"
+		}
+		if _, ok := s.literal(b, i, word); !ok {
+			return false // not even that literal: the reason is the syntax error
+		}
+		kind = what
 	default:
 		_, ok := s.syntax(b, i)
 		return ok

@@ -91,6 +91,8 @@ func TestJSONParse(t *testing.T) {
 		{name: "string", fields: eventFields, msg: `"x"`, reason: `line is not a JSON object but a string`},
 		{name: "number", fields: eventFields, msg: ` 42`, reason: `line is not a JSON object but a number`},
 		{name: "null", fields: eventFields, msg: `null`, reason: `line is not a JSON object but null`},
+		{name: "not a literal", fields: eventFields, msg: `not json`, reason: `line is not valid JSON: unexpected 'o' at byte 1`},
+		{name: "true", fields: eventFields, msg: `true`, reason: `line is not a JSON object but a bool`},
 		{name: "garbage", fields: eventFields, msg: `hello`, reason: `line is not valid JSON: unexpected 'h' at byte 0`},
 		{name: "trailing garbage", fields: eventFields, msg: `{"user_id":1,"action":"a","ts":0} x`, reason: `line is not valid JSON: unexpected 'x' after the object at byte 34`},
 		{name: "two objects", fields: eventFields, msg: `{"user_id":1,"action":"a","ts":0}{}`, reason: `line is not valid JSON: unexpected '{' after the object at byte 33`},

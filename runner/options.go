@@ -1,0 +1,59 @@
+package runner
+
+import (
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/runner/config"
+	"github.com/sluice-io/sluice/runner/eventtime"
+)
+
+// DefaultBatchSize is the number of rows a source is asked for at a time.
+const DefaultBatchSize = 1024
+
+// Options tune a run. The zero value runs the pipeline as written, on the
+// wall clock, with one worker per CPU.
+type Options struct {
+	// Logger receives the run's logs; nil discards them.
+	Logger *slog.Logger
+	// Clock is processing time; nil is the system clock.
+	Clock eventtime.Clock
+	// After returns a channel that receives after d; nil is time.After.
+	// Tests that drive Clock by hand replace it to wake the scheduler.
+	After func(d time.Duration) <-chan time.Time
+	// BatchSize is the most rows a source hands on at a time (default
+	// DefaultBatchSize).
+	BatchSize int
+	// Workers is the number of goroutines running the stateless stages
+	// before the first window (default GOMAXPROCS).
+	Workers int
+
+	// Source, when set, replaces the pipeline's source: it is called with
+	// the source stage and returns what to read instead.
+	Source func(*config.Stage) plugins.Opener
+	// Sink, when set, replaces every sink.
+	Sink func(*config.Stage) plugins.SinkOpener
+	// DeadLetter, when set, replaces the dead letter (or adds one when the
+	// pipeline has none; the argument is then nil).
+	DeadLetter func(*config.Stage) plugins.DeadLetterOpener
+}
+
+func (o *Options) withDefaults() {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = eventtime.SystemClock{}
+	}
+	if o.After == nil {
+		o.After = time.After
+	}
+	if o.BatchSize <= 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.Workers <= 0 {
+		o.Workers = runtime.GOMAXPROCS(0)
+	}
+}

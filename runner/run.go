@@ -1,0 +1,290 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/runner/config"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// Run runs the pipeline p until its bounded input ends, ctx is canceled or
+// a fatal error happens (see the package documentation), and returns its
+// counters. Canceling ctx is a clean stop: Run then returns a nil error.
+func Run(ctx context.Context, p *config.Pipeline, opts Options) (Stats, error) {
+	opts.withDefaults()
+	pl, err := newPlan(p, &opts)
+	if err != nil {
+		return Stats{}, err
+	}
+	r := &run{plan: pl, opts: opts, log: opts.Logger.With("pipeline", p.Name)}
+	return r.run(ctx)
+}
+
+// run is one execution of a plan.
+type run struct {
+	plan *plan
+	opts Options
+	log  *slog.Logger
+	c    counters
+
+	reader plugins.Reader
+	sinks  []plugins.Writer
+	dead   plugins.DeadWriter
+
+	abortCtx context.Context
+	abort    context.CancelCauseFunc
+	bounded  bool  // the source reached the end of its input
+	srcErr   error // the source failed; set before the reader ends
+}
+
+// envelope carries one source batch through the stateless stages to the
+// scheduler. A fixed pool of them bounds the records in flight.
+type envelope struct {
+	seq               uint64
+	raw               *schema.Batch   // what the source read
+	bufs              []*schema.Batch // the output of each stateless stage
+	out               *schema.Batch   // the batch the stateless stages handed on
+	dead              []rejected      // rows rejected by the stateless stages, in order
+	cur               int             // the stage running, for reject
+	filtered, dropped int
+	fatal             error // a parse error with on_error = "fail"
+}
+
+// rejected is a row a stage could not process.
+type rejected struct {
+	stage  int // index in plan.pre, or len(pre)+index in plan.post
+	origin schema.Origin
+	reason string
+	row    int  // the row in the stage's input batch
+	drop   bool // on_error = "drop": counted, not written
+}
+
+func (r *run) run(ctx context.Context) (Stats, error) {
+	if err := r.open(ctx); err != nil {
+		r.closeAll()
+		return r.c.stats(), err
+	}
+	r.abortCtx, r.abort = context.WithCancelCause(context.Background())
+	defer r.abort(nil)
+	readCtx, stopRead := context.WithCancel(ctx)
+	defer stopRead()
+	context.AfterFunc(r.abortCtx, stopRead)
+
+	workers := r.opts.Workers
+	if r.plan.inOrder || len(r.plan.pre) == 0 {
+		workers = 1
+	}
+	inflight := 2*workers + 2
+	free := make(chan *envelope, inflight)
+	for range inflight {
+		free <- r.newEnvelope()
+	}
+	work := make(chan *envelope, inflight)
+	done := make(chan *envelope, inflight)
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(work)
+		r.read(readCtx, free, work)
+	}()
+	var workersWG sync.WaitGroup
+	for range workers {
+		workersWG.Add(1)
+		go func() {
+			defer workersWG.Done()
+			w := &worker{r: r}
+			for env := range work {
+				w.process(env)
+				select {
+				case done <- env:
+				case <-r.abortCtx.Done():
+					return
+				}
+			}
+		}()
+	}
+	go func() { workersWG.Wait(); close(done) }()
+
+	sched, err := newScheduler(r, inflight)
+	if err == nil {
+		err = sched.loop(done, free)
+	}
+	if err != nil {
+		r.abort(err)
+	}
+	wg.Wait()
+	workersWG.Wait()
+	if err == nil {
+		err = r.srcErr
+	}
+	if err == nil {
+		err = sched.finish()
+	}
+	if cerr := r.closeAll(); err == nil {
+		err = cerr
+	}
+	st := r.c.stats()
+	if sched != nil {
+		st.OpenWindows = sched.openWindows
+	}
+	return st, err
+}
+
+// open opens the source, the sinks and the dead letter.
+func (r *run) open(ctx context.Context) error {
+	rt := func(title string) *plugins.Runtime {
+		return &plugins.Runtime{Pipeline: r.plan.name, Logger: r.log.With("block", title), Now: r.opts.Clock.Now}
+	}
+	for _, s := range r.plan.sinks {
+		w, err := s.opener.Open(ctx, rt(s.title))
+		if err != nil {
+			return fmt.Errorf("pipeline %q: %s: %w", r.plan.name, s.title, err)
+		}
+		r.sinks = append(r.sinks, w)
+	}
+	if r.plan.dead != nil {
+		d, err := r.plan.dead.Open(ctx, rt("dead_letter"))
+		if err != nil {
+			return fmt.Errorf("pipeline %q: dead_letter: %w", r.plan.name, err)
+		}
+		r.dead = d
+	}
+	rd, err := r.plan.source.Open(ctx, rt(r.plan.sourceTitle))
+	if err != nil {
+		return fmt.Errorf("pipeline %q: %s: %w", r.plan.name, r.plan.sourceTitle, err)
+	}
+	r.reader = rd
+	return nil
+}
+
+// closeAll closes whatever open opened and returns the first error.
+func (r *run) closeAll() error {
+	var errs []error
+	if r.reader != nil {
+		if err := r.reader.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.plan.sourceTitle, err))
+		}
+	}
+	for i, w := range r.sinks {
+		if err := w.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", r.plan.sinks[i].title, err))
+		}
+	}
+	if r.dead != nil {
+		if err := r.dead.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("dead_letter: %w", err))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("pipeline %q: closing: %w", r.plan.name, errors.Join(errs...))
+	}
+	return nil
+}
+
+func (r *run) newEnvelope() *envelope {
+	env := &envelope{raw: schema.NewBatch(r.plan.sourceOut, r.opts.BatchSize)}
+	for _, st := range r.plan.pre {
+		env.bufs = append(env.bufs, schema.NewBatch(st.out, r.opts.BatchSize))
+	}
+	return env
+}
+
+// read hands the source's batches to the workers until the input ends,
+// ctx is canceled or the run aborts.
+func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *envelope) {
+	var seq uint64
+	for {
+		var env *envelope
+		select {
+		case env = <-free:
+		case <-ctx.Done():
+			return
+		}
+		env.raw.Reset()
+		err := r.reader.Read(ctx, env.raw, r.opts.BatchSize)
+		if env.raw.Rows > 0 {
+			r.c.in.Add(int64(env.raw.Rows))
+			env.seq = seq
+			seq++
+			work <- env
+		}
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, io.EOF):
+			r.bounded = true
+		case ctx.Err() != nil:
+			// Stopped: intake ends, what is in flight is finished.
+		default:
+			// What was read before the failure still reaches the sinks.
+			r.srcErr = r.stageError(r.plan.sourceTitle, err)
+		}
+		return
+	}
+}
+
+// worker runs the stateless stages on one envelope at a time.
+type worker struct {
+	r   *run
+	env *envelope
+	rej func(row int, reason string)
+}
+
+func (w *worker) process(env *envelope) {
+	if w.rej == nil {
+		w.rej = w.reject
+	}
+	w.env = env
+	env.dead, env.filtered, env.dropped, env.fatal = env.dead[:0], 0, 0, nil
+	in := env.raw
+	for i := range w.r.plan.pre {
+		st := &w.r.plan.pre[i]
+		out := env.bufs[i]
+		out.Reset()
+		env.cur = i
+		before := len(env.dead)
+		st.transform.Transform(in, out, w.rej)
+		if skipped := in.Rows - out.Rows - (len(env.dead) - before); skipped > 0 {
+			env.filtered += skipped
+		}
+		in = out
+	}
+	env.out = in
+}
+
+// reject records a row the current stage could not process.
+func (w *worker) reject(row int, reason string) {
+	env := w.env
+	st := &w.r.plan.pre[env.cur]
+	in := env.raw
+	if env.cur > 0 {
+		in = env.bufs[env.cur-1]
+	}
+	rj := rejected{stage: env.cur, row: row, reason: reason}
+	if row < len(in.Origins) {
+		rj.origin = in.Origins[row]
+	}
+	switch st.onError {
+	case "drop":
+		rj.drop = true
+		env.dropped++
+	case "fail":
+		if env.fatal == nil {
+			env.fatal = fmt.Errorf("pipeline %q: %s: record at %s: %s (on_error = \"fail\")",
+				w.r.plan.name, st.title, position(rj.origin), reason)
+		}
+	}
+	env.dead = append(env.dead, rj)
+}
+
+func position(o schema.Origin) string {
+	return fmt.Sprintf("partition %d, offset %d", o.Partition, o.Offset)
+}

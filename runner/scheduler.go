@@ -1,0 +1,286 @@
+package runner
+
+import (
+	"context"
+	"math"
+	"time"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// scheduler is the ordered part of a run, on one goroutine: it takes the
+// batches back in stream order, writes their rejected rows to the dead
+// letter, drives the windows and the stages after them with processing
+// time, and writes the results to the sinks.
+type scheduler struct {
+	r    *run
+	ops  []plugins.Operator // per post stage; nil for a transform
+	outs []*schema.Batch    // per post stage: its output, reused
+	ring []*envelope        // batches that arrived before their turn
+	next uint64             // the sequence number due
+
+	now     int64 // processing time of the work at hand (Unix ms)
+	armedAt int64 // the wake-up asked for; math.MaxInt64 when none
+	wake    <-chan time.Time
+
+	// The row being processed by post stage cur, for late and reject.
+	cur    int
+	curIn  *schema.Batch
+	curEnv *envelope // the batch's envelope while cur == 0, else nil
+	late   func(row int, reason string)
+	reject func(row int, reason string)
+	lateN  int // rows of the current call reported late
+	rejN   int // rows of the current call rejected
+
+	dead        deadQueue
+	openWindows int
+}
+
+func newScheduler(r *run, inflight int) (*scheduler, error) {
+	s := &scheduler{r: r, ring: make([]*envelope, inflight), armedAt: math.MaxInt64}
+	s.dead.init(r)
+	s.late, s.reject = s.onLate, s.onReject
+	now := s.clock()
+	partitions := r.reader.Partitions()
+	for _, st := range r.plan.post {
+		var op plugins.Operator
+		if st.operator != nil {
+			var err error
+			if op, err = st.operator.StartOperator(partitions, now); err != nil {
+				return nil, err
+			}
+			partitions = 1 // the stages after a window read one ordered stream
+		}
+		s.ops = append(s.ops, op)
+		s.outs = append(s.outs, schema.NewBatch(st.out, r.opts.BatchSize))
+	}
+	return s, nil
+}
+
+func (s *scheduler) clock() int64 { return s.r.opts.Clock.Now().UnixMilli() }
+
+// loop handles batches in order and wake-ups until the workers are done or
+// the run aborts.
+func (s *scheduler) loop(done <-chan *envelope, free chan<- *envelope) error {
+	n := uint64(len(s.ring))
+	for {
+		now := s.clock()
+		if at, ok := s.nextWake(now); ok {
+			if at <= now {
+				if err := s.tick(now); err != nil {
+					return err
+				}
+				continue
+			}
+			if at < s.armedAt {
+				s.armedAt = at
+				s.wake = s.r.opts.After(time.Duration(at-now) * time.Millisecond)
+			}
+		}
+		select {
+		case env, ok := <-done:
+			if !ok {
+				return nil
+			}
+			s.ring[env.seq%n] = env
+			for {
+				e := s.ring[s.next%n]
+				if e == nil || e.seq != s.next {
+					break
+				}
+				s.ring[s.next%n] = nil
+				s.next++
+				if err := s.handle(e); err != nil {
+					return err
+				}
+				free <- e
+			}
+		case <-s.wake:
+			s.wake, s.armedAt = nil, math.MaxInt64
+			if err := s.tick(s.clock()); err != nil {
+				return err
+			}
+		case <-s.r.abortCtx.Done():
+			return context.Cause(s.r.abortCtx)
+		}
+	}
+}
+
+// nextWake returns the earliest processing time an operator wants a Tick.
+func (s *scheduler) nextWake(now int64) (int64, bool) {
+	at, any := int64(math.MaxInt64), false
+	for _, op := range s.ops {
+		if op == nil {
+			continue
+		}
+		if t, ok := op.NextWake(now); ok && t < at {
+			at, any = t, true
+		}
+	}
+	return at, any
+}
+
+// handle processes one batch that finished the stateless stages.
+func (s *scheduler) handle(env *envelope) error {
+	c := &s.r.c
+	for _, rj := range env.dead {
+		if !rj.drop {
+			s.dead.addPre(env, rj)
+		}
+	}
+	c.dead.Add(int64(len(env.dead)))
+	c.filtered.Add(int64(env.filtered))
+	if err := s.dead.flush(); err != nil {
+		return err
+	}
+	if env.fatal != nil {
+		return env.fatal
+	}
+	if len(s.ops) == 0 {
+		c.out.Add(int64(env.out.Rows))
+		return s.emit(env.out)
+	}
+	s.now = s.clock()
+	if err := s.push(0, env.out, env); err != nil {
+		return err
+	}
+	return s.dead.flush()
+}
+
+// push runs b through the post stages from k on, then to the sinks.
+func (s *scheduler) push(k int, b *schema.Batch, env *envelope) error {
+	c := &s.r.c
+	for j := k; j < len(s.ops); j++ {
+		if b.Rows == 0 {
+			return nil
+		}
+		st := &s.r.plan.post[j]
+		out := s.outs[j]
+		out.Reset()
+		s.cur, s.curIn, s.lateN, s.rejN = j, b, 0, 0
+		s.curEnv = nil
+		if j == 0 {
+			s.curEnv = env
+		}
+		if op := s.ops[j]; op != nil {
+			if err := op.Process(b, s.now, out, s.late, s.reject); err != nil {
+				return s.r.stageError(st.title, err)
+			}
+			if j == 0 {
+				c.out.Add(int64(b.Rows - s.lateN - s.rejN))
+			}
+		} else {
+			st.transform.Transform(b, out, s.reject)
+			c.resultsDropped.Add(int64(b.Rows - out.Rows - s.rejN))
+		}
+		b = out
+	}
+	return s.emit(b)
+}
+
+// emit writes b to every sink.
+func (s *scheduler) emit(b *schema.Batch) error {
+	if b.Rows == 0 {
+		return nil
+	}
+	s.r.c.emitted.Add(int64(b.Rows))
+	for i, w := range s.r.sinks {
+		if err := w.Write(s.r.abortCtx, b); err != nil {
+			return s.r.stageError(s.r.plan.sinks[i].title, err)
+		}
+	}
+	return nil
+}
+
+// tick lets every operator handle processing time now, in chain order.
+func (s *scheduler) tick(now int64) error {
+	s.now = now
+	for j, op := range s.ops {
+		if op == nil {
+			continue
+		}
+		out := s.outs[j]
+		out.Reset()
+		if err := op.Tick(now, out); err != nil {
+			return s.r.stageError(s.r.plan.post[j].title, err)
+		}
+		if err := s.push(j+1, out, nil); err != nil {
+			return err
+		}
+	}
+	return s.dead.flush()
+}
+
+// finish ends the run: a bounded input closes every window and emits it;
+// a stopped one leaves open windows unemitted and says so.
+func (s *scheduler) finish() error {
+	if !s.r.bounded {
+		for _, op := range s.ops {
+			if op != nil {
+				s.openWindows += op.Open()
+			}
+		}
+		if s.openWindows > 0 {
+			s.r.log.Warn("stopped before the end of the input: open windows were not emitted",
+				"open_windows", s.openWindows)
+		}
+		return nil
+	}
+	s.now = s.clock()
+	for j, op := range s.ops {
+		if op == nil {
+			continue
+		}
+		out := s.outs[j]
+		out.Reset()
+		if err := op.Finish(out); err != nil {
+			return s.r.stageError(s.r.plan.post[j].title, err)
+		}
+		if err := s.push(j+1, out, nil); err != nil {
+			return err
+		}
+	}
+	return s.dead.flush()
+}
+
+// onLate is the late callback of the post stage at hand.
+func (s *scheduler) onLate(row int, reason string) {
+	s.lateN++
+	if s.cur != 0 {
+		return // a window after a window: its input is results, not records
+	}
+	s.r.c.late.Add(1)
+	if s.r.plan.post[0].lateDead {
+		s.dead.addPost(s, row, reason)
+	}
+}
+
+// onReject is the reject callback of the post stage at hand.
+func (s *scheduler) onReject(row int, reason string) {
+	s.rejN++
+	if s.cur == 0 {
+		s.r.c.dead.Add(1)
+	} else {
+		s.r.c.resultsDead.Add(1)
+	}
+	s.dead.addPost(s, row, reason)
+}
+
+func (r *run) stageError(title string, err error) error {
+	return &StageError{Pipeline: r.plan.name, Stage: title, Err: err}
+}
+
+// StageError is a fatal error of one stage of a pipeline.
+type StageError struct {
+	Pipeline string
+	Stage    string // e.g. `sink "file" "lake"`
+	Err      error
+}
+
+func (e *StageError) Error() string {
+	return "pipeline " + `"` + e.Pipeline + `": ` + e.Stage + ": " + e.Err.Error()
+}
+
+// Unwrap returns the stage's error.
+func (e *StageError) Unwrap() error { return e.Err }
