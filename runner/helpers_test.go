@@ -33,7 +33,14 @@ func load(t *testing.T, src string) *config.Pipeline {
 type lines struct {
 	parts [][]string
 	block bool
-	fail  error // returned once the lines are out, when set
+	fail  error    // returned once the lines are out, when set
+	feed  chan fed // with block: more lines, read after parts
+}
+
+// fed is a line fed to a blocking lines source.
+type fed struct {
+	part int
+	line string
 }
 
 func (l *lines) Output() schema.Record { return schema.RawRecord() }
@@ -46,6 +53,7 @@ type linesReader struct {
 	l    *lines
 	pos  []int
 	turn int
+	fedN int
 }
 
 func (r *linesReader) Partitions() int { return len(r.l.parts) }
@@ -69,8 +77,16 @@ func (r *linesReader) Read(ctx context.Context, b *schema.Batch, max int) error 
 		return r.l.fail
 	}
 	if r.l.block {
-		<-ctx.Done()
-		return ctx.Err()
+		select {
+		case f := <-r.l.feed:
+			b.Columns[0].AppendString([]byte(f.line))
+			b.Origins = append(b.Origins, schema.Origin{Partition: int32(f.part), Offset: int64(r.fedN)})
+			b.Rows++
+			r.fedN++
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	return io.EOF
 }
