@@ -41,6 +41,14 @@ var DeadLetterPlugin = &plugins.Plugin{
 	Block:   "dead_letter",
 	Name:    "file",
 	Summary: "Writes records that could not be processed to an NDJSON file, with their original bytes, source position and reason.",
+	Description: "The file is an audit log: lines are appended to it, and it is created with any missing parent folders when it does not exist. " +
+		"Each line is one JSON object such as\n\n" +
+		"```json\n" +
+		`{"time":"2024-05-01T12:00:00.000Z","pipeline":"user_activity","stage":"parse \"json\"","reason":"field \"user_id\": want int, got string \"x\"","partition":0,"offset":1234,"payload":"{\"user_id\":\"x\"}"}` + "\n" +
+		"```\n\n" +
+		"where `time` is when the record was rejected (RFC 3339, UTC, milliseconds), `stage` the block that rejected it, " +
+		"`partition` and `offset` its position in the source (a file's byte offset), and `payload` its original bytes. " +
+		"When the bytes are written base64-encoded, the key is `payload_base64` instead of `payload`.",
 	Spec: schema.NewSpec(
 		schema.String("path", "The NDJSON file to write; a relative path is relative to the folder of the pipeline file. A file:// URL is accepted.").
 			Example(`"/data/dead/user_activity.ndjson"`),

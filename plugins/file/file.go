@@ -1,7 +1,7 @@
 // Package file declares the file plugins: `source "file"`, which reads one
-// NDJSON file, `sink "file" "NAME"`, which appends records to an NDJSON file,
-// and `dead_letter "file"`, which writes the records that could not be
-// processed to an NDJSON file.
+// NDJSON file, `sink "file" "NAME"`, which writes records to an NDJSON file
+// (truncated at start), and `dead_letter "file"`, which appends the records
+// that could not be processed to an NDJSON file.
 package file
 
 import (

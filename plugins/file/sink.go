@@ -8,8 +8,9 @@ import (
 )
 
 // Sink is the configuration of a `sink "file" "NAME"` block: records are
-// appended to an NDJSON file, one JSON object per record, with timestamps
-// written as RFC 3339 strings in UTC with milliseconds.
+// written to an NDJSON file (created or truncated at start), one JSON
+// object per record, with timestamps written as RFC 3339 strings in UTC
+// with milliseconds.
 type Sink struct {
 	// Path is the file to write, made absolute against the pipeline file's
 	// folder when written as a relative path.
@@ -29,7 +30,9 @@ var SinkPlugin = &plugins.Plugin{
 	Summary: "Writes records to an NDJSON file, one JSON object per line.",
 	Description: "Each record becomes one JSON object whose keys are the field names in order. " +
 		"Timestamps are written as RFC 3339 strings in UTC with milliseconds, " +
-		"e.g. \"2024-05-01T12:00:00.000Z\".",
+		"e.g. \"2024-05-01T12:00:00.000Z\". " +
+		"The file is created, with any missing parent folders, when the pipeline starts; " +
+		"an existing file is truncated, as it holds the output of one run.",
 	Spec: schema.NewSpec(
 		schema.String("path", "The NDJSON file to write; a relative path is relative to the folder of the pipeline file. A file:// URL is accepted.").
 			Example(`"out/user_activity.ndjson"`),

@@ -1,0 +1,106 @@
+package file
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/sluice-io/sluice/internal/ndjson"
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+var _ plugins.SinkOpener = (*Sink)(nil)
+
+// writeBuffer is the size of the buffer of the file sink and dead letter.
+const writeBuffer = 256 << 10
+
+// Open creates the file, and its missing parent folders, or truncates it:
+// the file holds the output of this run only.
+func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, error) {
+	f, err := createFile(s.Path, os.O_TRUNC)
+	if err != nil {
+		return nil, fmt.Errorf("sink \"file\": %w", err)
+	}
+	return &sinkWriter{
+		file: newBufferedFile(s.Path, f),
+		enc:  ndjson.NewEncoder(s.Input),
+		line: make([]byte, 0, 1024),
+	}, nil
+}
+
+// createFile opens path for writing with the extra flag (O_TRUNC or
+// O_APPEND), creating it and its parent folders when missing.
+func createFile(path string, flag int) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	return os.OpenFile(path, os.O_WRONLY|os.O_CREATE|flag, 0o644)
+}
+
+// sinkWriter writes each row as one NDJSON line.
+type sinkWriter struct {
+	file bufferedFile
+	enc  *ndjson.Encoder
+	line []byte // reused for every row
+}
+
+// Write appends every row of b to the file's buffer as one JSON object per
+// line.
+func (w *sinkWriter) Write(ctx context.Context, b *schema.Batch) error {
+	for row := range b.Rows {
+		w.line = w.enc.AppendRow(w.line[:0], b, row)
+		w.line = append(w.line, '\n')
+		if _, err := w.file.w.Write(w.line); err != nil {
+			return fmt.Errorf("sink \"file\": %w", w.file.named(err))
+		}
+	}
+	return nil
+}
+
+// Close flushes the buffer, syncs the file to disk and closes it.
+func (w *sinkWriter) Close() error {
+	if err := w.file.close(); err != nil {
+		return fmt.Errorf("sink \"file\": %w", err)
+	}
+	return nil
+}
+
+// bufferedFile is a file written through a buffer.
+type bufferedFile struct {
+	path string
+	f    *os.File
+	w    *bufio.Writer
+}
+
+func newBufferedFile(path string, f *os.File) bufferedFile {
+	return bufferedFile{path: path, f: f, w: bufio.NewWriterSize(f, writeBuffer)}
+}
+
+// named makes sure err names the file: the errors of the os package do.
+func (b *bufferedFile) named(err error) error {
+	if err == nil || errors.As(err, new(*os.PathError)) {
+		return err
+	}
+	return fmt.Errorf("%s: %w", b.path, err)
+}
+
+// close flushes, syncs and closes the file, returning the first error. Later
+// calls do nothing.
+func (b *bufferedFile) close() error {
+	if b.f == nil {
+		return nil
+	}
+	err := b.w.Flush()
+	if serr := b.f.Sync(); err == nil {
+		err = serr
+	}
+	if cerr := b.f.Close(); err == nil {
+		err = cerr
+	}
+	b.f = nil
+	return b.named(err)
+}
