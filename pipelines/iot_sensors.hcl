@@ -50,3 +50,10 @@ pipeline "iot_sensors" {
     path = "/tmp/sluice/iot_sensors.dead.ndjson"
   }
 }
+
+# Run with: sluice test pipelines/
+test "iot_sensors_fixture" {
+  pipeline = "iot_sensors"
+  input    = "../testdata/sensor_readings.ndjson"
+  expect   = "../testdata/expected/iot_sensors.ndjson"
+}

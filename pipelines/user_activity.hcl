@@ -54,3 +54,10 @@ pipeline "user_activity" {
 metrics {
   listen = "127.0.0.1:9464"
 }
+
+# Run with: sluice test pipelines/
+test "user_activity_fixture" {
+  pipeline = "user_activity"
+  input    = "../testdata/user_events.ndjson"
+  expect   = "../testdata/expected/user_activity.ndjson"
+}

@@ -51,3 +51,10 @@ pipeline "user_sessions" {
     path = "/tmp/sluice/user_sessions.dead.ndjson"
   }
 }
+
+# Run with: sluice test pipelines/
+test "user_sessions_fixture" {
+  pipeline = "user_sessions"
+  input    = "../testdata/user_events.ndjson"
+  expect   = "../testdata/expected/user_sessions.ndjson"
+}

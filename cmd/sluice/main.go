@@ -27,9 +27,10 @@ Usage:
   sluice graph   [--format dot|mermaid] PATH... draw the stage chain of each pipeline
   sluice plugins [NAME]                          list plugins, or document one
   sluice run     [--log-format text|json] PATH... run the pipelines until their input ends or a signal
+  sluice test    [-run NAME] [-update] PATH...    run the test blocks: pipelines on fixtures, output compared
 
-Not yet available in this build (they arrive with the runner and Pulsar work):
-  sluice test, sluice broker, sluice demo
+Not yet available in this build (they arrive with the Pulsar work):
+  sluice broker, sluice demo
 
 Exit codes: 0 ok, 1 problems found, 2 usage error.
 `
@@ -56,6 +57,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return pluginsCmd(rest, stdout, stderr)
 	case "run":
 		return runCmd(rest, stdout, stderr)
+	case "test":
+		return testCmd(rest, stdout, stderr)
 	case "broker", "demo":
 		fmt.Fprintf(stderr, "sluice %s: not yet supported in this build; today sluice can lint, fmt, graph and document pipelines (see sluice -h)\n", cmd)
 		return exitUsage

@@ -48,11 +48,14 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	finished := make(chan struct{})
+	defer close(finished)
 	go func() {
-		<-ctx.Done()
-		stop() // a second signal kills the process the usual way
-		if context.Cause(ctx) != nil {
-			logger.Info("stopping: intake stopped, finishing what is in flight")
+		select {
+		case <-ctx.Done():
+			stop() // a second signal kills the process the usual way
+			logger.Info("signal received: intake stopped, finishing what is in flight (a second signal kills)")
+		case <-finished:
 		}
 	}()
 	opts := runner.Options{Logger: logger, BatchSize: *batch, Workers: *workers}

@@ -48,8 +48,9 @@ type sinkWriter struct {
 	line []byte // reused for every row
 }
 
-// Write appends every row of b to the file's buffer as one JSON object per
-// line.
+// Write appends every row of b to the file as one JSON object per line. The
+// rows reach the file (not yet the disk) before Write returns, so a reader
+// following the file sees each window as soon as it is emitted.
 func (w *sinkWriter) Write(ctx context.Context, b *schema.Batch) error {
 	for row := range b.Rows {
 		w.line = w.enc.AppendRow(w.line[:0], b, row)
@@ -57,6 +58,9 @@ func (w *sinkWriter) Write(ctx context.Context, b *schema.Batch) error {
 		if _, err := w.file.w.Write(w.line); err != nil {
 			return fmt.Errorf("sink \"file\": %w", w.file.named(err))
 		}
+	}
+	if err := w.file.w.Flush(); err != nil {
+		return fmt.Errorf("sink \"file\": %w", w.file.named(err))
 	}
 	return nil
 }

@@ -107,9 +107,10 @@ func TestSinkCreatesFolders(t *testing.T) {
 	if err := w.Write(context.Background(), batch(events, []any{1, "a", int64(0), "b"})); err != nil {
 		t.Fatal(err)
 	}
-	// Buffered until Close.
-	if got := readString(t, path); got != "" {
-		t.Fatalf("before Close the file holds %q", got)
+	want := `{"user_id":1,"action":"a","ts":"1970-01-01T00:00:00.000Z","device":"b"}` + "\n"
+	// Written through at every Write, so that followers see each batch.
+	if got := readString(t, path); got != want {
+		t.Fatalf("after Write the file holds %q, want %q", got, want)
 	}
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -117,7 +118,6 @@ func TestSinkCreatesFolders(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatalf("second Close = %v", err)
 	}
-	want := `{"user_id":1,"action":"a","ts":"1970-01-01T00:00:00.000Z","device":"b"}` + "\n"
 	if got := readString(t, path); got != want {
 		t.Fatalf("file holds %q, want %q", got, want)
 	}
