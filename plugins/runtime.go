@@ -157,9 +157,11 @@ type Operator interface {
 }
 
 // Sequential is implemented by a Transformer that keeps state from one
-// batch to the next (a CSV parser reading its header from the first line):
-// when InOrder reports true, the runner gives it the batches one at a time,
-// in stream order.
+// batch to the next, such as a CSV parser reading its header from the first
+// line. The runner calls StartStream once per run and uses the transformer
+// it returns for that run only, so that no state leaks from one run (or one
+// test) to the next; when inOrder is true it hands that transformer the
+// batches one at a time, in stream order.
 type Sequential interface {
-	InOrder() bool
+	StartStream() (t Transformer, inOrder bool)
 }

@@ -76,8 +76,10 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 			if pp, ok := c.(interface{ ErrorPolicy() parse.OnError }); ok {
 				st.onError = pp.ErrorPolicy()
 			}
-			if sq, ok := c.(plugins.Sequential); ok && sq.InOrder() {
-				pl.inOrder = true
+			if sq, ok := c.(plugins.Sequential); ok {
+				var inOrder bool
+				st.transform, inOrder = sq.StartStream()
+				pl.inOrder = pl.inOrder || inOrder
 			}
 		default:
 			return nil, notSupported(p.Name, s)

@@ -28,6 +28,12 @@ var (
 	_ plugins.Transformer = (*CSV)(nil)
 )
 
-// InOrder reports whether the parser must see the stream's batches in
-// order: with Header = true the first line is the header.
-func (c *CSV) InOrder() bool { return c.Header }
+// StartStream returns a copy of c with fresh stream state for one run:
+// with Header = true it reads the header from the first line it is given,
+// so it must see the batches in order.
+func (c *CSV) StartStream() (plugins.Transformer, bool) {
+	fresh := *c
+	return &fresh, c.Header
+}
+
+var _ plugins.Sequential = (*CSV)(nil)
