@@ -15,7 +15,7 @@ import (
 )
 
 // load builds the one pipeline of src.
-func load(t *testing.T, src string) *config.Pipeline {
+func load(t testing.TB, src string) *config.Pipeline {
 	t.Helper()
 	p, diags := config.LoadSources([]config.Source{{Name: "test.hcl", Bytes: []byte(src)}}, &config.Options{})
 	if diags.HasErrors() {
