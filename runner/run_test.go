@@ -193,3 +193,52 @@ func TestStopDrains(t *testing.T) {
 		}
 	}
 }
+
+// TestLateResultsOfASecondWindow: a window fed by a window sees results;
+// those late for it are counted as results dropped, or dead-lettered with
+// late = "dead_letter", never silently lost.
+func TestLateResultsOfASecondWindow(t *testing.T) {
+	for _, late := range []string{"drop", "dead_letter"} {
+		p := load(t, fmt.Sprintf(userEvents, fmt.Sprintf(`window "session" {
+    event_time = "ts"
+    gap        = "10s"
+    group_by   = ["user_id"]
+    aggregate  = { n = "count()" }
+  }
+  window "tumbling" {
+    event_time = "window_start"
+    size       = "1m"
+    aggregate  = { sessions = "count()" }
+    late       = %q
+  }`, late)))
+		// User 2's session [70000, 80000) closes when user 1's event at
+		// 81000 moves the first window's watermark: the second window's
+		// watermark becomes 70000 and [0, 60000) closes. User 1's session,
+		// which starts at 0, only closes at the end: late for the second
+		// window.
+		var in []string
+		for ts := 0; ts <= 63000; ts += 9000 {
+			in = append(in, fmt.Sprintf(`{"user_id":1,"action":"view","ts":%d}`, ts))
+		}
+		in = append(in, `{"user_id":2,"action":"view","ts":70000}`,
+			`{"user_id":1,"action":"view","ts":72000}`,
+			`{"user_id":1,"action":"view","ts":81000}`,
+			`{"user_id":1,"action":"view","ts":90000}`)
+		c := &collector{}
+		st, err := Run(context.Background(), p, options(&lines{parts: [][]string{in}}, c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkSum(t, st)
+		lost := st.ResultsDropped
+		if late == "dead_letter" {
+			lost = st.ResultsDead
+			if len(c.dead) != 1 || !strings.Contains(c.dead[0].Reason, "late") || !strings.Contains(string(c.dead[0].Payload), `"user_id":1`) {
+				t.Errorf("late = dead_letter: dead letters %+v, want user 1's session", c.dead)
+			}
+		}
+		if lost != 1 {
+			t.Errorf("late = %s: stats %+v, want the one late session result counted", late, st)
+		}
+	}
+}

@@ -244,14 +244,21 @@ func (s *scheduler) finish() error {
 	return s.dead.flush()
 }
 
-// onLate is the late callback of the post stage at hand.
+// onLate is the late callback of the post stage at hand. Late rows of a
+// window after a window are results, not records: they count as results
+// dropped, or dead with late = "dead_letter".
 func (s *scheduler) onLate(row int, reason string) {
 	s.lateN++
-	if s.cur != 0 {
-		return // a window after a window: its input is results, not records
+	lateDead := s.r.plan.post[s.cur].lateDead
+	switch {
+	case s.cur == 0:
+		s.r.c.late.Add(1)
+	case lateDead:
+		s.r.c.resultsDead.Add(1)
+	default:
+		s.r.c.resultsDropped.Add(1)
 	}
-	s.r.c.late.Add(1)
-	if s.r.plan.post[0].lateDead {
+	if lateDead {
 		s.dead.addPost(s, row, reason)
 	}
 }

@@ -25,7 +25,9 @@ type Stats struct {
 	// Emitted is the number of rows handed to the sinks.
 	Emitted int64
 	// ResultsDropped counts window results that a filter after the window
-	// dropped; ResultsDead those that a stage after the window rejected.
+	// dropped, or that a second window found late with late = "drop";
+	// ResultsDead those that a stage after the window rejected or (late =
+	// "dead_letter") found late.
 	ResultsDropped, ResultsDead int64
 	// OpenWindows is the number of (window, group) states still open when
 	// the run stopped without reaching the end of its input.

@@ -25,22 +25,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: sluice run [--log-format text|json] [--pipeline NAME] PATH...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	logger, err := newLogger(*logFormat, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "sluice run:", err)
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	project, diags := config.Load(fs.Args(), nil)
-	if reportDiags(stderr, diags, sources(project)) {
-		fmt.Fprintln(stderr, "sluice run: the pipeline files have errors (see above); nothing was run")
-		return exitProblems
+	project, logger, code := loadForRun(fs, args, logFormat, stderr)
+	if code != exitOK {
+		return code
 	}
 	pipelines, code := runnable(project, *only, logger, stderr)
 	if code != exitOK {
@@ -64,6 +51,30 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		return exitProblems
 	}
 	return exitOK
+}
+
+// loadForRun parses the flags of run or test, builds the logger and loads
+// the files; a code other than exitOK ends the command. logFormat is read
+// after parsing.
+func loadForRun(fs *flag.FlagSet, args []string, logFormat *string, stderr io.Writer) (*config.Project, *slog.Logger, int) {
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, exitUsage
+	}
+	logger, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "sluice %s: %v\n", fs.Name(), err)
+		return nil, nil, exitUsage
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return nil, nil, exitUsage
+	}
+	project, diags := config.Load(fs.Args(), nil)
+	if reportDiags(stderr, diags, sources(project)) {
+		fmt.Fprintf(stderr, "sluice %s: the pipeline files have errors (see above); nothing was run\n", fs.Name())
+		return nil, nil, exitProblems
+	}
+	return project, logger, exitOK
 }
 
 // runnable picks the pipelines to run and refuses what this build cannot

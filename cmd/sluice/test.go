@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	"github.com/sluice-io/sluice/runner"
-	"github.com/sluice-io/sluice/runner/config"
 	"github.com/sluice-io/sluice/runner/pipetest"
 )
 
@@ -26,22 +25,9 @@ func testCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "usage: sluice test [-run NAME] [-update] [-v] PATH...")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	logger, err := newLogger(*logFormat, stderr)
-	if err != nil {
-		fmt.Fprintln(stderr, "sluice test:", err)
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	project, diags := config.Load(fs.Args(), nil)
-	if reportDiags(stderr, diags, sources(project)) {
-		fmt.Fprintln(stderr, "sluice test: the pipeline files have errors (see above); no test was run")
-		return exitProblems
+	project, logger, code := loadForRun(fs, args, logFormat, stderr)
+	if code != exitOK {
+		return code
 	}
 	tests := project.Tests
 	if *only != "" {

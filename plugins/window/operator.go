@@ -25,13 +25,14 @@ import (
 //     partition and advances W with the batch's processing time; then closes
 //     and emits every window with end <= W. Output therefore depends on the
 //     rows and their order, never on batch sizes.
-//   - Sliding windows (Flink's rule). A row belongs to every window
-//     [start, start+size) that contains it. It is added to each of those
-//     windows that is still open and dropped from each that has closed; if it
-//     was dropped from at least one it is reported late, once, even though it
-//     also counts in the windows still open. With late = "dead_letter" the
-//     dead-letter copy thus says "missing from some windows", not "missing
-//     from all".
+//   - Sliding windows. A row belongs to every window [start, start+size)
+//     that contains it. As in Flink, it is added to each of those windows
+//     that is still open and dropped from each that has closed. Unlike
+//     Flink, which side-outputs only a row that no window took, it is
+//     reported late, once, as soon as it was dropped from at least one
+//     window, even though it also counts in the windows still open: nothing
+//     is missing silently. With late = "dead_letter" the dead-letter copy
+//     thus says "missing from some windows", not "missing from all".
 //   - Sessions. A row at t joins every open session of its key whose
 //     [start, last+gap) overlaps [t, t+gap). When it joins several, they
 //     merge in order of start: the earliest-starting session absorbs the
