@@ -65,8 +65,10 @@ type SinkOpener interface {
 // Writer is a running sink.
 type Writer interface {
 	// Write delivers every row of b (which follows the component's input
-	// schema). It must not keep b after returning. An error is fatal for the
-	// pipeline: the writer is expected to have retried what can be retried.
+	// schema): when it returns, the destination has the rows (the source may
+	// acknowledge the records they came from). It must not keep b after
+	// returning. An error is fatal for the pipeline: the writer is expected to
+	// have retried what can be retried.
 	Write(ctx context.Context, b *schema.Batch) error
 	// Close flushes everything written and releases the sink. The runner
 	// calls it once, after the last Write, also after a failure.
@@ -154,6 +156,21 @@ type Operator interface {
 	Watermark() int64
 	// Open is the number of open (window, group) states.
 	Open() int
+	// EarliestOpen returns the smallest start of an open window, false when
+	// none is open: every window covering an earlier event time has been
+	// emitted (or will never be).
+	EarliestOpen() (start int64, ok bool)
+}
+
+// Acknowledger is implemented by a Reader whose records must be
+// acknowledged once they are done, such as Pulsar messages: a record is done
+// when it was filtered out, rejected or late, or when every window it went
+// into has been emitted and written by the sinks. The runner calls Commit
+// from one goroutine, with upTo never decreasing per partition.
+type Acknowledger interface {
+	// Commit reports that every record of partition with Origin.Offset <=
+	// upTo is done.
+	Commit(partition int, upTo int64) error
 }
 
 // Sequential is implemented by a Transformer that keeps state from one

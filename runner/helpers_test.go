@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -35,6 +36,9 @@ type lines struct {
 	block bool
 	fail  error    // returned once the lines are out, when set
 	feed  chan fed // with block: more lines, read after parts
+
+	mu      sync.Mutex
+	commits map[int]int64 // acknowledged positions per partition
 }
 
 // fed is a line fed to a blocking lines source.
@@ -51,9 +55,32 @@ func (l *lines) Open(context.Context, *plugins.Runtime) (plugins.Reader, error) 
 
 type linesReader struct {
 	l    *lines
-	pos  []int
+	pos  []int // next position per partition; fed lines continue it
 	turn int
-	fedN int
+}
+
+// Commit records acknowledgements and checks they never go backwards.
+func (r *linesReader) Commit(p int, upTo int64) error {
+	r.l.mu.Lock()
+	defer r.l.mu.Unlock()
+	if r.l.commits == nil {
+		r.l.commits = map[int]int64{}
+	}
+	if prev, ok := r.l.commits[p]; ok && upTo < prev {
+		return fmt.Errorf("commit of partition %d went back from %d to %d", p, prev, upTo)
+	}
+	r.l.commits[p] = upTo
+	return nil
+}
+
+// committed returns the last commit of partition p, -1 for none.
+func (l *lines) committed(p int) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c, ok := l.commits[p]; ok {
+		return c
+	}
+	return -1
 }
 
 func (r *linesReader) Partitions() int { return len(r.l.parts) }
@@ -80,9 +107,9 @@ func (r *linesReader) Read(ctx context.Context, b *schema.Batch, max int) error 
 		select {
 		case f := <-r.l.feed:
 			b.Columns[0].AppendString([]byte(f.line))
-			b.Origins = append(b.Origins, schema.Origin{Partition: int32(f.part), Offset: int64(r.fedN)})
+			b.Origins = append(b.Origins, schema.Origin{Partition: int32(f.part), Offset: int64(r.pos[f.part])})
 			b.Rows++
-			r.fedN++
+			r.pos[f.part]++
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()

@@ -23,6 +23,7 @@ type plan struct {
 	sinks       []sinkPlan
 	dead        plugins.DeadLetterOpener // nil: log and count
 	inOrder     bool                     // a Sequential stage: one worker
+	eventCol    int                      // the first window's event-time column in its input; -1 without a window
 }
 
 // stage is one processing stage of a plan.
@@ -47,7 +48,7 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 	if len(p.Chain) == 0 {
 		return nil, fmt.Errorf("pipeline %q has no source", p.Name)
 	}
-	pl := &plan{name: p.Name}
+	pl := &plan{name: p.Name, eventCol: -1}
 	for _, s := range append(append([]*config.Stage{}, p.Chain...), p.Sinks...) {
 		if s.Component == nil {
 			return nil, fmt.Errorf("pipeline %q: %s has errors; run sluice lint", p.Name, s.Title())
@@ -83,6 +84,9 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 			}
 		default:
 			return nil, notSupported(p.Name, s)
+		}
+		if st.operator != nil && len(pl.post) == 0 {
+			pl.eventCol = s.Input.Index(eventTimeOf(s.Component))
 		}
 		if st.operator != nil || len(pl.post) > 0 {
 			pl.post = append(pl.post, st)
@@ -120,4 +124,13 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 
 func notSupported(pipeline string, s *config.Stage) error {
 	return fmt.Errorf("pipeline %q: %s is not yet supported by sluice run in this build", pipeline, s.Title())
+}
+
+// eventTimeOf returns the event-time field of a window component, "" for
+// another stateful stage.
+func eventTimeOf(c plugins.Component) string {
+	if w, ok := c.(*window.Window); ok {
+		return w.EventTime
+	}
+	return ""
 }

@@ -35,6 +35,7 @@ type scheduler struct {
 
 	dead        deadQueue
 	openWindows int
+	acks        *ackTracker // nil unless the source needs acknowledgements
 }
 
 func newScheduler(r *run, inflight int) (*scheduler, error) {
@@ -54,6 +55,9 @@ func newScheduler(r *run, inflight int) (*scheduler, error) {
 		}
 		s.ops = append(s.ops, op)
 		s.outs = append(s.outs, schema.NewBatch(st.out, r.opts.BatchSize))
+	}
+	if a, ok := r.reader.(plugins.Acknowledger); ok {
+		s.acks = newAckTracker(a, r.reader.Partitions(), r.plan.eventCol)
 	}
 	return s, nil
 }
@@ -118,6 +122,11 @@ func (s *scheduler) nextWake(now int64) (int64, bool) {
 			at, any = t, true
 		}
 	}
+	if s.acks != nil {
+		if t, ok := s.acks.wake(); ok && t < at {
+			at, any = t, true
+		}
+	}
 	return at, any
 }
 
@@ -139,13 +148,39 @@ func (s *scheduler) handle(env *envelope) error {
 	}
 	if len(s.ops) == 0 {
 		c.out.Add(int64(env.out.Rows))
-		return s.emit(env.out)
+		if err := s.emit(env.out); err != nil {
+			return err
+		}
+		return s.acknowledge(env, true, false)
 	}
 	s.now = s.clock()
 	if err := s.push(0, env.out, env); err != nil {
 		return err
 	}
-	return s.dead.flush()
+	if err := s.dead.flush(); err != nil {
+		return err
+	}
+	return s.acknowledge(env, true, false)
+}
+
+// acknowledge records env (when not nil) and commits the records that are
+// done to a source that needs acknowledgements. The dead letter and the
+// sinks have been written first.
+func (s *scheduler) acknowledge(env *envelope, throttle, force bool) error {
+	if s.acks == nil {
+		return nil
+	}
+	if env != nil {
+		var in *schema.Batch
+		if len(s.ops) > 0 {
+			in = env.out
+		}
+		s.acks.add(env.raw, in)
+	}
+	if err := s.acks.release(s.ops, s.clock(), throttle, force); err != nil {
+		return s.r.stageError(s.r.plan.sourceTitle, err)
+	}
+	return nil
 }
 
 // push runs b through the post stages from k on, then to the sinks.
@@ -209,7 +244,10 @@ func (s *scheduler) tick(now int64) error {
 			return err
 		}
 	}
-	return s.dead.flush()
+	if err := s.dead.flush(); err != nil {
+		return err
+	}
+	return s.acknowledge(nil, false, false)
 }
 
 // finish ends the run: a bounded input closes every window and emits it;
@@ -225,7 +263,7 @@ func (s *scheduler) finish() error {
 			s.r.log.Warn("stopped before the end of the input: open windows were not emitted",
 				"open_windows", s.openWindows)
 		}
-		return nil
+		return s.acknowledge(nil, false, false)
 	}
 	s.now = s.clock()
 	for j, op := range s.ops {
@@ -241,7 +279,10 @@ func (s *scheduler) finish() error {
 			return err
 		}
 	}
-	return s.dead.flush()
+	if err := s.dead.flush(); err != nil {
+		return err
+	}
+	return s.acknowledge(nil, false, true)
 }
 
 // onLate is the late callback of the post stage at hand. Late rows of a

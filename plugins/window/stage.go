@@ -34,4 +34,23 @@ func (o *Operator) NextWake(now int64) (int64, bool) {
 // Open returns the number of open (window, group) states.
 func (o *Operator) Open() int { return o.open }
 
+// EarliestOpen returns the smallest start of an open window (pane or
+// session), false when none is open. It scans the open windows: the runner
+// calls it only for sources that need acknowledgements, and not for every
+// batch.
+func (o *Operator) EarliestOpen() (int64, bool) {
+	start, ok := int64(0), false
+	for s := range o.panes {
+		if !ok || s < start {
+			start, ok = s, true
+		}
+	}
+	for _, s := range o.byID {
+		if !ok || s.start < start {
+			start, ok = s.start, true
+		}
+	}
+	return start, ok
+}
+
 var _ plugins.OperatorStarter = (*Window)(nil)
