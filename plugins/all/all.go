@@ -11,5 +11,6 @@ import (
 	_ "github.com/sluice-io/sluice/plugins/generate" // source "generate"
 	_ "github.com/sluice-io/sluice/plugins/mapping"  // map
 	_ "github.com/sluice-io/sluice/plugins/parse"    // parse "json" and "csv"
+	_ "github.com/sluice-io/sluice/plugins/pulsar"   // source, sink and dead_letter "pulsar"
 	_ "github.com/sluice-io/sluice/plugins/window"   // window "tumbling", "sliding", "session"
 )

@@ -1,0 +1,215 @@
+package pulsar
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluice-io/sluice/internal/expression"
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// The compressions of `compression`.
+const (
+	CompressionNone = "none"
+	CompressionLZ4  = "lz4"
+	CompressionZSTD = "zstd"
+)
+
+// Names of the window columns the default message key is made of.
+const (
+	columnWindowStart = "window_start"
+	columnWindowEnd   = "window_end"
+	columnFinal       = "final"
+)
+
+// Sink is the configuration of a `sink "pulsar" "NAME"` block: every record
+// is published as one message whose payload is the record as a JSON object.
+type Sink struct {
+	Conn Connection
+	// Topic is the topic written, fully qualified.
+	Topic string
+	// Key computes each message's key; nil for the default.
+	Key *expression.Program
+	// WindowKey holds the columns of the default key of window results:
+	// window_start, then every field after window_end except final. It is
+	// nil when Key is set or the records hold no window_start.
+	WindowKey []int
+	// Compression is CompressionNone, CompressionLZ4 or CompressionZSTD.
+	Compression string
+	// Batching packs several messages into one broker entry, up to
+	// BatchingMaxMessages or BatchingMaxDelay.
+	Batching            bool
+	BatchingMaxMessages int
+	BatchingMaxDelay    time.Duration
+	// Properties are set on every message; nil when none are written.
+	Properties map[string]string
+	// Pipeline is the pipeline's name, the first part of default keys.
+	Pipeline string
+	// Input is the schema of the records the sink receives.
+	Input schema.Record
+}
+
+// Output returns the sink's input unchanged.
+func (s *Sink) Output() schema.Record { return s.Input }
+
+// SinkPlugin declares `sink "pulsar" "NAME"`.
+var SinkPlugin = &plugins.Plugin{
+	Kind:    plugins.KindSink,
+	Block:   "sink",
+	Name:    "pulsar",
+	Summary: "Publishes records to an Apache Pulsar topic, one JSON object per message.",
+	Description: "Each record becomes one message whose payload is the record as a JSON object, keys in field order, " +
+		"with timestamps as RFC 3339 strings in UTC with milliseconds, e.g. \"2024-05-01T12:00:00.000Z\". " +
+		"A batch of records counts as written once the broker has stored every message of it, " +
+		"so the source acknowledges its own messages only after that.\n\n" +
+		"**Message key.** With `key`, each message's key is that expression's value, written as text " +
+		"(timestamps as Unix milliseconds); a null value leaves the message without a key. " +
+		"Without `key`, window results (records with a `window_start` field) get a deterministic key: " +
+		"the pipeline's name, `window_start` in Unix milliseconds and the value of every field after `window_end` but `final`, joined with `|`, " +
+		"e.g. `user_activity|1714564800000|login|42`. " +
+		"The sink cannot tell the `group_by` fields from the aggregates, so the aggregates are part of that key: " +
+		"a window replayed after a restart gets the same key, but the updates of `emit = \"every ...\"` get different ones. " +
+		"To key by the group alone, write it, e.g. `key = \"action\"`. Other records have no key by default.",
+	Spec: schema.NewSpec(append(connectionFields(),
+		schema.String("topic", "The topic to write: a name such as \"events\" (in public/default), \"tenant/namespace/events\" or \"persistent://tenant/namespace/events\".").
+			Example(`"persistent://public/default/user-activity"`),
+		schema.Expr("key", "An expression computing each message's key from the record, e.g. \"action\" or \"device + '/' + action\". Window results have a deterministic key by default.").
+			AsOptional().Example(`"action"`),
+		schema.Enum("compression", "How message payloads are compressed.", CompressionNone, CompressionLZ4, CompressionZSTD).
+			WithDefault(CompressionLZ4),
+		schema.Bool("batching", "Pack several messages into one broker entry, which is much faster for small records.").
+			WithDefault(true),
+		schema.Int("batching_max_messages", "The most messages in one batch.").WithDefault(1000),
+		schema.Duration("batching_max_delay", "How long a message may wait for its batch to fill.").
+			WithDefault("10ms").Example(`"50ms"`),
+		schema.Map("properties", schema.TypeString, "Properties set on every message.").
+			AsOptional().Example(`{ producer = "sluice", env = "prod" }`),
+	)...),
+	Examples: []plugins.Example{
+		{Title: "Publish window results", Config: `sink "pulsar" "results" {
+  service_url = "pulsar://pulsar.example.com:6650"
+  topic       = "persistent://public/default/user-activity"
+}`},
+		{Title: "Keyed records, compressed with zstd", Config: `sink "pulsar" "by_device" {
+  service_url = "pulsar+ssl://pulsar.example.com:6651"
+  topic       = "acme/prod/user-events"
+  key         = "device"
+  compression = "zstd"
+  properties  = { producer = "sluice" }
+  auth {
+    token_env = "PULSAR_TOKEN"
+  }
+}`},
+	},
+	Build: buildSink,
+}
+
+func buildSink(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
+	args := b.Args
+	conn, diags := buildConnection(args, b.Dir)
+	s := &Sink{
+		Conn:                conn,
+		Compression:         args.String("compression"),
+		Batching:            args.Bool("batching"),
+		BatchingMaxMessages: int(args.Int("batching_max_messages")),
+		BatchingMaxDelay:    args.Duration("batching_max_delay"),
+		Pipeline:            b.Pipeline,
+		Input:               b.Input,
+	}
+	topic, ds := buildTopic(args)
+	s.Topic = topic
+	diags = append(diags, ds...)
+	if args.Has("key") {
+		prog, ds := expression.Compile(args.Text("key"), b.Input, "the message key \"key\"")
+		diags = append(diags, ds...)
+		s.Key = prog
+	} else {
+		s.WindowKey = windowKey(b.Input)
+	}
+	diags = append(diags, checkBatching(args, s.Batching)...)
+	props, ds := buildProperties(args)
+	s.Properties = props
+	diags = append(diags, ds...)
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return s, diags
+}
+
+// buildTopic checks the topic argument of a sink or dead letter.
+func buildTopic(args *schema.Values) (string, hcl.Diagnostics) {
+	if args.Invalid("topic") {
+		return "", nil
+	}
+	name, err := topicName(args.String("topic"))
+	if err != nil {
+		return "", hcl.Diagnostics{errorAt(args.Range("topic"), "Invalid topic name", err.Error()+".")}
+	}
+	return name, nil
+}
+
+// windowKey returns the columns of the default key of window results, or
+// nil when rec holds no window_start timestamp.
+func windowKey(rec schema.Record) []int {
+	start := rec.Index(columnWindowStart)
+	if start < 0 || rec.Columns[start].Type != schema.ColumnTimestamp {
+		return nil
+	}
+	cols := []int{start}
+	from := start + 1
+	if end := rec.Index(columnWindowEnd); end >= 0 {
+		from = max(from, end+1)
+	}
+	for i := from; i < len(rec.Columns); i++ {
+		if rec.Columns[i].Name != columnFinal {
+			cols = append(cols, i)
+		}
+	}
+	return cols
+}
+
+// checkBatching checks the batching arguments.
+func checkBatching(args *schema.Values, batching bool) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	if !args.Invalid("batching_max_messages") && args.Int("batching_max_messages") <= 0 {
+		diags = append(diags, errorAt(args.Range("batching_max_messages"), "Invalid batch size",
+			fmt.Sprintf("batching_max_messages must be more than zero, e.g. 1000; got %d.", args.Int("batching_max_messages"))))
+	}
+	if !args.Invalid("batching_max_delay") && args.Duration("batching_max_delay") <= 0 {
+		diags = append(diags, errorAt(args.Range("batching_max_delay"), "Invalid batching delay",
+			"batching_max_delay must be more than zero, e.g. \"10ms\"."))
+	}
+	if !batching {
+		for _, name := range []string{"batching_max_messages", "batching_max_delay"} {
+			if args.Has(name) {
+				diags = append(diags, warningAt(argRange(args, name), "Argument has no effect",
+					fmt.Sprintf("%s is only used when batching = true; set batching = true or remove %s.", name, name)))
+			}
+		}
+	}
+	return diags
+}
+
+// buildProperties checks the properties map.
+func buildProperties(args *schema.Values) (map[string]string, hcl.Diagnostics) {
+	var diags hcl.Diagnostics
+	elems := args.Elems("properties")
+	if len(elems) == 0 {
+		return nil, nil
+	}
+	props := make(map[string]string, len(elems))
+	for _, e := range elems {
+		if strings.TrimSpace(e.Key) == "" {
+			diags = append(diags, errorAt(e.KeyRange, "Empty property name", "A message property needs a name."))
+			continue
+		}
+		props[e.Key] = e.Text.Value
+	}
+	return props, diags
+}
+
+func init() { plugins.Register(SinkPlugin) }

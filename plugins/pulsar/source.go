@@ -1,0 +1,193 @@
+package pulsar
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// The subscription types of `subscription_type`.
+const (
+	Exclusive = "exclusive"  // one consumer; a second one is refused
+	Failover  = "failover"   // one active consumer per partition, others on standby
+	Shared    = "shared"     // messages spread over the consumers, any order
+	KeyShared = "key_shared" // messages spread over the consumers by key, in order per key
+)
+
+// The values of `start` and `end`.
+const (
+	Earliest = "earliest"
+	Latest   = "latest"
+)
+
+// Source is the configuration of a `source "pulsar"` block.
+type Source struct {
+	Conn Connection
+	// Topics are the topics read, fully qualified
+	// ("persistent://public/default/events"), in the order written; nil
+	// when TopicsPattern is set.
+	Topics []string
+	// TopicsPattern is a regular expression over the topic names of one
+	// namespace, fully qualified; "" when Topics is set.
+	TopicsPattern string
+	// Subscription is the subscription's name.
+	Subscription string
+	// SubscriptionType is Exclusive, Failover, Shared or KeyShared.
+	SubscriptionType string
+	// Start is where a new subscription starts: Earliest or Latest.
+	Start string
+	// End is Latest for a bounded read, "" for an unbounded one.
+	End string
+	// ReceiverQueueSize is how many messages the client prefetches per
+	// partition.
+	ReceiverQueueSize int
+}
+
+// Output returns raw bytes: one record per message, to be parsed by the
+// next stage.
+func (s *Source) Output() schema.Record { return schema.RawRecord() }
+
+// SourcePlugin declares `source "pulsar"`.
+var SourcePlugin = &plugins.Plugin{
+	Kind:    plugins.KindSource,
+	Block:   "source",
+	Name:    "pulsar",
+	Summary: "Consumes Apache Pulsar topics through a subscription, one raw record per message.",
+	Description: "Each message is one record of raw bytes (its payload), so a `parse` stage must follow.\n\n" +
+		"**Partitions.** Each partition of each topic is its own event-time partition: the watermark waits for the slowest one, " +
+		"and a partition that stays silent stops holding it back after the window's idle timeout. " +
+		"Partitions are numbered when the pipeline starts, in the order the topics are written and then by partition index " +
+		"(a non-partitioned topic is one partition); with `topics_pattern`, by topic name. " +
+		"In an unbounded read, a topic or partition created while the pipeline runs is read too, as a further partition, once the client discovers it (within a minute).\n\n" +
+		"**Acknowledgement.** A message is acknowledged only once the records it produced have reached the sinks: " +
+		"when every window it went into has been emitted and written (or it was filtered out, rejected or late). " +
+		"Exclusive and failover subscriptions acknowledge cumulatively, shared and key_shared ones message by message. " +
+		"So a restart never loses a message; without checkpoints it may deliver again the messages that were not yet acknowledged. " +
+		"With exclusive and failover subscriptions, a message the broker delivers again after a reconnection is recognized and skipped.\n\n" +
+		"**Bounded reads.** With `end = \"latest\"` the source reads, in every partition, up to the last message present when the pipeline starts, " +
+		"then ends (like Spark's `endingOffsets`): every open window closes and the pipeline stops. " +
+		"A partition that delivers nothing for 5 seconds after the start is taken as already read to its end, " +
+		"as happens when the subscription acknowledged everything in an earlier run. " +
+		"Bounded reads expect this pipeline to be the subscription's only consumer.\n\n" +
+		"**Not yet supported.** The message key, the message properties and the publish time are not available to the pipeline: " +
+		"there are no `pulsar.key` or `pulsar.properties` fields and `event_time = \"pulsar.publish_time\"` does not work; " +
+		"event time must come from a field of the payload.",
+	Spec: schema.NewSpec(append(connectionFields(),
+		schema.List("topics", schema.TypeString, "The topics to read: a name such as \"events\" (in public/default), \"tenant/namespace/events\" or \"persistent://tenant/namespace/events\". Write topics or topics_pattern.").
+			AsOptional().Example(`["persistent://public/default/user-events"]`),
+		schema.String("topics_pattern", "A regular expression selecting the topics of one namespace to read, e.g. \"persistent://public/default/events-.*\". Write topics or topics_pattern.").
+			AsOptional().Example(`"persistent://public/default/events-.*"`),
+		schema.String("subscription", "The name of the subscription; the broker keeps its position between runs.").
+			Example(`"sluice-user-activity"`),
+		schema.Enum("subscription_type", "How the subscription's messages are spread over consumers: exclusive (one consumer), failover (one active consumer per partition, the others on standby), shared or key_shared (spread over every consumer; shared loses the order).",
+			Exclusive, Failover, Shared, KeyShared).WithDefault(Failover),
+		schema.Enum("start", "Where a new subscription starts: at the earliest message kept, or after the latest one. An existing subscription resumes from its position.",
+			Earliest, Latest).WithDefault(Latest),
+		schema.Enum("end", "Write \"latest\" for a bounded read that ends after the last message present in each partition when the pipeline starts. Without it the source reads forever.",
+			Latest).AsOptional(),
+		schema.Int("receiver_queue_size", "How many messages the client fetches ahead, per partition.").
+			WithDefault(1000).Example("5000"),
+	)...),
+	Examples: []plugins.Example{
+		{Title: "Consume a topic", Config: `source "pulsar" {
+  service_url  = "pulsar://pulsar.example.com:6650"
+  topics       = ["persistent://public/default/user-events"]
+  subscription = "sluice-user-activity"
+}`},
+		{Title: "Read everything present once, with a token", Config: `source "pulsar" {
+  service_url       = "pulsar+ssl://pulsar.example.com:6651"
+  topics_pattern    = "persistent://acme/prod/events-.*"
+  subscription      = "sluice-backfill"
+  subscription_type = "exclusive"
+  start             = "earliest"
+  end               = "latest"
+  auth {
+    token_file = "/var/run/secrets/pulsar/token"
+  }
+}`},
+	},
+	Build: buildSource,
+}
+
+func buildSource(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
+	args := b.Args
+	conn, diags := buildConnection(args, b.Dir)
+	s := &Source{
+		Conn:              conn,
+		Subscription:      args.String("subscription"),
+		SubscriptionType:  args.String("subscription_type"),
+		Start:             args.String("start"),
+		End:               args.String("end"),
+		ReceiverQueueSize: int(args.Int("receiver_queue_size")),
+	}
+	diags = append(diags, s.buildTopics(args)...)
+	if args.Has("subscription") && strings.TrimSpace(s.Subscription) == "" {
+		diags = append(diags, errorAt(args.Range("subscription"), "Empty subscription",
+			"The subscription names the cursor the broker keeps for this pipeline, e.g. \"sluice-user-activity\"."))
+	}
+	if !args.Invalid("receiver_queue_size") && s.ReceiverQueueSize <= 0 {
+		diags = append(diags, errorAt(args.Range("receiver_queue_size"), "Invalid receiver queue size",
+			fmt.Sprintf("receiver_queue_size must be more than zero, e.g. 1000; got %d.", s.ReceiverQueueSize)))
+	}
+	if s.End == Latest && s.Start == Latest && !args.Invalid("start") {
+		diags = append(diags, warningAt(argRange(args, "end"), "Bounded read of a subscription starting at latest",
+			"A new subscription that starts at latest is positioned after the last message, so a read that ends at the latest message reads nothing. Write start = \"earliest\" (an existing subscription resumes from its position either way)."))
+	}
+	if diags.HasErrors() {
+		return nil, diags
+	}
+	return s, diags
+}
+
+// buildTopics checks topics and topics_pattern: exactly one is written.
+func (s *Source) buildTopics(args *schema.Values) hcl.Diagnostics {
+	var diags hcl.Diagnostics
+	switch hasTopics, hasPattern := args.Has("topics"), args.Has("topics_pattern"); {
+	case hasTopics && hasPattern:
+		return hcl.Diagnostics{errorAt(argRange(args, "topics_pattern"), "Both topics and topics_pattern",
+			fmt.Sprintf("%s reads either the topics listed in topics or those matching topics_pattern, not both; remove one.", describe(args)))}
+	case !hasTopics && !hasPattern:
+		return hcl.Diagnostics{errorAt(args.DefRange, "No topics",
+			fmt.Sprintf("%s needs topics, e.g. topics = [\"persistent://public/default/events\"], or topics_pattern, e.g. topics_pattern = \"persistent://public/default/events-.*\".", describe(args)))}
+	case hasPattern:
+		text := args.Text("topics_pattern")
+		name, err := topicName(text.Value)
+		if err != nil {
+			return hcl.Diagnostics{errorAt(args.Range("topics_pattern"), "Invalid topics pattern", err.Error()+".")}
+		}
+		if _, err := regexp.Compile(name); err != nil {
+			return hcl.Diagnostics{errorAt(args.Range("topics_pattern"), "Invalid topics pattern",
+				fmt.Sprintf("topics_pattern is not a valid regular expression: %v.", err))}
+		}
+		s.TopicsPattern = name
+		return nil
+	}
+	elems := args.Elems("topics")
+	if len(elems) == 0 && !args.Invalid("topics") {
+		diags = append(diags, errorAt(args.Range("topics"), "No topics",
+			"The topics list is empty; name at least one topic, e.g. [\"persistent://public/default/events\"]."))
+	}
+	seen := map[string]hcl.Range{}
+	for _, e := range elems {
+		name, err := topicName(e.Text.Value)
+		if err != nil {
+			diags = append(diags, errorAt(e.Range, "Invalid topic name", err.Error()+"."))
+			continue
+		}
+		if first, dup := seen[name]; dup {
+			diags = append(diags, errorAt(e.Range, "Duplicate topic",
+				fmt.Sprintf("%s is already listed at %s; remove this one.", name, schema.At(first))))
+			continue
+		}
+		seen[name] = e.Range
+		s.Topics = append(s.Topics, name)
+	}
+	return diags
+}
+
+func init() { plugins.Register(SourcePlugin) }

@@ -1,0 +1,474 @@
+package pulsar
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+var _ plugins.Opener = (*Source)(nil)
+
+const (
+	// nackRedeliveryDelay is how soon the broker redelivers a message the
+	// client gave up on. The source never nacks, but the client may.
+	nackRedeliveryDelay = time.Second
+	// emptyAfter is how long a bounded read waits for a first message from
+	// a partition before it takes the partition as already read to its end.
+	emptyAfter = 5 * time.Second
+)
+
+// Open connects, subscribes and numbers the partitions of the topics. With
+// End it also asks the broker for the last message of every partition.
+func (s *Source) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reader, error) {
+	client, err := s.Conn.newClient(rt)
+	if err != nil {
+		return nil, fmt.Errorf("source \"pulsar\": %w", err)
+	}
+	r, err := s.open(ctx, rt, client)
+	if err != nil {
+		client.Close()
+		return nil, fmt.Errorf("source \"pulsar\": %w", err)
+	}
+	return r, nil
+}
+
+func (s *Source) open(ctx context.Context, rt *plugins.Runtime, client pulsarapi.Client) (*sourceReader, error) {
+	opts := pulsarapi.ConsumerOptions{
+		SubscriptionName:            s.Subscription,
+		Type:                        subscriptionType(s.SubscriptionType),
+		SubscriptionInitialPosition: pulsarapi.SubscriptionPositionLatest,
+		ReceiverQueueSize:           s.ReceiverQueueSize,
+		NackRedeliveryDelay:         nackRedeliveryDelay,
+	}
+	if s.Start == Earliest {
+		opts.SubscriptionInitialPosition = pulsarapi.SubscriptionPositionEarliest
+	}
+	if s.TopicsPattern != "" {
+		opts.TopicsPattern = s.TopicsPattern
+	} else {
+		opts.Topics = slices.Clone(s.Topics)
+	}
+	r := &sourceReader{
+		life:       ctx,
+		client:     client,
+		cumulative: s.SubscriptionType == Exclusive || s.SubscriptionType == Failover,
+		bounded:    s.End == Latest,
+		byTopic:    map[string]int{},
+		logger:     slog.New(slog.DiscardHandler),
+		emptyAfter: emptyAfter,
+	}
+	if rt != nil && rt.Logger != nil {
+		r.logger = rt.Logger
+	}
+	// Number the partitions before subscribing, so that a failure names
+	// the topic.
+	for _, t := range s.Topics {
+		parts, err := client.TopicPartitions(t)
+		if err != nil {
+			return nil, fmt.Errorf("topic %s: %w", t, err)
+		}
+		for _, p := range parts {
+			r.partition(p)
+		}
+	}
+	consumer, err := client.Subscribe(opts)
+	if err != nil {
+		return nil, fmt.Errorf("subscribing %q to %s: %w", s.Subscription, s.topicsText(), err)
+	}
+	r.consumer = consumer
+	r.ch = consumer.Chan()
+	var last []pulsarapi.TopicMessageID
+	if r.bounded || s.TopicsPattern != "" {
+		if last, err = consumer.GetLastMessageIDs(); err != nil {
+			consumer.Close()
+			return nil, fmt.Errorf("reading the last message ids of %s: %w", s.topicsText(), err)
+		}
+	}
+	if s.TopicsPattern != "" {
+		// The pattern's topics are those the consumer subscribed to,
+		// numbered by name and partition index.
+		names := make([]string, 0, len(last))
+		for _, id := range last {
+			names = append(names, id.Topic())
+		}
+		slices.SortFunc(names, comparePartitionTopics)
+		for _, n := range names {
+			r.partition(n)
+		}
+		if len(names) == 0 {
+			r.logger.Warn("no topic matches topics_pattern yet", "pattern", s.TopicsPattern)
+		}
+	}
+	// A pattern matching no topic yet still has one partition for the
+	// window operator to wait on; the first topic created takes it.
+	r.partitions = max(len(r.parts), 1)
+	r.opened = true
+	if r.bounded {
+		for _, id := range last {
+			p := r.parts[r.partition(id.Topic())]
+			p.end, p.hasEnd = positionOf(id), true
+			if id.EntryID() < 0 {
+				p.finished = true // an empty partition
+			}
+		}
+		for _, p := range r.parts {
+			if !p.hasEnd {
+				p.finished = true // not subscribed: nothing to read
+			}
+		}
+	}
+	r.lastProgress = time.Now()
+	return r, nil
+}
+
+// topicsText names the topics for messages.
+func (s *Source) topicsText() string {
+	if s.TopicsPattern != "" {
+		return "the topics matching " + s.TopicsPattern
+	}
+	return strings.Join(s.Topics, ", ")
+}
+
+func subscriptionType(t string) pulsarapi.SubscriptionType {
+	switch t {
+	case Exclusive:
+		return pulsarapi.Exclusive
+	case Shared:
+		return pulsarapi.Shared
+	case KeyShared:
+		return pulsarapi.KeyShared
+	}
+	return pulsarapi.Failover
+}
+
+// comparePartitionTopics orders partition topic names by topic, then by
+// partition index as a number ("t-partition-2" before "t-partition-10").
+func comparePartitionTopics(a, b string) int {
+	ta, pa := splitPartition(a)
+	tb, pb := splitPartition(b)
+	if c := strings.Compare(ta, tb); c != 0 {
+		return c
+	}
+	return cmp.Compare(pa, pb)
+}
+
+// splitPartition splits "t-partition-3" into "t" and 3; a topic without a
+// partition suffix has index -1.
+func splitPartition(name string) (string, int) {
+	i := strings.LastIndex(name, "-partition-")
+	if i < 0 {
+		return name, -1
+	}
+	n, err := strconv.Atoi(name[i+len("-partition-"):])
+	if err != nil {
+		return name, -1
+	}
+	return name[:i], n
+}
+
+// position is where a message is in its partition: the broker's ledger and
+// entry, and its index inside a batch entry (-1 outside batches).
+type position struct {
+	ledger, entry int64
+	batch         int32
+}
+
+func positionOf(id pulsarapi.MessageID) position {
+	return position{ledger: id.LedgerID(), entry: id.EntryID(), batch: id.BatchIdx()}
+}
+
+func (a position) compare(b position) int {
+	if c := cmp.Compare(a.ledger, b.ledger); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.entry, b.entry); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.batch, b.batch)
+}
+
+// reaches reports whether a message at a with batchSize messages in its
+// entry (0 outside batches) is at or after end, the last message id the
+// broker reported. That id may name a batch entry without an index: then
+// the entry's last message reaches it.
+func (a position) reaches(batchSize int32, end position) bool {
+	if a.ledger != end.ledger {
+		return a.ledger > end.ledger
+	}
+	if a.entry != end.entry {
+		return a.entry > end.entry
+	}
+	if end.batch < 0 {
+		return a.batch < 0 || a.batch >= batchSize-1
+	}
+	return a.batch >= end.batch
+}
+
+// sourcePartition is the state of one topic partition.
+type sourcePartition struct {
+	topic string
+	next  int64 // the offset of the next message delivered
+
+	// ids[i] is the id of offset base+i, for every delivered offset not yet
+	// committed; pending holds their positions (shared subscriptions skip a
+	// redelivery of those).
+	ids     []pulsarapi.MessageID
+	base    int64
+	pending map[position]struct{}
+
+	last    position // the last position delivered
+	hasLast bool
+
+	end      position // the last message when a bounded read started
+	hasEnd   bool
+	finished bool // a bounded read delivered end (or there is nothing to read)
+}
+
+// sourceReader reads the consumer's channel. Read runs on the runner's
+// reading goroutine and Commit on its scheduler, so the partitions are
+// guarded by mu.
+type sourceReader struct {
+	life       context.Context
+	client     pulsarapi.Client
+	consumer   pulsarapi.Consumer
+	ch         <-chan pulsarapi.ConsumerMessage
+	cumulative bool // exclusive or failover: ordered partitions, cumulative acks
+	bounded    bool
+	logger     *slog.Logger
+	partitions int  // the number of partitions at Open
+	opened     bool // Open numbered the partitions present at the start
+
+	emptyAfter   time.Duration
+	lastProgress time.Time // when a message was last delivered (or Open)
+	timer        *time.Timer
+
+	mu      sync.Mutex
+	parts   []*sourcePartition
+	byTopic map[string]int
+	closed  bool
+
+	redelivered int // messages skipped as delivered already
+}
+
+// Partitions returns the number of topic partitions when the source opened.
+func (r *sourceReader) Partitions() int { return r.partitions }
+
+// partition returns the index of a partition topic, numbering a new one.
+// The caller holds mu (or is Open).
+func (r *sourceReader) partition(topic string) int {
+	if i, ok := r.byTopic[topic]; ok {
+		return i
+	}
+	i := len(r.parts)
+	r.parts = append(r.parts, &sourcePartition{topic: topic, pending: map[position]struct{}{}})
+	r.byTopic[topic] = i
+	if r.opened {
+		r.logger.Info("reading a new topic partition", "topic", topic, "partition", i)
+	}
+	return i
+}
+
+// Read waits for a message, then appends what is available up to maxRows.
+func (r *sourceReader) Read(ctx context.Context, b *schema.Batch, maxRows int) error {
+	if err := r.canceled(ctx); err != nil {
+		return err
+	}
+	if maxRows <= 0 {
+		return nil
+	}
+	for b.Rows == 0 {
+		if r.bounded && r.allFinished() {
+			return io.EOF
+		}
+		var wake <-chan time.Time
+		if r.bounded {
+			wake = r.wakeAt(r.lastProgress.Add(r.emptyAfter))
+		}
+		select {
+		case cm := <-r.ch:
+			r.take(b, cm.Message)
+		case <-wake:
+			r.finishSilent()
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-r.life.Done():
+			return r.life.Err()
+		}
+	}
+	for b.Rows < maxRows && !(r.bounded && r.allFinished()) {
+		select {
+		case cm := <-r.ch:
+			r.take(b, cm.Message)
+			continue
+		default:
+		}
+		break
+	}
+	return nil
+}
+
+// wakeAt returns a channel that receives at t.
+func (r *sourceReader) wakeAt(t time.Time) <-chan time.Time {
+	d := max(time.Until(t), time.Millisecond)
+	if r.timer == nil {
+		r.timer = time.NewTimer(d)
+	} else {
+		r.timer.Reset(d)
+	}
+	return r.timer.C
+}
+
+// take appends msg to b unless it was delivered already or lies past the
+// end of a bounded read.
+func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
+	id := msg.ID()
+	pos := positionOf(id)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	pi := r.partition(msg.Topic())
+	p := r.parts[pi]
+	switch {
+	case r.bounded && (p.finished || !p.hasEnd):
+		return // past the end: left unacknowledged for a later run
+	case r.cumulative && p.hasLast && pos.compare(p.last) <= 0,
+		!r.cumulative && hasPending(p, pos):
+		r.redelivered++ // delivered again after a reconnection
+		return
+	}
+	if r.bounded && pos.reaches(id.BatchSize(), p.end) {
+		p.finished = true
+		if pos.ledger > p.end.ledger || (pos.ledger == p.end.ledger && pos.entry > p.end.entry) {
+			return // published after the read started
+		}
+	}
+	b.Columns[0].AppendString(msg.Payload())
+	b.Origins = append(b.Origins, schema.Origin{Partition: int32(pi), Offset: p.next})
+	b.Rows++
+	if len(p.ids) == 0 {
+		p.base = p.next
+	}
+	p.ids = append(p.ids, id)
+	if !r.cumulative {
+		p.pending[pos] = struct{}{}
+	}
+	p.next++
+	p.last, p.hasLast = pos, true
+	r.lastProgress = time.Now()
+}
+
+func hasPending(p *sourcePartition, pos position) bool {
+	_, ok := p.pending[pos]
+	return ok
+}
+
+// finishSilent ends, in a bounded read, every partition that delivered
+// nothing since the start: its subscription is already past its last
+// message.
+func (r *sourceReader) finishSilent() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i, p := range r.parts {
+		if !p.finished && !p.hasLast {
+			p.finished = true
+			r.logger.Warn("pulsar partition delivered nothing; taking it as read to its end",
+				"topic", p.topic, "partition", i, "waited", r.emptyAfter)
+		}
+	}
+	r.lastProgress = time.Now()
+}
+
+// allFinished reports whether a bounded read is done.
+func (r *sourceReader) allFinished() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range r.parts {
+		if !p.finished {
+			return false
+		}
+	}
+	return true
+}
+
+// Commit acknowledges the messages of partition up to offset upTo:
+// cumulatively for exclusive and failover subscriptions, one by one for
+// shared ones.
+func (r *sourceReader) Commit(partition int, upTo int64) error {
+	r.mu.Lock()
+	if r.closed || partition < 0 || partition >= len(r.parts) {
+		r.mu.Unlock()
+		return nil
+	}
+	p := r.parts[partition]
+	n := int(upTo - p.base + 1)
+	if len(p.ids) == 0 || n <= 0 {
+		r.mu.Unlock()
+		return nil
+	}
+	n = min(n, len(p.ids))
+	var ids []pulsarapi.MessageID
+	if r.cumulative {
+		ids = []pulsarapi.MessageID{p.ids[n-1]}
+	} else {
+		ids = slices.Clone(p.ids[:n])
+		for _, id := range ids {
+			delete(p.pending, positionOf(id))
+		}
+	}
+	clear(p.ids[:n])
+	p.ids = p.ids[n:]
+	p.base += int64(n)
+	if len(p.ids) == 0 {
+		p.ids = p.ids[:0:0] // let the array go
+	}
+	r.mu.Unlock()
+
+	var err error
+	if r.cumulative {
+		err = r.consumer.AckIDCumulative(ids[0])
+	} else {
+		err = r.consumer.AckIDList(ids)
+	}
+	if err != nil {
+		return fmt.Errorf("source \"pulsar\": acknowledging %s up to offset %d: %w", p.topic, upTo, err)
+	}
+	return nil
+}
+
+// canceled returns the error of ctx or of the source's life, if either
+// ended.
+func (r *sourceReader) canceled(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return r.life.Err()
+}
+
+// Close closes the consumer and the client. Acknowledgements already made
+// are sent first.
+func (r *sourceReader) Close() error {
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil
+	}
+	r.closed = true
+	r.mu.Unlock()
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+	r.consumer.Close()
+	r.client.Close()
+	return nil
+}
