@@ -99,7 +99,10 @@ func TestUsageErrors(t *testing.T) {
 		{"frobnicate"},
 		{"run"},
 		{"run", "--log-format", "xml", "x.hcl"},
-		{"broker"},
+		{"broker", "unexpected"},
+		{"broker", "--partitions", "0=t"},
+		{"produce"},
+		{"demo", "unexpected"},
 	}
 	for _, args := range tests {
 		var stdout, stderr bytes.Buffer

@@ -28,9 +28,11 @@ Usage:
   sluice plugins [NAME]                          list plugins, or document one
   sluice run     [--log-format text|json] PATH... run the pipelines until their input ends or a signal
   sluice test    [-run NAME] [-update] PATH...    run the test blocks: pipelines on fixtures, output compared
-
-Not yet available in this build (they arrive with the Pulsar work):
-  sluice broker, sluice demo
+  sluice broker  [--addr HOST:PORT] [--partitions N=TOPIC]...
+                                                 an in-memory Pulsar-protocol broker for development
+  sluice produce [--url URL] [--key FIELD] TOPIC [FILE|-]
+                                                 send NDJSON lines to a Pulsar topic, one message each
+  sluice demo    [--duration D]                  the example pipeline on an embedded broker fed with live events
 
 Exit codes: 0 ok, 1 problems found, 2 usage error.
 `
@@ -59,9 +61,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runCmd(rest, stdout, stderr)
 	case "test":
 		return testCmd(rest, stdout, stderr)
-	case "broker", "demo":
-		fmt.Fprintf(stderr, "sluice %s: not yet supported in this build; today sluice can lint, fmt, graph and document pipelines (see sluice -h)\n", cmd)
-		return exitUsage
+	case "broker":
+		return brokerCmd(rest, stdout, stderr)
+	case "produce":
+		return produceCmd(rest, stdout, stderr)
+	case "demo":
+		return demoCmd(rest, stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
