@@ -228,9 +228,8 @@ func (c *conn) handleCloseConsumer(req *pb.CommandCloseConsumer) {
 }
 
 func (c *conn) handleUnsubscribe(req *pb.CommandUnsubscribe) {
-	cs := c.consumer(req.GetConsumerId())
+	cs := c.knownConsumer(req.GetConsumerId(), req.GetRequestId())
 	if cs == nil {
-		c.sendError(req.GetRequestId(), pb.ServerError_ConsumerNotFound, "pulsartest: unknown consumer")
 		return
 	}
 	t := cs.sub.topic
@@ -259,9 +258,8 @@ func (c *conn) handleUnsubscribe(req *pb.CommandUnsubscribe) {
 }
 
 func (c *conn) handleGetLastMessageID(req *pb.CommandGetLastMessageId) {
-	cs := c.consumer(req.GetConsumerId())
+	cs := c.knownConsumer(req.GetConsumerId(), req.GetRequestId())
 	if cs == nil {
-		c.sendError(req.GetRequestId(), pb.ServerError_ConsumerNotFound, "pulsartest: unknown consumer")
 		return
 	}
 	t := cs.sub.topic
@@ -286,9 +284,8 @@ func (c *conn) handleGetLastMessageID(req *pb.CommandGetLastMessageId) {
 // closes the subscription's consumers (CLOSE_CONSUMER) so that they
 // subscribe again from the new position, as the Pulsar broker does.
 func (c *conn) handleSeek(req *pb.CommandSeek) {
-	cs := c.consumer(req.GetConsumerId())
+	cs := c.knownConsumer(req.GetConsumerId(), req.GetRequestId())
 	if cs == nil {
-		c.sendError(req.GetRequestId(), pb.ServerError_ConsumerNotFound, "pulsartest: unknown consumer")
 		return
 	}
 	t := cs.sub.topic
@@ -310,4 +307,14 @@ func (c *conn) handleSeek(req *pb.CommandSeek) {
 	for _, o := range consumers {
 		o.kick()
 	}
+}
+
+// knownConsumer returns the consumer id of the connection, or answers the
+// request with ConsumerNotFound and returns nil.
+func (c *conn) knownConsumer(id, requestID uint64) *consumer {
+	cs := c.consumer(id)
+	if cs == nil {
+		c.sendError(requestID, pb.ServerError_ConsumerNotFound, "pulsartest: unknown consumer")
+	}
+	return cs
 }
