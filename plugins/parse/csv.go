@@ -2,6 +2,7 @@ package parse
 
 import (
 	"fmt"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
@@ -22,6 +23,9 @@ type CSV struct {
 	// Header says the first line names the columns, and fields are matched
 	// by name; when false fields are taken in declaration order.
 	Header bool
+
+	once   sync.Once
+	stream *csvState // the stream Parse reads, made on first use
 }
 
 // Output returns the declared fields as typed columns, in order.

@@ -40,9 +40,6 @@ import (
 	"github.com/sluice-io/sluice/schema"
 )
 
-// csvStates holds the stream state of each *CSV: its header mapping.
-var csvStates sync.Map
-
 // Parse parses every raw record of in (a raw batch: one string column, one
 // line per message) and appends the typed rows to out, a batch whose schema
 // is c.Output(), copying in.Origins for the rows it keeps (when in tracks
@@ -57,7 +54,12 @@ var csvStates sync.Map
 // Every other row is either appended or reported, exactly once. Calls on one
 // *CSV are serialized; c must not be changed after the first call.
 func (c *CSV) Parse(in, out *schema.Batch, bad func(row int, reason string)) {
-	st := stateFor(&csvStates, c, func() *csvState { return newCSVState(c) })
+	c.once.Do(func() { c.stream = newCSVState(c) })
+	c.stream.parse(in, out, bad)
+}
+
+// parse is Parse on the stream st.
+func (st *csvState) parse(in, out *schema.Batch, bad func(row int, reason string)) {
 	if reason := checkBatches(st.fields, in, out); reason != "" {
 		for i := 0; i < in.Rows; i++ {
 			bad(i, reason)

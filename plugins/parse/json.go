@@ -3,6 +3,7 @@ package parse
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/hcl/v2"
 
@@ -17,6 +18,9 @@ type JSON struct {
 	Fields []Field
 	// OnError is what happens to a message that does not parse.
 	OnError OnError
+
+	once sync.Once
+	plan *jsonPlan // compiled from Fields on first use
 }
 
 // Output returns the declared fields as typed columns, in order.

@@ -30,9 +30,6 @@ import (
 	"github.com/sluice-io/sluice/schema"
 )
 
-// jsonStates holds the compiled plan of each *JSON, built on first Parse.
-var jsonStates sync.Map
-
 // maxDepth bounds the nesting of skipped values, like encoding/json's.
 const maxDepth = 10000
 
@@ -48,7 +45,8 @@ const maxDepth = 10000
 // The field plan is compiled from j.Fields on the first call; j must not be
 // changed afterwards. Parse may be called concurrently for different batches.
 func (j *JSON) Parse(in, out *schema.Batch, bad func(row int, reason string)) {
-	p := stateFor(&jsonStates, j, func() *jsonPlan { return newJSONPlan(j.Fields) })
+	j.once.Do(func() { j.plan = newJSONPlan(j.Fields) })
+	p := j.plan
 	if reason := checkBatches(p.fields, in, out); reason != "" {
 		for i := 0; i < in.Rows; i++ {
 			bad(i, reason)

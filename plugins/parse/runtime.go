@@ -21,29 +21,11 @@ package parse
 
 import (
 	"fmt"
-	"runtime"
 	"strconv"
-	"sync"
 	"unicode/utf8"
-	"weak"
 
 	"github.com/sluice-io/sluice/schema"
 )
-
-// stateFor returns the runtime state kept for the parser p, building it with
-// build on first use. The state lives in m, keyed weakly by p, and is
-// removed when p is garbage collected, so parsers need no explicit Close.
-func stateFor[T, S any](m *sync.Map, p *T, build func() *S) *S {
-	k := weak.Make(p)
-	if s, ok := m.Load(k); ok {
-		return s.(*S)
-	}
-	s, loaded := m.LoadOrStore(k, build())
-	if !loaded {
-		runtime.AddCleanup(p, func(k weak.Pointer[T]) { m.Delete(k) }, k)
-	}
-	return s.(*S)
-}
 
 // slot holds the value of one declared field while a row is decoded.
 type slot struct {

@@ -28,12 +28,24 @@ var (
 	_ plugins.Transformer = (*CSV)(nil)
 )
 
-// StartStream returns a copy of c with fresh stream state for one run:
+// StartStream returns a stream of c with state of its own, for one run:
 // with Header = true it reads the header from the first line it is given,
 // so it must see the batches in order.
 func (c *CSV) StartStream() (plugins.Transformer, bool) {
-	fresh := *c
-	return &fresh, c.Header
+	return &csvStream{csv: c, st: newCSVState(c)}, c.Header
+}
+
+// csvStream is one run's CSV parser: the configuration and the stream state
+// (the header mapping) of that run only.
+type csvStream struct {
+	csv *CSV
+	st  *csvState
+}
+
+func (s *csvStream) Output() schema.Record { return s.csv.Output() }
+
+func (s *csvStream) Transform(in, out *schema.Batch, reject func(row int, reason string)) {
+	s.st.parse(in, out, reject)
 }
 
 var _ plugins.Sequential = (*CSV)(nil)
