@@ -3,13 +3,13 @@ package runner
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/pipelines"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/generate"
 	"github.com/sluice-io/sluice/schema"
@@ -74,30 +74,7 @@ func referenceFile(b *testing.B) string {
 func BenchmarkReference(b *testing.B) {
 	path := referenceFile(b)
 	out := filepath.Join(b.TempDir(), "out.ndjson")
-	p := load(b, fmt.Sprintf(`pipeline "bench" {
-  source "file" { path = %q }
-  parse "json" {
-    field "user_id" { type = "int" }
-    field "action" { type = "string" }
-    field "ts" { type = "timestamp" }
-    field "device" {
-      type     = "string"
-      required = false
-    }
-  }
-  filter { where = "action != 'heartbeat'" }
-  window "tumbling" {
-    event_time = "ts"
-    size       = "1m"
-    watermark  = "2m"
-    group_by   = ["action"]
-    aggregate = {
-      events = "count()"
-      users  = "count_distinct(user_id)"
-    }
-  }
-  sink "file" "out" { path = %q }
-}`, path, out))
+	p := load(b, pipelines.Reference(`source "file" { path = `+pipelines.Quote(path)+` }`, out))
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {

@@ -9,7 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
+
+	"github.com/sluice-io/sluice/pipelines"
 )
 
 // genParams describes one reference data file. Every field except Size
@@ -226,58 +227,8 @@ type onlyReader struct{ io.Reader }
 // pipelineHCL returns the reference pipeline reading dataPath and writing
 // outPath.
 func pipelineHCL(dataPath, outPath string) string {
-	return `# Reference pipeline of the sluice benchmark, written by go run ./cmd/bench.
-pipeline "bench" {
-  source "file" { path = ` + hclString(dataPath) + ` }
-  parse "json" {
-    field "user_id" { type = "int" }
-    field "action" { type = "string" }
-    field "ts" {
-      type = "timestamp"
-      unit = "ms"
-    }
-    field "device" {
-      type     = "string"
-      required = false
-    }
-  }
-  filter { where = "action != 'heartbeat'" }
-  window "tumbling" {
-    event_time = "ts"
-    size       = "1m"
-    watermark  = "2m"
-    group_by   = ["action"]
-    aggregate = {
-      events = "count()"
-      users  = "count_distinct(user_id)"
-    }
-  }
-  sink "file" "out" { path = ` + hclString(outPath) + ` }
-}
-`
-}
-
-// hclString quotes s as an HCL string literal, escaping template sequences.
-func hclString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case c == '\n':
-			b.WriteString(`\n`)
-		case (c == '$' || c == '%') && i+1 < len(s) && s[i+1] == '{':
-			b.WriteByte(c)
-			b.WriteByte(c)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
+	return "# Reference pipeline of the sluice benchmark, written by go run ./cmd/bench.\n" +
+		pipelines.Reference(`source "file" { path = `+pipelines.Quote(dataPath)+` }`, outPath)
 }
 
 // outputSummary returns the number of lines of an NDJSON output file and the

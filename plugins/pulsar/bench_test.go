@@ -14,6 +14,7 @@ import (
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 
 	"github.com/sluice-io/sluice/internal/pulsartest"
+	"github.com/sluice-io/sluice/pipelines"
 	"github.com/sluice-io/sluice/runner"
 	"github.com/sluice-io/sluice/runner/config"
 )
@@ -112,36 +113,13 @@ func BenchmarkPulsarReference(b *testing.B) {
 		rawTime += time.Since(start)
 
 		start = time.Now()
-		p := loadPipeline(b, fmt.Sprintf(`pipeline "bench" {
-  source "pulsar" {
+		p := loadPipeline(b, pipelines.Reference(fmt.Sprintf(`source "pulsar" {
     service_url  = %q
     topics       = [%q]
     subscription = "sluice-%d"
     start        = "earliest"
     end          = "latest"
-  }
-  parse "json" {
-    field "user_id" { type = "int" }
-    field "action" { type = "string" }
-    field "ts" { type = "timestamp" }
-    field "device" {
-      type     = "string"
-      required = false
-    }
-  }
-  filter { where = "action != 'heartbeat'" }
-  window "tumbling" {
-    event_time = "ts"
-    size       = "1m"
-    watermark  = "2m"
-    group_by   = ["action"]
-    aggregate = {
-      events = "count()"
-      users  = "count_distinct(user_id)"
-    }
-  }
-  sink "file" "out" { path = %q }
-}`, broker.URL(), topic, i, out))
+  }`, broker.URL(), topic, i), out))
 		st, err := runner.Run(context.Background(), p, runner.Options{})
 		if err != nil {
 			b.Fatal(err)
