@@ -18,8 +18,6 @@ type deadQueue struct {
 	logged int64
 }
 
-func (q *deadQueue) init(r *run) { q.r = r }
-
 // addPre queues a row rejected by a stateless stage.
 func (q *deadQueue) addPre(env *envelope, rj rejected) {
 	st := &q.r.plan.pre[rj.stage]

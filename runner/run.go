@@ -52,7 +52,7 @@ type envelope struct {
 	out               *schema.Batch   // the batch the stateless stages handed on
 	dead              []rejected      // rows rejected by the stateless stages, in order
 	cur               int             // the stage running, for reject
-	filtered, dropped int
+	filtered int
 	fatal             error // a parse error with on_error = "fail"
 }
 
@@ -243,7 +243,7 @@ func (w *worker) process(env *envelope) {
 		w.rej = w.reject
 	}
 	w.env = env
-	env.dead, env.filtered, env.dropped, env.fatal = env.dead[:0], 0, 0, nil
+	env.dead, env.filtered, env.fatal = env.dead[:0], 0, nil
 	in := env.raw
 	for i := range w.r.plan.pre {
 		st := &w.r.plan.pre[i]
@@ -275,7 +275,6 @@ func (w *worker) reject(row int, reason string) {
 	switch st.onError {
 	case "drop":
 		rj.drop = true
-		env.dropped++
 	case "fail":
 		if env.fatal == nil {
 			env.fatal = fmt.Errorf("pipeline %q: %s: record at %s: %s (on_error = \"fail\")",

@@ -39,8 +39,7 @@ type scheduler struct {
 }
 
 func newScheduler(r *run, inflight int) (*scheduler, error) {
-	s := &scheduler{r: r, ring: make([]*envelope, inflight), armedAt: math.MaxInt64}
-	s.dead.init(r)
+	s := &scheduler{r: r, ring: make([]*envelope, inflight), armedAt: math.MaxInt64, dead: deadQueue{r: r}}
 	s.late, s.reject = s.onLate, s.onReject
 	now := s.clock()
 	partitions := r.reader.Partitions()
