@@ -46,14 +46,14 @@ type run struct {
 // envelope carries one source batch through the stateless stages to the
 // scheduler. A fixed pool of them bounds the records in flight.
 type envelope struct {
-	seq               uint64
-	raw               *schema.Batch   // what the source read
-	bufs              []*schema.Batch // the output of each stateless stage
-	out               *schema.Batch   // the batch the stateless stages handed on
-	dead              []rejected      // rows rejected by the stateless stages, in order
-	cur               int             // the stage running, for reject
+	seq      uint64
+	raw      *schema.Batch   // what the source read
+	bufs     []*schema.Batch // the output of each stateless stage
+	out      *schema.Batch   // the batch the stateless stages handed on
+	dead     []rejected      // rows rejected by the stateless stages, in order
+	cur      int             // the stage running, for reject
 	filtered int
-	fatal             error // a parse error with on_error = "fail"
+	fatal    error // a parse error with on_error = "fail"
 }
 
 // rejected is a row a stage could not process.
