@@ -182,3 +182,36 @@ type Acknowledger interface {
 type Sequential interface {
 	StartStream() (t Transformer, inOrder bool)
 }
+
+// Committer is implemented by a Writer whose output must appear exactly
+// once across crashes and restarts (DESIGN §5), such as the Parquet sink.
+// Write stages rows under temporary names that readers of the destination do
+// not see. The runner drives the commit protocol from its one goroutine:
+//
+//   - at every checkpoint it calls Prepare, stores the manifest Prepare
+//     returns in the checkpoint and, once the checkpoint is durable, calls
+//     Commit with it (without a checkpoint block it does the same on its
+//     own commit interval and when the input ends: at-least-once);
+//   - when a run resumes from a checkpoint it calls Recover, before any
+//     Write, with the manifest that checkpoint stored.
+//
+// Epochs are unique and increasing across the runs of a pipeline; the names
+// the committed output gets derive from the epoch (and the pipeline, the
+// output partition and a sequence number), so committing a manifest twice
+// writes the same names.
+type Committer interface {
+	// Prepare makes everything written since the previous Prepare durable
+	// under temporary names and returns a manifest naming it (nil or empty
+	// when nothing was written). Rows written after Prepare belong to the
+	// next epoch.
+	Prepare(ctx context.Context, epoch int64) (manifest []byte, err error)
+	// Commit makes the output the manifest names visible under its final
+	// names. It is idempotent: committing a manifest that was already
+	// committed, wholly or in part, completes it and changes nothing else.
+	Commit(ctx context.Context, manifest []byte) error
+	// Recover commits manifest (the crash may have come between the
+	// checkpoint and its commit; manifest may be empty) and deletes every
+	// temporary output it does not name: rows written after that checkpoint
+	// are written again by the resumed run.
+	Recover(ctx context.Context, manifest []byte) error
+}
