@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"slices"
 	"testing"
 )
 
@@ -67,5 +68,29 @@ func BenchmarkAppendString(b *testing.B) {
 			v.Reset()
 		}
 		v.AppendString(s)
+	}
+}
+
+func TestRecordKeyFollowsColumns(t *testing.T) {
+	rec := Record{Columns: []Column{
+		{Name: "window_start", Type: ColumnTimestamp},
+		{Name: "action", Type: ColumnString},
+		{Name: "events", Type: ColumnInt},
+	}, Key: []string{"window_start", "action"}}
+	tests := []struct {
+		name string
+		got  Record
+		want []string
+	}{
+		{"add a column", rec.With(Column{Name: "rate", Type: ColumnFloat}), rec.Key},
+		{"replace an aggregate", rec.With(Column{Name: "events", Type: ColumnFloat}), rec.Key},
+		{"replace a key column", rec.With(Column{Name: "action", Type: ColumnInt}), nil},
+		{"drop an aggregate", rec.Without("events"), rec.Key},
+		{"drop a key column", rec.Without("action"), nil},
+	}
+	for _, tt := range tests {
+		if !slices.Equal(tt.got.Key, tt.want) {
+			t.Errorf("%s: key %v, want %v", tt.name, tt.got.Key, tt.want)
+		}
 	}
 }

@@ -1,6 +1,9 @@
 package schema
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // ColumnType is the type of a record field.
 type ColumnType uint8
@@ -51,6 +54,13 @@ type Column struct {
 type Record struct {
 	Raw     bool
 	Columns []Column
+	// Key names the columns that identify a result row, such as a window
+	// stage's window_start and group_by fields: two rows with equal key
+	// values are versions of the same result (an update and the final
+	// row of emit = "every D", or a row replayed after a restart). Sinks
+	// use it for message keys, document ids and primary keys. It is nil
+	// when the rows have no such identity.
+	Key []string
 }
 
 // RawRecord is the schema of unparsed message bytes.
@@ -84,16 +94,21 @@ func (r Record) Names() []string {
 }
 
 // With returns a copy of r where the column named c.Name is replaced by c,
-// or c is appended when there is none.
+// or c is appended when there is none. Replacing a key column drops the
+// key: the rows are no longer identified by it.
 func (r Record) With(c Column) Record {
 	cols := make([]Column, len(r.Columns), len(r.Columns)+1)
 	copy(cols, r.Columns)
+	key := r.Key
 	if i := r.Index(c.Name); i >= 0 {
 		cols[i] = c
+		if slices.Contains(key, c.Name) {
+			key = nil
+		}
 	} else {
 		cols = append(cols, c)
 	}
-	return Record{Columns: cols}
+	return Record{Columns: cols, Key: key}
 }
 
 // Without returns a copy of r without the named columns.
@@ -108,7 +123,13 @@ func (r Record) Without(names ...string) Record {
 			cols = append(cols, c)
 		}
 	}
-	return Record{Columns: cols}
+	key := r.Key
+	for _, n := range names {
+		if slices.Contains(key, n) {
+			key = nil // dropping a key column leaves the rows without identity
+		}
+	}
+	return Record{Columns: cols, Key: key}
 }
 
 // String renders the schema as "{name type, ...}" or "raw bytes".

@@ -470,7 +470,7 @@ func TestSinkWrite(t *testing.T) {
 		if string(m.Payload()) != want {
 			t.Fatalf("message %d = %s, want %s", i, m.Payload(), want)
 		}
-		if key := fmt.Sprintf("p|1714564800000|a%d|%d", i, i); m.Key() != key {
+		if key := fmt.Sprintf("p|1714564800000|a%d", i); m.Key() != key {
 			t.Fatalf("message %d key = %q, want %q", i, m.Key(), key)
 		}
 		if m.Properties()["producer"] != "sluice" {

@@ -19,13 +19,6 @@ const (
 	CompressionZSTD = "zstd"
 )
 
-// Names of the window columns the default message key is made of.
-const (
-	columnWindowStart = "window_start"
-	columnWindowEnd   = "window_end"
-	columnFinal       = "final"
-)
-
 // Sink is the configuration of a `sink "pulsar" "NAME"` block: every record
 // is published as one message whose payload is the record as a JSON object.
 type Sink struct {
@@ -34,9 +27,9 @@ type Sink struct {
 	Topic string
 	// Key computes each message's key; nil for the default.
 	Key *expression.Program
-	// WindowKey holds the columns of the default key of window results:
-	// window_start, then every field after window_end except final. It is
-	// nil when Key is set or the records hold no window_start.
+	// WindowKey holds the columns of the default key of window results,
+	// those of the input's Key (window_start and the group_by fields). It
+	// is nil when Key is set or the records have no key.
 	WindowKey []int
 	// Compression is CompressionNone, CompressionLZ4 or CompressionZSTD.
 	Compression string
@@ -68,12 +61,12 @@ var SinkPlugin = &plugins.Plugin{
 		"so the source acknowledges its own messages only after that.\n\n" +
 		"**Message key.** With `key`, each message's key is that expression's value, written as text " +
 		"(timestamps as Unix milliseconds); a null value leaves the message without a key. " +
-		"Without `key`, window results (records with a `window_start` field) get a deterministic key: " +
-		"the pipeline's name, `window_start` in Unix milliseconds and the value of every field after `window_end` but `final`, joined with `|`, " +
-		"e.g. `user_activity|1714564800000|login|42`. " +
-		"The sink cannot tell the `group_by` fields from the aggregates, so the aggregates are part of that key: " +
-		"a window replayed after a restart gets the same key, but the updates of `emit = \"every ...\"` get different ones. " +
-		"To key by the group alone, write it, e.g. `key = \"action\"`. Other records have no key by default.",
+		"Without `key`, window results get a deterministic key made of the pipeline's name, `window_start` in Unix milliseconds " +
+		"and the window's `group_by` fields in order, joined with `|`, e.g. `user_activity|1714564800000|login` " +
+		"(timestamps as Unix milliseconds, a null as nothing): the updates of `emit = \"every ...\"` and the final row of a window share a key, " +
+		"and a window replayed after a restart gets the same one. " +
+		"A `map` after the window that replaces or drops one of those fields leaves the results without a default key. " +
+		"Other records have no key by default.",
 	Spec: schema.NewSpec(append(connectionFields(),
 		schema.String("topic", "The topic to write: a name such as \"events\" (in public/default), \"tenant/namespace/events\" or \"persistent://tenant/namespace/events\".").
 			Example(`"persistent://public/default/user-activity"`),
@@ -152,22 +145,20 @@ func buildTopic(args *schema.Values) (string, hcl.Diagnostics) {
 	return name, nil
 }
 
-// windowKey returns the columns of the default key of window results, or
-// nil when rec holds no window_start timestamp.
+// windowKey returns the columns of the default key of window results: the
+// record's Key (window_start and the group_by fields) when it has one, else
+// nil (the records are not identified by a key).
 func windowKey(rec schema.Record) []int {
-	start := rec.Index(columnWindowStart)
-	if start < 0 || rec.Columns[start].Type != schema.ColumnTimestamp {
+	if len(rec.Key) == 0 {
 		return nil
 	}
-	cols := []int{start}
-	from := start + 1
-	if end := rec.Index(columnWindowEnd); end >= 0 {
-		from = max(from, end+1)
-	}
-	for i := from; i < len(rec.Columns); i++ {
-		if rec.Columns[i].Name != columnFinal {
-			cols = append(cols, i)
+	cols := make([]int, 0, len(rec.Key))
+	for _, name := range rec.Key {
+		i := rec.Index(name)
+		if i < 0 {
+			return nil
 		}
+		cols = append(cols, i)
 	}
 	return cols
 }

@@ -36,7 +36,10 @@ func build(k Kind) plugins.BuildFunc {
 		diags = append(diags, ds...)
 		out, ds = w.decodeAggregates(args, b.Input, out)
 		diags = append(diags, ds...)
-		w.Out = schema.Record{Columns: w.withFinal(out)}
+		// A result is identified by its window and group (DESIGN §5's
+		// deterministic key), not by its aggregates.
+		key := append([]string{ColumnWindowStart}, w.GroupBy...)
+		w.Out = schema.Record{Columns: w.withFinal(out), Key: key}
 		return w, diags
 	}
 }

@@ -77,7 +77,7 @@ func TestBuild(t *testing.T) {
 		src:  "window \"tumbling\" {\nevent_time = \"ts\"\nsize = \"1m\"\naggregate = { n = \"count()\" }\n}",
 		want: Window{Kind: Tumbling, EventTime: "ts", EventTimeIndex: 2, Size: time.Minute, Slide: time.Minute,
 			IdleTimeout: 30 * time.Second, EmitOnClose: true, Late: LateDrop,
-			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"), {Name: "n", Type: schema.ColumnInt}}}},
+			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"), {Name: "n", Type: schema.ColumnInt}}, Key: []string{"window_start"}}},
 	}, {
 		name: "tumbling with everything",
 		src: `window "tumbling" {
@@ -96,7 +96,8 @@ func TestBuild(t *testing.T) {
 			EmitEvery: 10 * time.Second, Late: LateDeadLetter,
 			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"),
 				{Name: "device", Type: schema.ColumnString}, {Name: "action", Type: schema.ColumnString},
-				{Name: "users", Type: schema.ColumnInt}, {Name: "last", Type: schema.ColumnString}, {Name: "final", Type: schema.ColumnBool}}}},
+				{Name: "users", Type: schema.ColumnInt}, {Name: "last", Type: schema.ColumnString}, {Name: "final", Type: schema.ColumnBool}},
+				Key: []string{"window_start", "device", "action"}}},
 	}, {
 		name: "sliding",
 		src: `window "sliding" {
@@ -108,7 +109,7 @@ func TestBuild(t *testing.T) {
 }`,
 		want: Window{Kind: Sliding, EventTime: "ts", EventTimeIndex: 2, Size: 5 * time.Minute, Slide: time.Minute, Offset: 30 * time.Second,
 			IdleTimeout: 30 * time.Second, EmitOnClose: true, Late: LateDrop,
-			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"), {Name: "s", Type: schema.ColumnInt}}}},
+			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"), {Name: "s", Type: schema.ColumnInt}}, Key: []string{"window_start"}}},
 	}, {
 		name: "sliding with slide equal to size",
 		src: `window "sliding" {
@@ -119,7 +120,7 @@ func TestBuild(t *testing.T) {
 }`,
 		want: Window{Kind: Sliding, EventTime: "ts", EventTimeIndex: 2, Size: time.Minute, Slide: time.Minute,
 			IdleTimeout: 30 * time.Second, EmitOnClose: true, Late: LateDrop,
-			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"), ts("s")}}},
+			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"), ts("s")}, Key: []string{"window_start"}}},
 	}, {
 		name: "session",
 		src: `window "session" {
@@ -131,7 +132,7 @@ func TestBuild(t *testing.T) {
 		want: Window{Kind: Session, EventTime: "ts", EventTimeIndex: 2, Gap: 30 * time.Minute,
 			IdleTimeout: 30 * time.Second, GroupBy: []string{"user_id"}, GroupByIndex: []int{0}, EmitOnClose: true, Late: LateDrop,
 			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"),
-				{Name: "user_id", Type: schema.ColumnInt}, {Name: "a", Type: schema.ColumnFloat}}}},
+				{Name: "user_id", Type: schema.ColumnInt}, {Name: "a", Type: schema.ColumnFloat}}, Key: []string{"window_start", "user_id"}}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
