@@ -86,7 +86,7 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 			return nil, notSupported(p.Name, s)
 		}
 		if st.operator != nil && len(pl.post) == 0 {
-			pl.eventCol = s.Input.Index(eventTimeOf(s.Component))
+			pl.eventCol, _, _ = s.Input.Find(eventTimeOf(s.Component))
 		}
 		if st.operator != nil || len(pl.post) > 0 {
 			pl.post = append(pl.post, st)

@@ -14,8 +14,8 @@ type Vector struct {
 	Ints    []int64   // ColumnInt and ColumnTimestamp (Unix milliseconds)
 	Floats  []float64 // ColumnFloat
 	Bools   []bool    // ColumnBool
-	Bytes   []byte    // ColumnString: every value, back to back
-	Offsets []int32   // ColumnString: value i is Bytes[Offsets[i]:Offsets[i+1]]
+	Bytes   []byte    // ColumnString and ColumnStringMap: every value, back to back
+	Offsets []int32   // ColumnString and ColumnStringMap: value i is Bytes[Offsets[i]:Offsets[i+1]]
 	Nulls   []bool    // nil until a value is null; then Nulls[i] marks row i (kept, emptied, by Reset)
 }
 
@@ -28,7 +28,7 @@ func (v *Vector) Len() int {
 		return len(v.Floats)
 	case ColumnBool:
 		return len(v.Bools)
-	case ColumnString:
+	case ColumnString, ColumnStringMap:
 		if len(v.Offsets) == 0 {
 			return 0
 		}
@@ -83,7 +83,7 @@ func (v *Vector) AppendNull() {
 		v.Floats = append(v.Floats, 0)
 	case ColumnBool:
 		v.Bools = append(v.Bools, false)
-	case ColumnString:
+	case ColumnString, ColumnStringMap:
 		if len(v.Offsets) == 0 {
 			v.Offsets = append(v.Offsets, 0)
 		}
@@ -123,36 +123,43 @@ type Origin struct {
 // Batch is owned by one stage at a time and is not safe for concurrent use.
 //
 // A batch of raw records (Schema.Raw) has one string column: the payloads.
+// Metadata columns (Schema.Meta) follow the payload or the columns.
 type Batch struct {
 	Schema  Record
 	Rows    int
-	Columns []Vector // one per schema column (one payload column when raw)
+	Columns []Vector // one per schema column (one payload column when raw), then one per metadata column
 	Origins []Origin // one per row, or empty when origins are not tracked
 }
 
 // NewBatch returns an empty batch for rec with room for capacity rows.
 func NewBatch(rec Record, capacity int) *Batch {
-	b := &Batch{Schema: rec}
+	b := &Batch{Schema: rec, Columns: make([]Vector, 0, rec.Width())}
 	if rec.Raw {
-		b.Columns = []Vector{{Type: ColumnString, Offsets: make([]int32, 1, capacity+1)}}
-		return b
-	}
-	b.Columns = make([]Vector, len(rec.Columns))
-	for i, c := range rec.Columns {
-		v := &b.Columns[i]
-		v.Type = c.Type
-		switch c.Type {
-		case ColumnInt, ColumnTimestamp:
-			v.Ints = make([]int64, 0, capacity)
-		case ColumnFloat:
-			v.Floats = make([]float64, 0, capacity)
-		case ColumnBool:
-			v.Bools = make([]bool, 0, capacity)
-		case ColumnString:
-			v.Offsets = make([]int32, 1, capacity+1)
+		b.Columns = append(b.Columns, newVector(ColumnString, capacity))
+	} else {
+		for _, c := range rec.Columns {
+			b.Columns = append(b.Columns, newVector(c.Type, capacity))
 		}
 	}
+	for _, c := range rec.Meta {
+		b.Columns = append(b.Columns, newVector(c.Type, capacity))
+	}
 	return b
+}
+
+func newVector(t ColumnType, capacity int) Vector {
+	v := Vector{Type: t}
+	switch t {
+	case ColumnInt, ColumnTimestamp:
+		v.Ints = make([]int64, 0, capacity)
+	case ColumnFloat:
+		v.Floats = make([]float64, 0, capacity)
+	case ColumnBool:
+		v.Bools = make([]bool, 0, capacity)
+	case ColumnString, ColumnStringMap:
+		v.Offsets = make([]int32, 1, capacity+1)
+	}
+	return v
 }
 
 // Reset empties the batch and keeps its memory for reuse.
@@ -167,17 +174,13 @@ func (b *Batch) Reset() {
 // Validate checks that every column holds Rows values of its schema type and
 // that origins, when tracked, cover every row. Tests and debug builds use it.
 func (b *Batch) Validate() error {
-	want := len(b.Schema.Columns)
-	if b.Schema.Raw {
-		want = 1
-	}
-	if len(b.Columns) != want {
+	if want := b.Schema.Width(); len(b.Columns) != want {
 		return fmt.Errorf("batch has %d columns, schema %s wants %d", len(b.Columns), b.Schema, want)
 	}
 	for i := range b.Columns {
 		v := &b.Columns[i]
-		if !b.Schema.Raw && v.Type != b.Schema.Columns[i].Type {
-			return fmt.Errorf("column %d is %s, schema says %s", i, v.Type, b.Schema.Columns[i].Type)
+		if want := b.Schema.vectorType(i); v.Type != want {
+			return fmt.Errorf("column %d is %s, schema says %s", i, v.Type, want)
 		}
 		if v.Len() != b.Rows {
 			return fmt.Errorf("column %d holds %d values for %d rows", i, v.Len(), b.Rows)
@@ -206,7 +209,7 @@ func (v *Vector) AppendFrom(src *Vector, i int) {
 		v.AppendFloat(src.Floats[i])
 	case ColumnBool:
 		v.AppendBool(src.Bools[i])
-	case ColumnString:
+	case ColumnString, ColumnStringMap:
 		v.AppendString(src.StringBytes(i))
 	}
 }

@@ -16,6 +16,10 @@ const (
 	ColumnFloat
 	ColumnBool
 	ColumnTimestamp
+	// ColumnStringMap is a map of strings to strings, such as a message's
+	// properties. Only metadata columns have it; its values are encoded
+	// by AppendStringMap into a string vector's bytes.
+	ColumnStringMap
 )
 
 // ColumnTypeNames lists the names users write in `type = "..."`, in order.
@@ -25,6 +29,9 @@ var ColumnTypeNames = []string{"string", "int", "float", "bool", "timestamp"}
 func (t ColumnType) String() string {
 	if t >= ColumnString && t <= ColumnTimestamp {
 		return ColumnTypeNames[t-1]
+	}
+	if t == ColumnStringMap {
+		return "map of strings"
 	}
 	return fmt.Sprintf("ColumnType(%d)", uint8(t))
 }
@@ -61,6 +68,59 @@ type Record struct {
 	// use it for message keys, document ids and primary keys. It is nil
 	// when the rows have no such identity.
 	Key []string
+	// Meta are the source's metadata columns, such as the message key of
+	// a Pulsar source ("pulsar.key"): expressions and a window's
+	// event_time read them by name, parse, filter and map carry them along
+	// unchanged, but sinks do not write them and windows do not emit them.
+	// Their names hold a dot ("pulsar.key"), so they never clash with
+	// fields. In a batch their vectors follow the columns (the payload of
+	// a raw record); see MetaIndex.
+	Meta []Column
+}
+
+// Width is the number of vectors of a batch of the record: the payload of a
+// raw record or its columns, then its metadata columns.
+func (r Record) Width() int { return r.base() + len(r.Meta) }
+
+func (r Record) base() int {
+	if r.Raw {
+		return 1
+	}
+	return len(r.Columns)
+}
+
+// vectorType is the type of batch vector i.
+func (r Record) vectorType(i int) ColumnType {
+	switch b := r.base(); {
+	case i >= b:
+		return r.Meta[i-b].Type
+	case r.Raw:
+		return ColumnString
+	}
+	return r.Columns[i].Type
+}
+
+// MetaIndex returns the batch position of the metadata column named name,
+// or -1.
+func (r Record) MetaIndex(name string) int {
+	for j, c := range r.Meta {
+		if c.Name == name {
+			return r.base() + j
+		}
+	}
+	return -1
+}
+
+// Find returns the batch position and type of the column or, failing
+// that, the metadata column named name.
+func (r Record) Find(name string) (int, Column, bool) {
+	if i := r.Index(name); i >= 0 {
+		return i, r.Columns[i], true
+	}
+	if i := r.MetaIndex(name); i >= 0 {
+		return i, r.Meta[i-r.base()], true
+	}
+	return -1, Column{}, false
 }
 
 // RawRecord is the schema of unparsed message bytes.
@@ -108,7 +168,7 @@ func (r Record) With(c Column) Record {
 	} else {
 		cols = append(cols, c)
 	}
-	return Record{Columns: cols, Key: key}
+	return Record{Columns: cols, Key: key, Meta: r.Meta}
 }
 
 // Without returns a copy of r without the named columns.
@@ -129,16 +189,25 @@ func (r Record) Without(names ...string) Record {
 			key = nil // dropping a key column leaves the rows without identity
 		}
 	}
-	return Record{Columns: cols, Key: key}
+	return Record{Columns: cols, Key: key, Meta: r.Meta}
 }
 
-// String renders the schema as "{name type, ...}" or "raw bytes".
+// String renders the schema as "{name type, ...}" or "raw bytes", followed
+// by " with metadata {name type, ...}" when it has metadata columns.
 func (r Record) String() string {
-	if r.Raw {
-		return "raw bytes"
+	s := "raw bytes"
+	if !r.Raw {
+		s = columnsText(r.Columns)
 	}
+	if len(r.Meta) > 0 {
+		s += " with metadata " + columnsText(r.Meta)
+	}
+	return s
+}
+
+func columnsText(cols []Column) string {
 	s := "{"
-	for i, c := range r.Columns {
+	for i, c := range cols {
 		if i > 0 {
 			s += ", "
 		}

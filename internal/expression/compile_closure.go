@@ -147,6 +147,8 @@ func (c *closureCompiler) compile(n ast.Node) (closure, bool) {
 	switch n := n.(type) {
 	case *ast.IdentifierNode:
 		out, ok = c.identifier(n, k)
+	case *ast.MemberNode:
+		out, ok = c.member(n, k)
 	case *ast.IntegerNode:
 		switch k {
 		case kindInt:
@@ -196,7 +198,15 @@ func constant(v any) closure {
 
 func (c *closureCompiler) identifier(n *ast.IdentifierNode, k kind) (closure, bool) {
 	col := c.in.Index(n.Value)
-	if col < 0 || columnKind(c.in.Columns[col].Type) != k {
+	if col < 0 {
+		return closure{}, false
+	}
+	return c.column(col, c.in.Columns[col].Type, k)
+}
+
+// column reads batch column col, of type t, as kind k.
+func (c *closureCompiler) column(col int, t schema.ColumnType, k kind) (closure, bool) {
+	if columnKind(t) != k {
 		return closure{}, false
 	}
 	c.read(col)

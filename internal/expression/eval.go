@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -84,9 +85,10 @@ type Evaluator struct {
 // evaluator of one program and input schema.
 type plan struct {
 	in    schema.Record
-	root  closure // k == kindNone: no fast path
-	reads []int   // columns the fast path reads
-	env   []int   // columns the VM env gets
+	root  closure     // k == kindNone: no fast path
+	reads []int       // columns the fast path reads
+	env   []int       // columns the VM env gets
+	meta  []namespace // metadata namespaces the VM env gets
 }
 
 // Evaluator returns an evaluator of p over batches with schema in, which
@@ -124,15 +126,7 @@ func planFor(p *Program, in schema.Record) *plan {
 }
 
 func sameRecord(a, b schema.Record) bool {
-	if a.Raw != b.Raw || len(a.Columns) != len(b.Columns) {
-		return false
-	}
-	for i := range a.Columns {
-		if a.Columns[i] != b.Columns[i] {
-			return false
-		}
-	}
-	return true
+	return a.Raw == b.Raw && slices.Equal(a.Columns, b.Columns) && slices.Equal(a.Meta, b.Meta)
 }
 
 func newPlan(p *Program, in schema.Record) *plan {
@@ -146,6 +140,7 @@ func newPlan(p *Program, in schema.Record) *plan {
 	// reaches the env as a whole ($env).
 	all := false
 	seen := map[int]bool{}
+	names := map[string]bool{}
 	ast.Find(root, func(n ast.Node) bool {
 		if id, ok := n.(*ast.IdentifierNode); ok {
 			if id.Value == "$env" {
@@ -153,6 +148,8 @@ func newPlan(p *Program, in schema.Record) *plan {
 			} else if i := in.Index(id.Value); i >= 0 && !seen[i] {
 				seen[i] = true
 				pl.env = append(pl.env, i)
+			} else if i < 0 {
+				names[id.Value] = true
 			}
 		}
 		return false
@@ -163,13 +160,18 @@ func newPlan(p *Program, in schema.Record) *plan {
 			pl.env = append(pl.env, i)
 		}
 	}
+	for _, ns := range namespaces(in) {
+		if (all || names[ns.name]) && in.Index(ns.name) < 0 {
+			pl.meta = append(pl.meta, ns)
+		}
+	}
 	return pl
 }
 
 // Bind makes the evaluator read b, whose schema must be the evaluator's
 // input schema. Bind again when b changes (rows appended, Reset).
 func (e *Evaluator) Bind(b *schema.Batch) {
-	if len(b.Columns) != len(e.plan.in.Columns) {
+	if len(b.Columns) != e.plan.in.Width() {
 		panic(fmt.Sprintf("expression: batch %s bound to an evaluator of %s", b.Schema, e.plan.in))
 	}
 	e.f.cols = b.Columns
@@ -261,6 +263,10 @@ func (e *Evaluator) evalVM(row int) (v Value, err error) {
 	}
 	for _, c := range e.plan.env {
 		e.env[e.plan.in.Columns[c].Name] = box(&e.f.cols[c], row)
+	}
+	for i := range e.plan.meta {
+		ns := &e.plan.meta[i]
+		e.env[ns.name] = ns.value(e.f.cols, row)
 	}
 	out, err := e.machine.Run(e.prog.VM, e.env)
 	if err != nil {

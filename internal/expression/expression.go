@@ -45,11 +45,19 @@ var goTypes = map[schema.ColumnType]any{
 // Env returns the typed environment expressions over rec are checked with.
 // Columns of unknown type (ColumnInvalid: their declaration had an error,
 // already reported) are left out; see compileAt.
+//
+// Metadata columns are the fields of one struct per namespace: "pulsar.key"
+// is `pulsar.key`.
 func Env(rec schema.Record) map[string]any {
 	env := make(map[string]any, len(rec.Columns))
 	for _, c := range rec.Columns {
 		if v, ok := goTypes[c.Type]; ok {
 			env[c.Name] = v
+		}
+	}
+	for _, ns := range namespaces(rec) {
+		if _, clash := env[ns.name]; !clash {
+			env[ns.name] = ns.zero()
 		}
 	}
 	return env
@@ -100,6 +108,14 @@ func compileAt(src schema.Text, from, to int, rec schema.Record, what string) (*
 		return nil, hcl.Diagnostics{d}
 	}
 	t, ok := columnType(prog.Node().Type())
+	if !ok && prog.Node().Type() == reflect.TypeOf(map[string]string(nil)) {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Expression has no record type",
+			Detail:   fmt.Sprintf("%s yields a map of strings. Read one entry of it, e.g. %s[\"region\"].", upperFirst(what), strings.TrimSpace(code)),
+			Subject:  src.RangeOf(from, to).Ptr(),
+		}}
+	}
 	if !ok {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -172,6 +188,20 @@ func diagnose(err error, src schema.Text, from int, code string, rec schema.Reco
 		} else if len(rec.Columns) > 0 {
 			d.Detail += " Fields here: " + strings.Join(rec.Names(), ", ") + "."
 		}
+		if len(rec.Meta) > 0 {
+			d.Detail += " Source metadata here: " + strings.Join(metaNames(rec), ", ") + "."
+		}
+	case strings.Contains(msg, " has no field ") && strings.HasPrefix(msg, "type struct {"):
+		// A metadata namespace: expr names the generated struct type.
+		field := msg[strings.LastIndex(msg, " has no field ")+len(" has no field "):]
+		ns := strings.TrimSpace(code[:max(0, min(start, len(code)))])
+		ns = strings.TrimSuffix(ns, ".")
+		if i := strings.LastIndexAny(ns, " \t(!+-*/%<>=&|,[?:"); i >= 0 {
+			ns = ns[i+1:]
+		}
+		d.Summary = "Unknown metadata field in expression"
+		d.Detail = fmt.Sprintf("The source provides no metadata field %q to %s.%s Source metadata here: %s.",
+			ns+"."+field, what, schema.DidYouMean(ns+"."+field, metaNames(rec)), strings.Join(metaNames(rec), ", "))
 	case isSyntaxError(msg):
 		d.Summary = "Expression syntax error"
 		d.Detail = fmt.Sprintf("%s in %s.", upperFirst(msg), what)
@@ -230,4 +260,13 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// metaNames lists the names of rec's metadata columns.
+func metaNames(rec schema.Record) []string {
+	out := make([]string, len(rec.Meta))
+	for i, c := range rec.Meta {
+		out[i] = c.Name
+	}
+	return out
 }

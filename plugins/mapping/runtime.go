@@ -40,9 +40,10 @@ func (m *Map) Process(in, out *schema.Batch, bad func(row int, reason string)) C
 
 // sources says where each output column j comes from: input column from >= 0, or
 // set entry -from-1.
+// The source's metadata columns follow, copied unchanged.
 func (m *Map) sources() []int {
 	outCols := m.Output().Columns
-	from := make([]int, len(outCols))
+	from := make([]int, len(outCols), len(outCols)+len(m.Input.Meta))
 	for j, c := range outCols {
 		from[j] = m.Input.Index(c.Name)
 		for s, a := range m.Set {
@@ -50,6 +51,9 @@ func (m *Map) sources() []int {
 				from[j] = -s - 1
 			}
 		}
+	}
+	for _, c := range m.Input.Meta {
+		from = append(from, m.Input.MetaIndex(c.Name))
 	}
 	return from
 }

@@ -16,6 +16,9 @@ import (
 type CSV struct {
 	// Fields are the declared fields, in output order.
 	Fields []Field
+	// Meta are the source's metadata columns (schema.Record.Meta), carried
+	// from each message to its record unchanged.
+	Meta []schema.Column
 	// OnError is what happens to a line that does not parse.
 	OnError OnError
 	// Delimiter separates the values of a line.
@@ -28,8 +31,9 @@ type CSV struct {
 	stream *csvState // the stream Parse reads, made on first use
 }
 
-// Output returns the declared fields as typed columns, in order.
-func (c *CSV) Output() schema.Record { return output(c.Fields) }
+// Output returns the declared fields as typed columns, in order, with the
+// source's metadata columns.
+func (c *CSV) Output() schema.Record { return output(c.Fields, c.Meta) }
 
 // CSVPlugin declares `parse "csv"`.
 var CSVPlugin = &plugins.Plugin{
@@ -99,7 +103,7 @@ func buildCSV(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	return &CSV{Fields: fields, OnError: OnError(args.String("on_error")), Delimiter: r, Header: args.Bool("header")}, diags
+	return &CSV{Fields: fields, Meta: b.Input.Meta, OnError: OnError(args.String("on_error")), Delimiter: r, Header: args.Bool("header")}, diags
 }
 
 func init() { plugins.Register(CSVPlugin) }

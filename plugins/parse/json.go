@@ -16,6 +16,9 @@ import (
 type JSON struct {
 	// Fields are the declared fields, in output order.
 	Fields []Field
+	// Meta are the source's metadata columns (schema.Record.Meta), carried
+	// from each message to its record unchanged.
+	Meta []schema.Column
 	// OnError is what happens to a message that does not parse.
 	OnError OnError
 
@@ -23,8 +26,9 @@ type JSON struct {
 	plan *jsonPlan // compiled from Fields on first use
 }
 
-// Output returns the declared fields as typed columns, in order.
-func (j *JSON) Output() schema.Record { return output(j.Fields) }
+// Output returns the declared fields as typed columns, in order, with the
+// source's metadata columns.
+func (j *JSON) Output() schema.Record { return output(j.Fields, j.Meta) }
 
 // JSONPlugin declares `parse "json"`.
 var JSONPlugin = &plugins.Plugin{
@@ -76,7 +80,7 @@ var JSONPlugin = &plugins.Plugin{
 		if diags.HasErrors() {
 			return nil, diags
 		}
-		return &JSON{Fields: fields, OnError: OnError(b.Args.String("on_error"))}, diags
+		return &JSON{Fields: fields, Meta: b.Input.Meta, OnError: OnError(b.Args.String("on_error"))}, diags
 	},
 }
 

@@ -221,7 +221,7 @@ func TestJSONMatchesEncodingJSON(t *testing.T) {
 // expectedRow renders what the parser should yield for m, as formatRow
 // does.
 func expectedRow(t *testing.T, fields []Field, m map[string]any) string {
-	out := schema.NewBatch(output(fields), 1)
+	out := schema.NewBatch(output(fields, nil), 1)
 	for k, f := range fields {
 		v := &out.Columns[k]
 		var x any = m

@@ -49,13 +49,14 @@ type Field struct {
 	Path []string
 }
 
-// Output returns the record schema the fields declare, in order.
-func output(fields []Field) schema.Record {
+// output returns the record schema the fields declare, in order, with the
+// metadata columns meta.
+func output(fields []Field, meta []schema.Column) schema.Record {
 	cols := make([]schema.Column, len(fields))
 	for i, f := range fields {
 		cols[i] = schema.Column{Name: f.Name, Type: f.Type}
 	}
-	return schema.Record{Columns: cols}
+	return schema.Record{Columns: cols, Meta: meta}
 }
 
 // fieldBlock declares the nested `field "NAME"` block; JSON fields may add a

@@ -102,6 +102,10 @@ func (r *rowBuffer) appendRow(fields []Field, in, out *schema.Batch, i int) {
 			v.AppendBool(s.b)
 		}
 	}
+	// The metadata columns follow the payload in in, the fields in out.
+	for m := 1; m < len(in.Columns); m++ {
+		out.Columns[len(fields)+m-1].AppendFrom(&in.Columns[m], i)
+	}
 	if len(in.Origins) > 0 {
 		out.Origins = append(out.Origins, in.Origins[i])
 	}
@@ -111,11 +115,16 @@ func (r *rowBuffer) appendRow(fields []Field, in, out *schema.Batch, i int) {
 // checkBatches returns why in and out cannot be used with fields, or "".
 // Parse reports every row with that reason rather than panicking.
 func checkBatches(fields []Field, in, out *schema.Batch) string {
-	if len(in.Columns) != 1 || in.Columns[0].Type != schema.ColumnString || in.Columns[0].Len() < in.Rows {
+	if len(in.Columns) == 0 || in.Columns[0].Type != schema.ColumnString || in.Columns[0].Len() < in.Rows {
 		return fmt.Sprintf("internal error: the input batch is not a raw batch of %d messages", in.Rows)
 	}
-	if len(out.Columns) != len(fields) {
-		return fmt.Sprintf("internal error: the output batch has %d columns, the parser declares %d fields", len(out.Columns), len(fields))
+	if meta := len(in.Columns) - 1; len(out.Columns) != len(fields)+meta {
+		return fmt.Sprintf("internal error: the output batch has %d columns, the parser declares %d fields and the source %d metadata columns", len(out.Columns), len(fields), meta)
+	}
+	for m := 1; m < len(in.Columns); m++ {
+		if in.Columns[m].Len() < in.Rows || out.Columns[len(fields)+m-1].Type != in.Columns[m].Type {
+			return fmt.Sprintf("internal error: metadata column %d of the input batch does not match the output batch", m)
+		}
 	}
 	for k := range fields {
 		if out.Columns[k].Type != fields[k].Type {

@@ -120,7 +120,7 @@ func openSource(t *testing.T, src string) *sourceReader {
 // after a timeout.
 func readAll(t *testing.T, r *sourceReader, each func(b *schema.Batch)) {
 	t.Helper()
-	b := schema.NewBatch(schema.RawRecord(), 16)
+	b := schema.NewBatch(sourceRecord, 16)
 	deadline := time.Now().Add(4 * testTimeout)
 	for {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -249,7 +249,7 @@ func TestSourceBoundedRead(t *testing.T) {
 			readAll(t, r, c.add)
 			c.complete()
 			// Reading again after the end still ends.
-			if err := r.Read(context.Background(), schema.NewBatch(schema.RawRecord(), 1), 1); !errors.Is(err, io.EOF) {
+			if err := r.Read(context.Background(), schema.NewBatch(sourceRecord, 1), 1); !errors.Is(err, io.EOF) {
 				t.Fatalf("Read after the end: %v, want io.EOF", err)
 			}
 			c.commitAll(r)
@@ -389,7 +389,7 @@ func TestSourceUnboundedCancel(t *testing.T) {
 		t.Fatalf("Partitions() = %d, want 1", r.Partitions())
 	}
 	produce(t, b.URL(), "t", 1) // after the subscription: start = latest sees it
-	batch := schema.NewBatch(schema.RawRecord(), 4)
+	batch := schema.NewBatch(sourceRecord, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	if err := r.Read(ctx, batch, 4); err != nil || batch.Rows != 1 || batch.Columns[0].String(0) != `{"i":0}` {

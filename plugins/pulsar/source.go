@@ -48,9 +48,28 @@ type Source struct {
 	ReceiverQueueSize int
 }
 
-// Output returns raw bytes: one record per message, to be parsed by the
-// next stage.
-func (s *Source) Output() schema.Record { return schema.RawRecord() }
+// The metadata columns of every message (schema.Record.Meta), readable in
+// expressions as pulsar.key and so on, and by a window's event_time.
+const (
+	MetaTopic       = "pulsar.topic"        // the partition's topic name
+	MetaKey         = "pulsar.key"          // the message key; null without one
+	MetaProperties  = "pulsar.properties"   // the message properties
+	MetaPublishTime = "pulsar.publish_time" // when the broker received the message
+	MetaEventTime   = "pulsar.event_time"   // the producer's event time; null when unset
+)
+
+// sourceRecord is the schema of the source's records.
+var sourceRecord = schema.Record{Raw: true, Meta: []schema.Column{
+	{Name: MetaTopic, Type: schema.ColumnString},
+	{Name: MetaKey, Type: schema.ColumnString},
+	{Name: MetaProperties, Type: schema.ColumnStringMap},
+	{Name: MetaPublishTime, Type: schema.ColumnTimestamp},
+	{Name: MetaEventTime, Type: schema.ColumnTimestamp},
+}}
+
+// Output returns raw bytes, one record per message to be parsed by the next
+// stage, with the message's metadata columns.
+func (s *Source) Output() schema.Record { return sourceRecord }
 
 // SourcePlugin declares `source "pulsar"`.
 var SourcePlugin = &plugins.Plugin{
@@ -74,9 +93,13 @@ var SourcePlugin = &plugins.Plugin{
 		"A partition that delivers nothing for 5 seconds after the start is taken as already read to its end, " +
 		"as happens when the subscription acknowledged everything in an earlier run. " +
 		"Bounded reads expect this pipeline to be the subscription's only consumer.\n\n" +
-		"**Not yet supported.** The message key, the message properties and the publish time are not available to the pipeline: " +
-		"there are no `pulsar.key` or `pulsar.properties` fields and `event_time = \"pulsar.publish_time\"` does not work; " +
-		"event time must come from a field of the payload.",
+		"**Message metadata.** Expressions of the stages that follow can read each message's metadata: " +
+		"`pulsar.key` (the message key, null without one), `pulsar.properties` (a map: `pulsar.properties[\"region\"]` is \"\" when absent, " +
+		"`\"region\" in pulsar.properties` tests for it), `pulsar.topic` (the partition's full topic name), " +
+		"`pulsar.publish_time` (when the broker received the message) and `pulsar.event_time` (the event time the producer set, null without one). " +
+		"A window can take its event time from them, e.g. `event_time = \"pulsar.publish_time\"`. " +
+		"They are not fields of the records: sinks do not write them and windows do not emit them; copy one into a field with `map`, " +
+		"e.g. `set = { key = \"pulsar.key\" }`. Inside expressions a null metadata value reads as \"\" or the zero time.",
 	Spec: schema.NewSpec(append(connectionFields(),
 		schema.List("topics", schema.TypeString, "The topics to read: a name such as \"events\" (in public/default), \"tenant/namespace/events\" or \"persistent://tenant/namespace/events\". Write topics or topics_pattern.").
 			AsOptional().Example(`["persistent://public/default/user-events"]`),

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
 
@@ -354,6 +355,7 @@ func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
 		}
 	}
 	b.Columns[0].AppendString(msg.Payload())
+	appendMeta(b, msg)
 	b.Origins = append(b.Origins, schema.Origin{Partition: int32(pi), Offset: p.next})
 	b.Rows++
 	if len(p.ids) == 0 {
@@ -367,6 +369,27 @@ func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
 	p.last, p.hasLast = pos, true
 	r.lastProgress = time.Now()
 }
+
+// appendMeta appends the metadata columns of msg (see sourceRecord).
+func appendMeta(b *schema.Batch, msg pulsarapi.Message) {
+	m := b.Columns[1:6]
+	m[0].AppendString(unsafeBytes(msg.Topic()))
+	if k := msg.Key(); k != "" {
+		m[1].AppendString(unsafeBytes(k))
+	} else {
+		m[1].AppendNull()
+	}
+	m[2].AppendStringMap(msg.Properties())
+	m[3].AppendInt(msg.PublishTime().UnixMilli())
+	if et := msg.EventTime(); !et.IsZero() {
+		m[4].AppendInt(et.UnixMilli())
+	} else {
+		m[4].AppendNull()
+	}
+}
+
+// unsafeBytes views s as bytes, for appending (which copies them).
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func hasPending(p *sourcePartition, pos position) bool {
 	_, ok := p.pending[pos]

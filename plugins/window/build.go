@@ -180,11 +180,25 @@ func (w *Window) decodeEmit(t schema.Text) hcl.Diagnostics {
 // decodeEventTime checks that event_time names a timestamp field of in.
 func (w *Window) decodeEventTime(t schema.Text, in schema.Record) hcl.Diagnostics {
 	w.EventTime = t.Value
-	i := in.Index(t.Value)
-	if i < 0 {
+	// The event time may be a field or a metadata column of the source,
+	// such as pulsar.publish_time.
+	i, col, ok := in.Find(t.Value)
+	if !ok && len(in.Meta) > 0 {
+		meta := make([]string, len(in.Meta))
+		for j, c := range in.Meta {
+			meta[j] = c.Name
+		}
+		detail := fmt.Sprintf("No field or source metadata named %q reaches this window's event_time.", t.Value)
+		if hint := schema.DidYouMean(t.Value, append(in.Names(), meta...)); hint != "" {
+			detail += hint
+		}
+		detail += " Fields here: " + strings.Join(in.Names(), ", ") + "; source metadata: " + strings.Join(meta, ", ") + "."
+		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown field", Detail: detail, Subject: valueRange(t).Ptr()}}
+	}
+	if !ok {
 		return hcl.Diagnostics{unknownField(t, in, "event_time")}
 	}
-	if typ := in.Columns[i].Type; typ != schema.ColumnTimestamp {
+	if typ := col.Type; typ != schema.ColumnTimestamp {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Event time is not a timestamp",

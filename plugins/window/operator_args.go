@@ -63,13 +63,15 @@ func (o *Operator) bind(rec schema.Record) error {
 		return i, nil
 	}
 	b := binding{cols: rec.Columns}
-	var err error
-	if b.eventTime, err = lookup(o.w.EventTime, "event_time"); err != nil {
-		return err
+	// The event time may be a metadata column (pulsar.publish_time).
+	i, col, ok := rec.Find(o.w.EventTime)
+	if !ok {
+		return fmt.Errorf("window: the input has no field %q (event_time)", o.w.EventTime)
 	}
-	if t := rec.Columns[b.eventTime].Type; t != schema.ColumnTimestamp {
-		return fmt.Errorf("window: event_time %q is %s, not a timestamp", o.w.EventTime, t)
+	if col.Type != schema.ColumnTimestamp {
+		return fmt.Errorf("window: event_time %q is %s, not a timestamp", o.w.EventTime, col.Type)
 	}
+	b.eventTime = i
 	for _, g := range o.w.GroupBy {
 		i, err := lookup(g, "group_by")
 		if err != nil {

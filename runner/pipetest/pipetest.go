@@ -103,10 +103,44 @@ func Update(r Result) error {
 // whose timestamps are Unix milliseconds or RFC 3339 text.
 func input(path string, out schema.Record) plugins.Opener {
 	f := &file.Source{Path: path}
-	if out.Raw {
+	switch {
+	case out.Raw && len(out.Meta) > 0:
+		return &rawInput{file: f, out: out}
+	case out.Raw:
 		return f
 	}
 	return &typedInput{file: f, out: out}
+}
+
+// rawInput reads a test input's lines as the raw messages of a source with
+// metadata columns (such as pulsar.key): test inputs carry none, so every
+// metadata value is null.
+type rawInput struct {
+	file *file.Source
+	out  schema.Record
+}
+
+func (r *rawInput) Output() schema.Record { return r.out }
+
+func (r *rawInput) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reader, error) {
+	rd, err := r.file.Open(ctx, rt)
+	if err != nil {
+		return nil, err
+	}
+	return nullMeta{rd}, nil
+}
+
+// nullMeta pads the metadata columns of each batch with nulls.
+type nullMeta struct{ plugins.Reader }
+
+func (n nullMeta) Read(ctx context.Context, b *schema.Batch, max int) error {
+	err := n.Reader.Read(ctx, b, max)
+	for m := 1; m < len(b.Columns); m++ {
+		for b.Columns[m].Len() < b.Rows {
+			b.Columns[m].AppendNull()
+		}
+	}
+	return err
 }
 
 // readExpected reads the non-empty lines of an NDJSON file.
