@@ -10,6 +10,7 @@ import (
 	_ "github.com/sluice-io/sluice/plugins/filter"   // filter
 	_ "github.com/sluice-io/sluice/plugins/generate" // source "generate"
 	_ "github.com/sluice-io/sluice/plugins/mapping"  // map
+	_ "github.com/sluice-io/sluice/plugins/parquet"  // sink "parquet"
 	_ "github.com/sluice-io/sluice/plugins/parse"    // parse "json" and "csv"
 	_ "github.com/sluice-io/sluice/plugins/pulsar"   // source, sink and dead_letter "pulsar"
 	_ "github.com/sluice-io/sluice/plugins/window"   // window "tumbling", "sliding", "session"
