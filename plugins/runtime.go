@@ -26,6 +26,11 @@ type Runtime struct {
 	Logger *slog.Logger
 	// Now reads processing time; tests inject a manual clock through it.
 	Now func() time.Time
+	// Checkpoints is true when the run takes checkpoints: sources are
+	// resumed from recorded positions (Resumer) and acknowledged only
+	// once a checkpoint is durable, and sinks that can commit their
+	// output with checkpoints (Committer) do so.
+	Checkpoints bool
 }
 
 // Opener is implemented by source components.
@@ -173,6 +178,23 @@ type Acknowledger interface {
 	Commit(partition int, upTo int64) error
 }
 
+// Resumer is implemented by a Reader whose position can be recorded in a
+// checkpoint and resumed from after a restart, such as a file's byte offset
+// or a Pulsar message id.
+type Resumer interface {
+	// PartitionKey names partition durably, the same way in every run: a
+	// topic partition's name, a file's path.
+	PartitionKey(partition int) string
+	// Position returns the durable position of the record of partition
+	// whose Origin.Offset is offset. The record was returned by Read and
+	// is not acknowledged yet (no Commit past it).
+	Position(partition int, offset int64) ([]byte, error)
+	// Resume makes Read skip every record at or before the positions
+	// Position returned, keyed by PartitionKey. The runner calls it at
+	// most once, before the first Read.
+	Resume(positions map[string][]byte) error
+}
+
 // Sequential is implemented by a Transformer that keeps state from one
 // batch to the next, such as a CSV parser reading its header from the first
 // line. The runner calls StartStream once per run and uses the transformer
@@ -192,8 +214,9 @@ type Sequential interface {
 //     returns in the checkpoint and, once the checkpoint is durable, calls
 //     Commit with it (without a checkpoint block it does the same on its
 //     own commit interval and when the input ends: at-least-once);
-//   - when a run resumes from a checkpoint it calls Recover, before any
-//     Write, with the manifest that checkpoint stored.
+//   - when a run starts it calls Recover, before any Write, with the
+//     manifest stored by the checkpoint the run resumes from, or nil when
+//     it starts afresh (then every temporary output of earlier runs goes).
 //
 // Epochs are unique and increasing across the runs of a pipeline; the names
 // the committed output gets derive from the epoch (and the pipeline, the

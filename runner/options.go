@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/runner/config"
 	"github.com/sluice-io/sluice/runner/eventtime"
 )
@@ -29,6 +30,22 @@ type Options struct {
 	// Workers is the number of goroutines running the stateless stages
 	// before the first window (default GOMAXPROCS).
 	Workers int
+
+	// Checkpoints, when set, makes every pipeline take a checkpoint every
+	// CheckpointEvery (default 10s) into this store and resume from its
+	// newest checkpoint (DESIGN §5).
+	Checkpoints     *checkpoint.Store
+	CheckpointEvery time.Duration
+	// ResetState starts afresh when the newest checkpoint cannot be
+	// restored (its windows differ from the pipeline's), instead of
+	// failing.
+	ResetState bool
+	// CommitEvery is how often sinks that commit their output (Parquet)
+	// do so in a run without checkpoints (default DefaultCommitEvery).
+	CommitEvery time.Duration
+	// CheckpointStats, when set, is called once per pipeline before it
+	// starts and returns where to keep its checkpoint statistics.
+	CheckpointStats func(pipeline string) *CheckpointStats
 
 	// Source, when set, replaces the pipeline's source: it is called with
 	// the source stage and returns what to read instead.
@@ -56,4 +73,20 @@ func (o *Options) withDefaults() {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
+	if o.CheckpointEvery <= 0 {
+		o.CheckpointEvery = 10 * time.Second
+	}
+	if o.CommitEvery <= 0 {
+		o.CommitEvery = DefaultCommitEvery
+	}
+}
+
+// checkpointStats returns where pipeline keeps its checkpoint statistics.
+func (o *Options) checkpointStats(pipeline string) *CheckpointStats {
+	if o.CheckpointStats != nil {
+		if s := o.CheckpointStats(pipeline); s != nil {
+			return s
+		}
+	}
+	return &CheckpointStats{}
 }

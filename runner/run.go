@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/runner/config"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -36,6 +37,9 @@ type run struct {
 	reader plugins.Reader
 	sinks  []plugins.Writer
 	dead   plugins.DeadWriter
+
+	ckpt       *checkpointer          // nil: no checkpoints and no transactional sink
+	resumeFrom *checkpoint.Checkpoint // the checkpoint the run resumes from, or nil
 
 	abortCtx context.Context
 	abort    context.CancelCauseFunc
@@ -67,6 +71,11 @@ type rejected struct {
 
 func (r *run) run(ctx context.Context) (Stats, error) {
 	if err := r.open(ctx); err != nil {
+		r.closeAll()
+		return r.c.stats(), err
+	}
+	var err error
+	if r.ckpt, r.resumeFrom, err = newCheckpointer(ctx, r); err != nil {
 		r.closeAll()
 		return r.c.stats(), err
 	}
@@ -141,7 +150,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 // open opens the source, the sinks and the dead letter.
 func (r *run) open(ctx context.Context) error {
 	rt := func(title string) *plugins.Runtime {
-		return &plugins.Runtime{Pipeline: r.plan.name, Logger: r.log.With("block", title), Now: r.opts.Clock.Now}
+		return &plugins.Runtime{Pipeline: r.plan.name, Logger: r.log.With("block", title), Now: r.opts.Clock.Now, Checkpoints: r.opts.Checkpoints != nil}
 	}
 	for _, s := range r.plan.sinks {
 		w, err := s.opener.Open(ctx, rt(s.title))

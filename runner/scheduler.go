@@ -35,7 +35,11 @@ type scheduler struct {
 
 	dead        deadQueue
 	openWindows int
-	acks        *ackTracker // nil unless the source needs acknowledgements
+	acks        *ackTracker // nil unless the source needs acknowledgements (and the run takes no checkpoints)
+	ckpt        *checkpointer
+	// ackOnCommit holds acknowledgements back until the transactional
+	// sinks committed (a run without checkpoints but with such a sink).
+	ackOnCommit bool
 }
 
 func newScheduler(r *run, inflight int) (*scheduler, error) {
@@ -55,8 +59,13 @@ func newScheduler(r *run, inflight int) (*scheduler, error) {
 		s.ops = append(s.ops, op)
 		s.outs = append(s.outs, schema.NewBatch(st.out, r.opts.BatchSize))
 	}
-	if a, ok := r.reader.(plugins.Acknowledger); ok {
+	s.ckpt = r.ckpt
+	if err := s.ckpt.restore(s.ops, r.resumeFrom); err != nil {
+		return nil, err
+	}
+	if a, ok := r.reader.(plugins.Acknowledger); ok && (s.ckpt == nil || s.ckpt.store == nil) {
 		s.acks = newAckTracker(a, r.reader.Partitions(), r.plan.eventCol)
+		s.ackOnCommit = s.ckpt != nil
 	}
 	return s, nil
 }
@@ -121,10 +130,13 @@ func (s *scheduler) nextWake(now int64) (int64, bool) {
 			at, any = t, true
 		}
 	}
-	if s.acks != nil {
+	if s.acks != nil && !s.ackOnCommit {
 		if t, ok := s.acks.wake(); ok && t < at {
 			at, any = t, true
 		}
+	}
+	if s.ckpt != nil && s.ckpt.next < at {
+		at, any = s.ckpt.next, true
 	}
 	return at, any
 }
@@ -132,6 +144,9 @@ func (s *scheduler) nextWake(now int64) (int64, bool) {
 // handle processes one batch that finished the stateless stages.
 func (s *scheduler) handle(env *envelope) error {
 	c := &s.r.c
+	if s.ckpt != nil {
+		s.ckpt.handled(env)
+	}
 	for _, rj := range env.dead {
 		if !rj.drop {
 			s.dead.addPre(env, rj)
@@ -175,6 +190,9 @@ func (s *scheduler) acknowledge(env *envelope, throttle, force bool) error {
 			in = env.out
 		}
 		s.acks.add(env.raw, in)
+	}
+	if s.ackOnCommit && !force {
+		return nil // released when the sinks commit
 	}
 	if err := s.acks.release(s.ops, s.clock(), throttle, force); err != nil {
 		return s.r.stageError(s.r.plan.sourceTitle, err)
@@ -246,7 +264,25 @@ func (s *scheduler) tick(now int64) error {
 	if err := s.dead.flush(); err != nil {
 		return err
 	}
+	if s.ckpt != nil && s.ckpt.due(now) {
+		return s.checkpoint(now)
+	}
 	return s.acknowledge(nil, false, false)
+}
+
+// checkpoint takes a checkpoint (or commits the transactional sinks) at
+// the cut between the batches handled so far and the next one.
+func (s *scheduler) checkpoint(now int64) error {
+	if err := s.dead.flush(); err != nil {
+		return err
+	}
+	if err := s.ckpt.take(s.r.abortCtx, s.ops, now); err != nil {
+		return err
+	}
+	if s.ackOnCommit {
+		return s.acknowledge(nil, false, true)
+	}
+	return nil
 }
 
 // finish ends the run: a bounded input closes every window and emits it;
@@ -258,9 +294,21 @@ func (s *scheduler) finish() error {
 				s.openWindows += op.Open()
 			}
 		}
+		if s.ckpt != nil && s.ckpt.store != nil {
+			// The last checkpoint keeps the open windows for the next run.
+			if err := s.checkpoint(s.clock()); err != nil {
+				return err
+			}
+			s.r.log.Info("stopped: open windows are saved in the last checkpoint", "open_windows", s.openWindows, "epoch", s.ckpt.epoch)
+			s.openWindows = 0
+			return nil
+		}
 		if s.openWindows > 0 {
 			s.r.log.Warn("stopped before the end of the input: open windows were not emitted",
 				"open_windows", s.openWindows)
+		}
+		if s.ckpt != nil {
+			return s.checkpoint(s.clock())
 		}
 		return s.acknowledge(nil, false, false)
 	}
@@ -280,6 +328,9 @@ func (s *scheduler) finish() error {
 	}
 	if err := s.dead.flush(); err != nil {
 		return err
+	}
+	if s.ckpt != nil {
+		return s.checkpoint(s.clock())
 	}
 	return s.acknowledge(nil, false, true)
 }

@@ -19,8 +19,13 @@ var _ plugins.SinkOpener = (*Sink)(nil)
 const writeBuffer = 256 << 10
 
 // Open creates the file, and its missing parent folders, or truncates it:
-// the file holds the output of this run only.
+// the file holds the output of this run only. In a run that takes
+// checkpoints, rows reach the file when a checkpoint commits them, exactly
+// once across restarts (see sink_commit.go).
 func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, error) {
+	if rt != nil && rt.Checkpoints {
+		return s.openCommitting()
+	}
 	f, err := createFile(s.Path, os.O_TRUNC)
 	if err != nil {
 		return nil, fmt.Errorf("sink \"file\": %w", err)

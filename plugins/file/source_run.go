@@ -2,6 +2,7 @@ package file
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"errors"
 	"fmt"
@@ -73,10 +74,46 @@ type sourceReader struct {
 	start, end int
 	off        int64
 	eof        bool // a bounded file was read to its end
+	skipLine   bool // Resume: the line at off was read before the checkpoint
 }
 
 // Partitions returns 1: the file is one partition.
 func (r *sourceReader) Partitions() int { return 1 }
+
+var _ plugins.Resumer = (*sourceReader)(nil)
+
+// PartitionKey names the file's one partition by the file's path.
+func (r *sourceReader) PartitionKey(int) string { return r.path }
+
+// Position is the byte offset of the line that starts at offset.
+func (r *sourceReader) Position(_ int, offset int64) ([]byte, error) {
+	return binary.AppendVarint(nil, offset), nil
+}
+
+// Resume goes on after the line at the recorded offset.
+func (r *sourceReader) Resume(positions map[string][]byte) error {
+	pos, ok := positions[r.path]
+	if !ok {
+		return nil
+	}
+	off, n := binary.Varint(pos)
+	if n <= 0 || off < 0 {
+		return fmt.Errorf("source \"file\": %s: bad checkpoint position %x", r.path, pos)
+	}
+	fi, err := r.f.Stat()
+	if err != nil {
+		return fmt.Errorf("source \"file\": %w", err)
+	}
+	if fi.Size() <= off {
+		return fmt.Errorf("source \"file\": %s has %d bytes, but the checkpoint was taken after reading a line at byte %d: "+
+			"the file was truncated or replaced (run with --reset-state to read it from the start)", r.path, fi.Size(), off)
+	}
+	if _, err := r.f.Seek(off, io.SeekStart); err != nil {
+		return fmt.Errorf("source \"file\": %w", err)
+	}
+	r.start, r.end, r.off, r.skipLine = 0, 0, off, true
+	return nil
+}
 
 // Read appends up to maxRows lines to b, one raw record per non-empty line,
 // with the byte offset of the line's first byte as origin. It blocks until
@@ -115,6 +152,10 @@ func (r *sourceReader) Read(ctx context.Context, b *schema.Batch, maxRows int) e
 			if r.start < r.end {
 				// The last line has no newline: it is a record all the same.
 				line, off := r.buf[r.start:r.end], r.off
+				if r.skipLine {
+					r.skipLine = false
+					return io.EOF
+				}
 				if len(line) > r.maxLine {
 					return r.tooLong(off)
 				}
@@ -144,6 +185,12 @@ func (r *sourceReader) lines(b *schema.Batch, maxRows int) (int, error) {
 		i := bytes.IndexByte(r.buf[r.start:r.end], '\n')
 		if i < 0 {
 			break
+		}
+		if r.skipLine {
+			r.skipLine = false
+			r.start += i + 1
+			r.off += int64(i + 1)
+			continue
 		}
 		if i > r.maxLine {
 			if n > 0 {

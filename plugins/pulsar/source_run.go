@@ -3,6 +3,7 @@ package pulsar
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,6 +34,9 @@ const (
 // Open connects, subscribes and numbers the partitions of the topics. With
 // End it also asks the broker for the last message of every partition.
 func (s *Source) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reader, error) {
+	if rt != nil && rt.Checkpoints && s.SubscriptionType != Exclusive && s.SubscriptionType != Failover {
+		return nil, fmt.Errorf("source \"pulsar\": checkpoints need subscription_type = \"exclusive\" or \"failover\", whose partitions are read in order by one consumer; %q spreads them over consumers", s.SubscriptionType)
+	}
 	client, err := s.Conn.newClient(rt)
 	if err != nil {
 		return nil, fmt.Errorf("source \"pulsar\": %w", err)
@@ -260,7 +264,55 @@ type sourceReader struct {
 	byTopic map[string]int
 	closed  bool
 
-	redelivered int // messages skipped as delivered already
+	redelivered int                 // messages skipped as delivered already
+	resume      map[string]position // by topic: the last message a checkpoint covered
+	resumed     int                 // messages skipped as covered by that checkpoint
+}
+
+var _ plugins.Resumer = (*sourceReader)(nil)
+
+// PartitionKey is the partition's topic name.
+func (r *sourceReader) PartitionKey(partition int) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.parts[partition].topic
+}
+
+// Position returns the message id of the record at offset of partition:
+// its ledger, entry and batch index.
+func (r *sourceReader) Position(partition int, offset int64) ([]byte, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	p := r.parts[partition]
+	i := offset - p.base
+	if i < 0 || i >= int64(len(p.ids)) {
+		return nil, fmt.Errorf("no message id for offset %d of %s (have %d from %d)", offset, p.topic, len(p.ids), p.base)
+	}
+	pos := positionOf(p.ids[i])
+	out := binary.AppendVarint(nil, pos.ledger)
+	out = binary.AppendVarint(out, pos.entry)
+	return binary.AppendVarint(out, int64(pos.batch)), nil
+}
+
+// Resume skips, in each partition, the messages at or before the position
+// recorded for it: the broker delivers again what it had not been told was
+// acknowledged.
+func (r *sourceReader) Resume(positions map[string][]byte) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.resume = make(map[string]position, len(positions))
+	for topic, b := range positions {
+		var v [3]int64
+		for i := range v {
+			x, n := binary.Varint(b)
+			if n <= 0 {
+				return fmt.Errorf("bad checkpoint position %x for %s", positions[topic], topic)
+			}
+			v[i], b = x, b[n:]
+		}
+		r.resume[topic] = position{ledger: v[0], entry: v[1], batch: int32(v[2])}
+	}
+	return nil
 }
 
 // Partitions returns the number of topic partitions when the source opened.
@@ -353,6 +405,14 @@ func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
 		if pos.ledger > p.end.ledger || (pos.ledger == p.end.ledger && pos.entry > p.end.entry) {
 			return // published after the read started
 		}
+	}
+	if rp, ok := r.resume[p.topic]; ok && pos.compare(rp) <= 0 {
+		// Covered by the checkpoint the run resumed from: acknowledged
+		// there, but the acknowledgement may not have reached the broker.
+		r.resumed++
+		r.lastProgress = time.Now()
+		r.consumer.AckID(id)
+		return
 	}
 	b.Columns[0].AppendString(msg.Payload())
 	appendMeta(b, msg)

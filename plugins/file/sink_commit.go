@@ -1,0 +1,229 @@
+package file
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/sluice-io/sluice/internal/ndjson"
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
+)
+
+// This file is the file sink of a run that takes checkpoints: rows are
+// appended to a pending file next to the output, which becomes the epoch's
+// file at Prepare and is appended to the output at Commit. A manifest
+// records the output's size before the append, so committing again after a
+// crash truncates to it first and appends the same bytes: each row reaches
+// the output exactly once.
+
+// commitManifest is what Prepare returns: the epoch's rows are in Temp
+// (Length bytes), to be appended to the output when it is Before bytes long.
+type commitManifest struct {
+	Epoch  int64  `json:"epoch"`
+	Temp   string `json:"temp,omitempty"` // "" when the epoch wrote nothing
+	Before int64  `json:"before"`
+	Length int64  `json:"length"`
+}
+
+// commitWriter is the transactional writer of the file sink.
+type commitWriter struct {
+	path      string
+	enc       *ndjson.Encoder
+	line      []byte
+	pending   bufferedFile
+	written   int64 // bytes in the pending file
+	committed int64 // the output's size after the last commit
+}
+
+var _ plugins.Committer = (*commitWriter)(nil)
+
+// tempPrefix starts the names of the writer's files next to the output:
+// hidden, and named after it.
+func tempPrefix(path string) string {
+	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".sluice-")
+}
+
+func (s *Sink) openCommitting() (*commitWriter, error) {
+	if err := os.MkdirAll(filepath.Dir(s.Path), 0o755); err != nil {
+		return nil, fmt.Errorf("sink \"file\": %w", err)
+	}
+	w := &commitWriter{path: s.Path, enc: ndjson.NewEncoder(s.Input), line: make([]byte, 0, 1024)}
+	if err := w.openPending(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *commitWriter) openPending() error {
+	f, err := os.OpenFile(tempPrefix(w.path)+"pending", os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("sink \"file\": %w", err)
+	}
+	w.pending, w.written = newBufferedFile(f.Name(), f), 0
+	return nil
+}
+
+// Write appends every row of b to the pending file.
+func (w *commitWriter) Write(ctx context.Context, b *schema.Batch) error {
+	for row := range b.Rows {
+		w.line = w.enc.AppendRow(w.line[:0], b, row)
+		w.line = append(w.line, '\n')
+		if _, err := w.pending.w.Write(w.line); err != nil {
+			return fmt.Errorf("sink \"file\": %w", w.pending.named(err))
+		}
+		w.written += int64(len(w.line))
+	}
+	return nil
+}
+
+// Prepare syncs the pending file and names it after the epoch.
+func (w *commitWriter) Prepare(ctx context.Context, epoch int64) ([]byte, error) {
+	m := commitManifest{Epoch: epoch, Before: w.committed, Length: w.written}
+	if w.written > 0 {
+		if err := w.pending.close(); err != nil {
+			return nil, fmt.Errorf("sink \"file\": %w", err)
+		}
+		m.Temp = tempPrefix(w.path) + strconv.FormatInt(epoch, 10)
+		if err := os.Rename(w.pending.path, m.Temp); err != nil {
+			return nil, fmt.Errorf("sink \"file\": %w", err)
+		}
+		if err := syncDir(filepath.Dir(w.path)); err != nil {
+			return nil, fmt.Errorf("sink \"file\": %w", err)
+		}
+		if err := w.openPending(); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(m)
+}
+
+// Commit appends the epoch's rows to the output, once.
+func (w *commitWriter) Commit(ctx context.Context, manifest []byte) error {
+	var m commitManifest
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		return fmt.Errorf("sink \"file\": bad manifest: %w", err)
+	}
+	if err := commitTo(w.path, m); err != nil {
+		return fmt.Errorf("sink \"file\": committing epoch %d: %w", m.Epoch, err)
+	}
+	w.committed = m.Before + m.Length
+	return nil
+}
+
+// commitTo appends m's temporary file to path when it still exists (after
+// truncating path to m.Before, in case a commit was cut short), syncs, and
+// removes it. A missing temporary file was committed already.
+func commitTo(path string, m commitManifest) error {
+	if m.Temp == "" {
+		return nil
+	}
+	src, err := os.Open(m.Temp)
+	if errors.Is(err, fs.ErrNotExist) {
+		if fi, err := os.Stat(path); err != nil || fi.Size() < m.Before+m.Length {
+			return fmt.Errorf("%s is gone but %s does not hold its %d bytes: the output was changed by something else", m.Temp, path, m.Length)
+		}
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	dst, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return err
+	}
+	if err := dst.Truncate(m.Before); err != nil {
+		dst.Close()
+		return err
+	}
+	if _, err := dst.Seek(m.Before, io.SeekStart); err != nil {
+		dst.Close()
+		return err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	if err := dst.Sync(); err != nil {
+		dst.Close()
+		return err
+	}
+	if err := dst.Close(); err != nil {
+		return err
+	}
+	if err := os.Remove(m.Temp); err != nil {
+		return err
+	}
+	return syncDir(filepath.Dir(path))
+}
+
+// Recover commits the manifest of the checkpoint the run resumes from,
+// cuts the output to what that checkpoint committed, and deletes every
+// other file of earlier runs. Without a manifest the run starts afresh:
+// the output is emptied.
+func (w *commitWriter) Recover(ctx context.Context, manifest []byte) error {
+	var m commitManifest
+	if len(manifest) > 0 {
+		if err := json.Unmarshal(manifest, &m); err != nil {
+			return fmt.Errorf("sink \"file\": bad manifest: %w", err)
+		}
+		if err := commitTo(w.path, m); err != nil {
+			return fmt.Errorf("sink \"file\": recovering epoch %d: %w", m.Epoch, err)
+		}
+	}
+	w.committed = m.Before + m.Length
+	f, err := os.OpenFile(w.path, os.O_WRONLY|os.O_CREATE, 0o644)
+	if err != nil {
+		return fmt.Errorf("sink \"file\": %w", err)
+	}
+	err = f.Truncate(w.committed)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("sink \"file\": %w", err)
+	}
+	temps, err := filepath.Glob(tempPrefix(w.path) + "*")
+	if err != nil {
+		return err
+	}
+	for _, t := range temps {
+		if t == w.pending.path || !strings.HasPrefix(t, tempPrefix(w.path)) {
+			continue
+		}
+		if err := os.Remove(t); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("sink \"file\": %w", err)
+		}
+	}
+	return nil
+}
+
+// Close closes the pending file; rows written since the last Prepare stay
+// in it, to be deleted by the next run's Recover.
+func (w *commitWriter) Close() error {
+	if err := w.pending.close(); err != nil {
+		return fmt.Errorf("sink \"file\": %w", err)
+	}
+	return nil
+}
+
+// syncDir makes a rename or a new file in dir durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,60 @@
+package checkpoint
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// MemStorage is a Storage in memory, for tests and for runs whose
+// checkpoints need not outlive the process.
+type MemStorage struct {
+	mu      sync.Mutex
+	objects map[string][]byte
+}
+
+// NewMemStorage returns an empty MemStorage.
+func NewMemStorage() *MemStorage { return &MemStorage{objects: map[string][]byte{}} }
+
+// Put stores a copy of data under key.
+func (m *MemStorage) Put(_ context.Context, key string, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.objects[key] = slices.Clone(data)
+	return nil
+}
+
+// Get returns the object key.
+func (m *MemStorage) Get(_ context.Context, key string) ([]byte, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.objects[key]
+	if !ok {
+		return nil, errors.New("not found")
+	}
+	return d, nil
+}
+
+// List returns the keys that start with prefix.
+func (m *MemStorage) List(_ context.Context, prefix string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for k := range m.objects {
+		if strings.HasPrefix(k, prefix) {
+			out = append(out, k)
+		}
+	}
+	return out, nil
+}
+
+// Delete removes the object key.
+func (m *MemStorage) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objects, key)
+	return nil
+}
+

@@ -1,0 +1,324 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/plugins/window"
+	"github.com/sluice-io/sluice/runner/checkpoint"
+)
+
+// DefaultCommitEvery is how often transactional sinks (Parquet) commit
+// their output in a run without checkpoints.
+const DefaultCommitEvery = 10 * time.Second
+
+// checkpointer takes a run's checkpoints (DESIGN §5) or, without a
+// checkpoint store, commits its transactional sinks on an interval. It is
+// driven by the scheduler, on the scheduler's goroutine.
+type checkpointer struct {
+	r     *run
+	store *checkpoint.Store // nil: only commit the sinks, at least once
+	every time.Duration
+	next  int64 // processing time (Unix ms) of the next checkpoint
+	epoch int64 // the last epoch used
+
+	fingerprint string
+	resumer     plugins.Resumer      // the source, when it can resume
+	acker       plugins.Acknowledger // the source, when it needs acknowledgements
+	committers  []committer
+
+	// Source positions: positions holds the position of the last record
+	// covered, by partition key, as of the last checkpoint (or the one
+	// resumed from); last is, by partition, the offset of the last record
+	// the scheduler handled, and saved the one positions holds (-1: none).
+	positions map[string][]byte
+	last      []int64
+	saved     []int64
+
+	stats *CheckpointStats
+}
+
+type committer struct {
+	title string
+	c     plugins.Committer
+}
+
+// CheckpointStats describe a run's checkpoints, for metrics. They are safe
+// to read while the run goes on.
+type CheckpointStats struct {
+	// Count is the number of checkpoints taken (commits, without a
+	// checkpoint store).
+	Count atomic.Int64
+	// LastDuration is how long the last one took, from the cut to the
+	// sinks' commits.
+	LastDuration atomic.Int64 // nanoseconds
+	// LastSize is the encoded size of the last checkpoint in bytes.
+	LastSize atomic.Int64
+	// LastAt is when the last one became durable (Unix ms); 0 before any.
+	LastAt atomic.Int64
+	// Epoch is the epoch of the last one.
+	Epoch atomic.Int64
+}
+
+// newCheckpointer returns the run's checkpointer, or nil when the run
+// neither takes checkpoints nor has a transactional sink. It finds the
+// checkpoint to resume from and prepares the source and the sinks for it;
+// the operators are restored by restore, once the scheduler made them.
+func newCheckpointer(ctx context.Context, r *run) (*checkpointer, *checkpoint.Checkpoint, error) {
+	k := &checkpointer{r: r, store: r.opts.Checkpoints, every: r.opts.CheckpointEvery, stats: r.opts.checkpointStats(r.plan.name)}
+	for i, w := range r.sinks {
+		if c, ok := w.(plugins.Committer); ok {
+			k.committers = append(k.committers, committer{title: r.plan.sinks[i].title, c: c})
+		}
+	}
+	if k.store == nil && len(k.committers) == 0 {
+		return nil, nil, nil
+	}
+	if k.store == nil {
+		k.every = r.opts.CommitEvery
+		for _, c := range k.committers {
+			r.log.Warn("no checkpoint block: this sink commits its output every "+k.every.String()+
+				" and at the end, at least once (a crash may write some records again)", "sink", c.title)
+			if err := c.c.Recover(ctx, nil); err != nil {
+				return nil, nil, fmt.Errorf("pipeline %q: %s: %w", r.plan.name, c.title, err)
+			}
+		}
+		k.next = r.opts.Clock.Now().UnixMilli() + max(k.every.Milliseconds(), 1)
+		return k, nil, nil
+	}
+	k.fingerprint = fingerprint(r.plan)
+	k.acker, _ = r.reader.(plugins.Acknowledger)
+	res, ok := r.reader.(plugins.Resumer)
+	if !ok {
+		return nil, nil, fmt.Errorf("pipeline %q: %s cannot resume from a checkpoint: run it without a checkpoint block", r.plan.name, r.plan.sourceTitle)
+	}
+	k.resumer = res
+	k.positions = map[string][]byte{}
+	cp, err := k.store.Latest(ctx, r.plan.name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("pipeline %q: checkpoint store: %w", r.plan.name, err)
+	}
+	if cp != nil {
+		if err := k.check(cp); err != nil {
+			if !r.opts.ResetState {
+				return nil, nil, err
+			}
+			r.log.Warn("starting afresh: --reset-state ignores the last checkpoint", "epoch", cp.Epoch, "reason", err.Error())
+			cp = nil
+		}
+	}
+	for _, c := range k.committers {
+		var m []byte
+		if cp != nil {
+			m = cp.Manifests[c.title]
+		}
+		if err := c.c.Recover(ctx, m); err != nil {
+			return nil, nil, fmt.Errorf("pipeline %q: %s: recovering checkpoint output: %w", r.plan.name, c.title, err)
+		}
+	}
+	if cp != nil {
+		if err := res.Resume(cp.Positions); err != nil {
+			return nil, nil, r.stageError(r.plan.sourceTitle, fmt.Errorf("resuming from checkpoint %d: %w", cp.Epoch, err))
+		}
+		for key, pos := range cp.Positions {
+			k.positions[key] = pos
+		}
+		k.epoch = cp.Epoch
+		k.stats.Epoch.Store(cp.Epoch)
+		r.log.Info("resuming from checkpoint", "epoch", cp.Epoch, "taken", cp.Created.UTC().Format(time.RFC3339Nano))
+	} else {
+		r.log.Info("no checkpoint to resume from: starting afresh")
+	}
+	k.next = r.opts.Clock.Now().UnixMilli() + max(k.every.Milliseconds(), 1)
+	return k, cp, nil
+}
+
+// check says why cp cannot be resumed from by this run, or nil.
+func (k *checkpointer) check(cp *checkpoint.Checkpoint) error {
+	name := k.r.plan.name
+	if cp.Fingerprint != k.fingerprint {
+		return fmt.Errorf("pipeline %q: the last checkpoint (epoch %d) holds the state of other windows: "+
+			"a window, its group_by or its aggregates changed since it was taken, so its state cannot be restored. "+
+			"Run with --reset-state to start afresh (open windows are lost), or restore the previous configuration", name, cp.Epoch)
+	}
+	for i, key := range cp.Partitions {
+		if i >= k.r.reader.Partitions() || k.resumer.PartitionKey(i) != key {
+			return fmt.Errorf("pipeline %q: the source's partitions changed since the last checkpoint (epoch %d): partition %d was %q. "+
+				"Run with --reset-state to start afresh", name, cp.Epoch, i, key)
+		}
+	}
+	return nil
+}
+
+// restore loads the operators' state from cp.
+func (k *checkpointer) restore(ops []plugins.Operator, cp *checkpoint.Checkpoint) error {
+	if cp == nil {
+		return nil
+	}
+	i := 0
+	for j, op := range ops {
+		if op == nil {
+			continue
+		}
+		if i >= len(cp.Operators) {
+			return fmt.Errorf("pipeline %q: checkpoint %d holds the state of %d windows, not of %s", k.r.plan.name, cp.Epoch, len(cp.Operators), k.r.plan.post[j].title)
+		}
+		if err := op.Restore(bytes.NewReader(cp.Operators[i])); err != nil {
+			return k.r.stageError(k.r.plan.post[j].title, fmt.Errorf("restoring checkpoint %d: %w", cp.Epoch, err))
+		}
+		i++
+	}
+	return nil
+}
+
+// handled records the source positions of a batch the scheduler handled:
+// every record of it, kept, filtered or rejected, is behind the next cut.
+func (k *checkpointer) handled(env *envelope) {
+	if k.resumer == nil {
+		return
+	}
+	for _, o := range env.raw.Origins {
+		p := int(o.Partition)
+		for len(k.last) <= p {
+			k.last, k.saved = append(k.last, -1), append(k.saved, -1)
+		}
+		if o.Offset > k.last[p] {
+			k.last[p] = o.Offset
+		}
+	}
+}
+
+// due reports whether a checkpoint is due at now.
+func (k *checkpointer) due(now int64) bool { return now >= k.next }
+
+// take takes a checkpoint (or, without a store, commits the sinks) at
+// processing time now: the scheduler has handled every batch up to the
+// cut and written its results. ops are the post stages' operators.
+func (k *checkpointer) take(ctx context.Context, ops []plugins.Operator, now int64) error {
+	start := time.Now()
+	k.next = now + max(k.every.Milliseconds(), 1)
+	k.epoch = max(k.epoch+1, now)
+	name := k.r.plan.name
+	var cp *checkpoint.Checkpoint
+	if k.store != nil {
+		cp = &checkpoint.Checkpoint{Pipeline: name, Epoch: k.epoch, Fingerprint: k.fingerprint, Created: time.UnixMilli(now).UTC(), Manifests: map[string][]byte{}}
+		if err := k.cut(cp, ops); err != nil {
+			return err
+		}
+	}
+	manifests := make([][]byte, len(k.committers))
+	for i, c := range k.committers {
+		m, err := c.c.Prepare(ctx, k.epoch)
+		if err != nil {
+			return k.r.stageError(c.title, fmt.Errorf("preparing epoch %d: %w", k.epoch, err))
+		}
+		manifests[i] = m
+		if cp != nil {
+			cp.Manifests[c.title] = m
+		}
+	}
+	if cp != nil {
+		size, err := k.store.Save(ctx, cp)
+		if err != nil {
+			return fmt.Errorf("pipeline %q: checkpoint %d: %w", name, k.epoch, err)
+		}
+		k.stats.LastSize.Store(int64(size))
+	}
+	// The checkpoint is durable: the output it names can be published and
+	// the source told it will not be asked for these records again.
+	for i, c := range k.committers {
+		if err := c.c.Commit(ctx, manifests[i]); err != nil {
+			return k.r.stageError(c.title, fmt.Errorf("committing epoch %d: %w", k.epoch, err))
+		}
+	}
+	if err := k.acknowledge(); err != nil {
+		return err
+	}
+	if cp != nil {
+		if err := k.store.Prune(ctx, name); err != nil {
+			k.r.log.Warn("could not delete old checkpoints", "error", err.Error())
+		}
+	}
+	k.stats.Count.Add(1)
+	k.stats.Epoch.Store(k.epoch)
+	k.stats.LastDuration.Store(int64(time.Since(start)))
+	k.stats.LastAt.Store(time.Now().UnixMilli())
+	return nil
+}
+
+// cut fills cp with the source positions and the operators' state.
+func (k *checkpointer) cut(cp *checkpoint.Checkpoint, ops []plugins.Operator) error {
+	for p := range k.r.reader.Partitions() {
+		cp.Partitions = append(cp.Partitions, k.resumer.PartitionKey(p))
+	}
+	for p, off := range k.last {
+		if off < 0 || off == k.saved[p] {
+			continue
+		}
+		pos, err := k.resumer.Position(p, off)
+		if err != nil {
+			return k.r.stageError(k.r.plan.sourceTitle, fmt.Errorf("checkpoint %d: %w", cp.Epoch, err))
+		}
+		k.positions[k.resumer.PartitionKey(p)] = pos
+	}
+	cp.Positions = k.positions
+	for j, op := range ops {
+		if op == nil {
+			continue
+		}
+		var buf bytes.Buffer
+		if err := op.Snapshot(&buf); err != nil {
+			return k.r.stageError(k.r.plan.post[j].title, fmt.Errorf("checkpoint %d: %w", cp.Epoch, err))
+		}
+		cp.Operators = append(cp.Operators, buf.Bytes())
+	}
+	return nil
+}
+
+// acknowledge tells the source that the records up to the cut are done.
+func (k *checkpointer) acknowledge() error {
+	for p, off := range k.last {
+		if off < 0 || off == k.saved[p] {
+			continue
+		}
+		k.saved[p] = off
+		if k.acker != nil {
+			if err := k.acker.Commit(p, off); err != nil {
+				return k.r.stageError(k.r.plan.sourceTitle, err)
+			}
+		}
+	}
+	return nil
+}
+
+// fingerprint identifies the configuration of the plan's stateful stages:
+// a checkpoint's state can only be restored into the same windows.
+func fingerprint(pl *plan) string {
+	var b strings.Builder
+	for _, st := range pl.post {
+		if st.operator == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "%s\n%s\n", st.title, st.out)
+		if w, ok := st.operator.(*window.Window); ok {
+			fmt.Fprintf(&b, "%s %v %v %v %v %q %q %v %v\n", w.Kind, w.Size, w.Slide, w.Gap, w.Offset, w.EventTime, w.GroupBy, w.EmitOnClose, w.EmitEvery)
+			for _, a := range w.Aggregates {
+				arg := ""
+				if a.Arg != nil {
+					arg = a.Arg.Source.Value
+				}
+				fmt.Fprintf(&b, "%s=%s(%q,%v) %s\n", a.Name, a.Func, arg, a.Quantile, a.Type)
+			}
+		}
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	return hex.EncodeToString(sum[:16])
+}
+
