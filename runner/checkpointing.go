@@ -321,4 +321,3 @@ func fingerprint(pl *plan) string {
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])
 }
-

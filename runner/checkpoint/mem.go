@@ -57,4 +57,3 @@ func (m *MemStorage) Delete(_ context.Context, key string) error {
 	delete(m.objects, key)
 	return nil
 }
-
