@@ -12,6 +12,7 @@ import (
 	"github.com/sluice-io/sluice/pipelines"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/generate"
+	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/schema"
 )
 
@@ -99,5 +100,45 @@ func farFuture() func() time.Time {
 			return time.Unix(0, 0)
 		}
 		return time.Unix(1e9, 0)
+	}
+}
+
+// BenchmarkReferenceCheckpoint runs BenchmarkReference's workload without
+// checkpoints and with a checkpoint every 100 ms and every 10 ms (one run
+// is about a quarter of a second, so an interval of 1 s would take only
+// the final checkpoint; these bound its overhead from above). Checkpoints
+// are kept in memory; the output goes through the file sink's commit
+// protocol.
+func BenchmarkReferenceCheckpoint(b *testing.B) {
+	path := referenceFile(b)
+	for _, bc := range []struct {
+		name  string
+		every time.Duration
+	}{{"none", 0}, {"every_100ms", 100 * time.Millisecond}, {"every_10ms", 10 * time.Millisecond}} {
+		b.Run(bc.name, func(b *testing.B) {
+			out := filepath.Join(b.TempDir(), "out.ndjson")
+			p := load(b, pipelines.Reference(`source "file" { path = `+pipelines.Quote(path)+` }`, out))
+			b.ReportAllocs()
+			checkpoints := int64(0)
+			for b.Loop() {
+				opts := Options{}
+				var stats CheckpointStats
+				if bc.every > 0 {
+					opts.Checkpoints = checkpoint.NewStore(checkpoint.NewMemStorage())
+					opts.CheckpointEvery = bc.every
+					opts.CheckpointStats = func(string) *CheckpointStats { return &stats }
+				}
+				st, err := Run(context.Background(), p, opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if st.In != benchEvents {
+					b.Fatalf("read %d events", st.In)
+				}
+				checkpoints += stats.Count.Load()
+			}
+			b.ReportMetric(float64(benchEvents*b.N)/b.Elapsed().Seconds(), "events/s")
+			b.ReportMetric(float64(checkpoints)/float64(b.N), "checkpoints/run")
+		})
 	}
 }
