@@ -35,11 +35,15 @@ func brokerCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:6650", "address to listen on")
 	logFormat := fs.String("log-format", "", "log format: text or json (default: text on a terminal, json otherwise)")
+	dataDir := fs.String("data", "", "keep topics, messages, producers' sequence ids (for deduplication) and subscription positions "+
+		"in this directory, created if needed, so that they survive a restart (default: in memory only)")
 	parts := partitionFlags{}
 	fs.Var(parts, "partitions", "create a partitioned topic: N=TOPIC (repeatable)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sluice broker [--addr 127.0.0.1:6650] [--partitions N=TOPIC]...")
-		fmt.Fprintln(stderr, "An in-memory broker speaking the Pulsar binary protocol, for development and tests; not a Pulsar replacement.")
+		fmt.Fprintln(stderr, "usage: sluice broker [--addr 127.0.0.1:6650] [--data DIR] [--partitions N=TOPIC]...")
+		fmt.Fprintln(stderr, "A broker speaking the Pulsar binary protocol, for development and tests; not a Pulsar replacement.")
+		fmt.Fprintln(stderr, "It keeps everything in memory unless --data names a directory, where a restarted broker finds its topics,")
+		fmt.Fprintln(stderr, "messages and subscription positions again (a message is on disk before its send is acknowledged).")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -54,7 +58,7 @@ func brokerCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "sluice broker:", err)
 		return exitUsage
 	}
-	b, err := pulsartest.Start(pulsartest.Options{Addr: *addr, Logger: logger})
+	b, err := pulsartest.Start(pulsartest.Options{Addr: *addr, Logger: logger, DataDir: *dataDir})
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice broker:", err)
 		return exitProblems
@@ -66,7 +70,11 @@ func brokerCmd(args []string, stdout, stderr io.Writer) int {
 			return exitProblems
 		}
 	}
-	logger.Info("broker listening (in memory: topics are lost when it stops)", "url", b.URL())
+	if *dataDir == "" {
+		logger.Info("broker listening (in memory: topics are lost when it stops)", "url", b.URL())
+	} else {
+		logger.Info("broker listening (state kept in the data directory)", "url", b.URL(), "data", *dataDir)
+	}
 	fmt.Fprintln(stdout, b.URL())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -28,8 +28,8 @@ Usage:
   sluice plugins [NAME]                          list plugins, or document one
   sluice run     [--log-format text|json] PATH... run the pipelines until their input ends or a signal
   sluice test    [-run NAME] [-update] PATH...    run the test blocks: pipelines on fixtures, output compared
-  sluice broker  [--addr HOST:PORT] [--partitions N=TOPIC]...
-                                                 an in-memory Pulsar-protocol broker for development
+  sluice broker  [--addr HOST:PORT] [--data DIR] [--partitions N=TOPIC]...
+                                                 a Pulsar-protocol broker for development (in memory, or kept in DIR)
   sluice produce [--url URL] [--key FIELD] TOPIC [FILE|-]
                                                  send NDJSON lines to a Pulsar topic, one message each
   sluice demo    [--duration D]                  the example pipeline on an embedded broker fed with live events

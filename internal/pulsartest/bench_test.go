@@ -14,7 +14,16 @@ import (
 //
 //	go test -run '^$' -bench ProduceConsume -benchtime 1000000x ./internal/pulsartest
 func BenchmarkProduceConsume(b *testing.B) {
-	br := startBroker(b)
+	benchProduceConsume(b, startBroker(b))
+}
+
+// BenchmarkProduceConsumePersistent is BenchmarkProduceConsume with a data
+// directory: every receipt waits for the topic log to be synced.
+func BenchmarkProduceConsumePersistent(b *testing.B) {
+	benchProduceConsume(b, startPersistent(b, b.TempDir()))
+}
+
+func benchProduceConsume(b *testing.B, br *Broker) {
 	c := newClient(b, br)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()

@@ -93,6 +93,9 @@ func (c *conn) writeLoop() {
 func (c *conn) readLoop() {
 	defer c.b.wg.Done()
 	defer c.close()
+	if !c.tlsHandshake() {
+		return
+	}
 	r := bufio.NewReaderSize(c.nc, 64<<10)
 	connected := false
 	for {
@@ -108,6 +111,9 @@ func (c *conn) readLoop() {
 		if !connected {
 			if cmd.GetType() != pb.BaseCommand_CONNECT || cmd.Connect == nil {
 				c.log.Warn("first command is not CONNECT", "type", cmd.GetType())
+				return
+			}
+			if !c.authenticateConnect(cmd.Connect) {
 				return
 			}
 			c.handleConnect(cmd.Connect)
@@ -306,16 +312,14 @@ func (c *conn) handleLookup(req *pb.CommandLookupTopic) {
 		})
 		return
 	}
-	c.send(&pb.BaseCommand{
-		Type: pb.BaseCommand_LOOKUP_RESPONSE.Enum(),
-		LookupTopicResponse: &pb.CommandLookupTopicResponse{
-			RequestId:              proto.Uint64(req.GetRequestId()),
-			Response:               pb.CommandLookupTopicResponse_Connect.Enum(),
-			BrokerServiceUrl:       proto.String(c.b.url),
-			Authoritative:          proto.Bool(true),
-			ProxyThroughServiceUrl: proto.Bool(false),
-		},
-	})
+	resp := &pb.CommandLookupTopicResponse{
+		RequestId:              proto.Uint64(req.GetRequestId()),
+		Response:               pb.CommandLookupTopicResponse_Connect.Enum(),
+		Authoritative:          proto.Bool(true),
+		ProxyThroughServiceUrl: proto.Bool(false),
+	}
+	c.b.serviceURLs(resp)
+	c.send(&pb.BaseCommand{Type: pb.BaseCommand_LOOKUP_RESPONSE.Enum(), LookupTopicResponse: resp})
 }
 
 func (c *conn) handleGetTopics(req *pb.CommandGetTopicsOfNamespace) {

@@ -1,6 +1,8 @@
 package pulsartest
 
 import (
+	"slices"
+
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/sluice-io/sluice/internal/pulsartest/pulsarpb"
@@ -27,7 +29,12 @@ func (c *conn) handleSubscribe(req *pb.CommandSubscribe) {
 			"pulsartest: "+name+" is a partitioned topic; subscribe to its partitions")
 		return
 	}
-	t := c.b.getTopic(name)
+	t, err := c.b.getTopic(name)
+	if err != nil {
+		c.log.Error("topic unavailable", "err", err)
+		c.sendError(req.GetRequestId(), pb.ServerError_PersistenceError, err.Error())
+		return
+	}
 	cs := &consumer{
 		id:       req.GetConsumerId(),
 		name:     req.GetConsumerName(),
@@ -73,7 +80,13 @@ func (t *topic) subscribe(cs *consumer, req *pb.CommandSubscribe) (*pb.ServerErr
 	s, ok := t.subs[subName]
 	if ok {
 		if s.subType != req.GetSubType() {
-			return pb.ServerError_ConsumerBusy.Enum(), "pulsartest: subscription " + subName + " is of type " + s.subType.String()
+			if len(s.consumers) > 0 {
+				return pb.ServerError_ConsumerBusy.Enum(), "pulsartest: subscription " + subName + " is of type " + s.subType.String()
+			}
+			// As with Pulsar, a subscription without consumers takes
+			// the type of the next one (say, after a restart).
+			s.subType = req.GetSubType()
+			s.active, s.rr = nil, 0
 		}
 		if s.subType == pb.CommandSubscribe_Exclusive && len(s.consumers) > 0 {
 			return pb.ServerError_ConsumerBusy.Enum(), "pulsartest: exclusive subscription " + subName + " already has a consumer"
@@ -91,13 +104,35 @@ func (t *topic) subscribe(cs *consumer, req *pb.CommandSubscribe) (*pb.ServerErr
 		}
 		s = newSubscription(t, subName, req.GetSubType(), durable, pos)
 		t.subs[subName] = s
+		if t.log != nil && durable {
+			t.log.appendSubscribe(subName, int32(req.GetSubType()), pos)
+		}
 	}
 	cs.sub = s
 	s.consumers = append(s.consumers, cs)
+	if t.log != nil && s.durable {
+		// Answer once the subscription is on disk.
+		reqID := req.GetRequestId()
+		t.log.afterSync(func(error) { t.activate(cs, reqID) })
+		return nil, ""
+	}
 	cs.conn.sendSuccess(req.GetRequestId())
 	s.updateActive(true)
 	s.dispatch()
 	return nil, ""
+}
+
+// activate answers the SUBSCRIBE of cs, unless it went away meanwhile.
+func (t *topic) activate(cs *consumer, reqID uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := cs.sub
+	if !slices.Contains(s.consumers, cs) {
+		return
+	}
+	cs.conn.sendSuccess(reqID)
+	s.updateActive(true)
+	s.dispatch()
 }
 
 // removeConsumer detaches cs; its unacknowledged entries are dispatched
@@ -169,19 +204,45 @@ func (c *conn) handleAck(req *pb.CommandAck) {
 		t := cs.sub.topic
 		t.mu.Lock()
 		s := cs.sub
+		cumulative := req.GetAckType() == pb.CommandAck_Cumulative
+		var ops []ackOp
 		for _, id := range req.GetMessageId() {
 			if id.GetLedgerId() != t.ledger {
 				continue
 			}
-			if req.GetAckType() == pb.CommandAck_Cumulative {
-				s.ackCumulative(int64(id.GetEntryId()), id.GetAckSet())
+			entry := int64(id.GetEntryId())
+			if cumulative {
+				s.ackCumulative(entry, id.GetAckSet())
 			} else {
-				s.ack(int64(id.GetEntryId()), id.GetAckSet())
+				s.ack(entry, id.GetAckSet())
+			}
+			if t.log != nil && s.durable {
+				// Log what the subscription applied, so that replay
+				// does the same whatever the topic holds by then.
+				if end := int64(len(t.entries)); cumulative && entry >= end {
+					entry = end - 1
+				}
+				if entry >= 0 && entry < int64(len(t.entries)) {
+					ops = append(ops, ackOp{entry: entry, ackSet: id.GetAckSet()})
+				}
 			}
 		}
 		s.dispatch()
+		if len(ops) > 0 {
+			t.log.appendAck(s.name, cumulative, ops)
+		}
+		if t.log != nil && req.RequestId != nil {
+			t.log.afterSync(func(error) { c.sendAckResponse(req, cs) })
+			t.mu.Unlock()
+			return
+		}
 		t.mu.Unlock()
 	}
+	c.sendAckResponse(req, cs)
+}
+
+// sendAckResponse answers an ACK that asked for a response.
+func (c *conn) sendAckResponse(req *pb.CommandAck, cs *consumer) {
 	if req.RequestId != nil {
 		resp := &pb.CommandAckResponse{
 			ConsumerId: proto.Uint64(req.GetConsumerId()),
@@ -242,19 +303,30 @@ func (c *conn) handleUnsubscribe(req *pb.CommandUnsubscribe) {
 	}
 	if t.subs[s.name] == s {
 		delete(t.subs, s.name)
+		if t.log != nil && s.durable {
+			t.log.appendUnsubscribe(s.name)
+		}
 	}
 	others := append([]*consumer(nil), s.consumers...)
+	durable := t.log != nil && s.durable
 	t.mu.Unlock()
 	c.mu.Lock()
 	delete(c.consumers, cs.id)
 	c.mu.Unlock()
 	t.removeConsumer(cs, false)
-	c.sendSuccess(req.GetRequestId())
-	for _, o := range others {
-		if o != cs {
-			o.kick()
+	finish := func(error) {
+		c.sendSuccess(req.GetRequestId())
+		for _, o := range others {
+			if o != cs {
+				o.kick()
+			}
 		}
 	}
+	if durable {
+		t.log.afterSync(finish)
+		return
+	}
+	finish(nil)
 }
 
 func (c *conn) handleGetLastMessageID(req *pb.CommandGetLastMessageId) {
@@ -302,11 +374,20 @@ func (c *conn) handleSeek(req *pb.CommandSeek) {
 		return
 	}
 	consumers := append([]*consumer(nil), s.consumers...)
-	t.mu.Unlock()
-	c.sendSuccess(req.GetRequestId())
-	for _, o := range consumers {
-		o.kick()
+	finish := func(error) {
+		c.sendSuccess(req.GetRequestId())
+		for _, o := range consumers {
+			o.kick()
+		}
 	}
+	if t.log != nil && s.durable {
+		t.log.appendSeek(s.name, s.markDelete)
+		t.log.afterSync(finish)
+		t.mu.Unlock()
+		return
+	}
+	t.mu.Unlock()
+	finish(nil)
 }
 
 // knownConsumer returns the consumer id of the connection, or answers the

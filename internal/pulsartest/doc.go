@@ -4,13 +4,12 @@
 // pulsar-client-go client at Broker.URL.
 //
 // It is NOT a Pulsar replacement. Everything lives in memory in one
-// process: there is no persistence (a restart loses all topics and
-// cursors), no replication, no retention or TTL (entries are kept until
-// Close), no authentication or TLS, no schema registry, no transactions,
-// no chunking support beyond forwarding chunks as ordinary entries, no
-// broker-side compaction, no admin HTTP API, no multi-broker lookup (every
-// LOOKUP answers "connect to me"), and no rate or size limits beyond a 5 MB
-// maximum message size.
+// process, optionally backed by a data directory (see Persistence): there
+// is no replication, no retention or TTL (entries are kept forever), no
+// authorization, no schema registry, no transactions, no chunking support
+// beyond forwarding chunks as ordinary entries, no broker-side compaction,
+// no admin HTTP API, no multi-broker lookup (every LOOKUP answers "connect
+// to me"), and no rate or size limits beyond a 5 MB maximum message size.
 //
 // Implemented (and tested with pulsar-client-go v0.21.0):
 //
@@ -35,7 +34,9 @@
 //     batch-index acks (ack_set); REDELIVER_UNACKNOWLEDGED_MESSAGES, all or
 //     by id, which is how nacks arrive (the redelivery count increments);
 //     unacknowledged entries of a consumer that goes away are redelivered;
-//     CLOSE_CONSUMER and UNSUBSCRIBE.
+//     CLOSE_CONSUMER and UNSUBSCRIBE. A subscription without consumers
+//     takes the type of the next consumer, as with Pulsar; one with
+//     consumers refuses another type with ConsumerBusy.
 //   - Failover: one active consumer per partition, partitionIndex % n over
 //     the consumers sorted by priority level then name, announced with
 //     ACTIVE_CONSUMER_CHANGE; when the active consumer changes its
@@ -56,6 +57,53 @@
 //     the client subscribes again.
 //   - Fault hooks: DropConnections, UnloadTopic, DelayReceipts,
 //     DropReceipts; inspection with Stats.
+//   - TLS (Options.TLSConfig): the listener speaks TLS, URL is
+//     "pulsar+ssl://host:port" and LOOKUP answers with brokerServiceUrlTls
+//     (not proxied through the service URL), as a TLS-only Pulsar broker
+//     does. Client certificates are verified as the tls.Config says.
+//   - Authentication (Options.Authenticate): a function judges the
+//     CONNECT's method and data ("token" with the token, "tls" with the
+//     client certificate in AuthRequest.TLS); a refused client gets an
+//     ERROR frame of type AuthenticationError and the connection closes,
+//     as with Pulsar. pulsar-client-go v0.21.0 then logs the message as a
+//     warning ("Failed to establish connection with broker: ...") and
+//     retries until its operation timeout, returning "connection error".
+//     There is no authorization and no auth refresh (AUTH_CHALLENGE).
+//
+// # Persistence
+//
+// With Options.DataDir the state survives Close and a new Start on the
+// same directory, and a crash: topics, partition counts, every stored
+// entry with its message id, each producer name's last sequence id (so
+// deduplication still recognizes resent messages) and the durable
+// subscriptions with their cursors: mark-delete position, individually
+// acknowledged entries and batch indexes. Unacknowledged entries go to the
+// subscription's consumers again after a restart, acknowledged ones do
+// not. Consumers, readers (non-durable subscriptions), connections,
+// redelivery counts and "non-persistent://" topics are not kept. A topic keeps its ledger id for life
+// (new entries continue its entry ids) and new topics get ledger ids above
+// every one in the directory, so message ids are never reused.
+//
+// Each topic or partition has one append-only log, "ledger-<id>.log";
+// partition counts go to "partitioned.log". A log is a sequence of
+// records, [length u32][crc32c u32][type u8][body] (big endian; the CRC
+// covers type and body): a header (format version, ledger id, topic name),
+// then entries stored (entry id, producer name, sequence ids and the bytes
+// received after SEND, metadata included), subscriptions created and
+// deleted, acknowledgements as the cursor applied them, and seeks. A send
+// receipt is sent, and the entry dispatched, only after its record is
+// written and fsynced; records waiting for one sync are written together
+// (group commit). Subscribing, seeking and unsubscribing are synced before
+// they are answered, acknowledgements are written at once but synced with
+// the next record that needs it (a lost acknowledgement means a
+// redelivery; an acknowledgement with a response is answered once
+// synced). Start replays every log; a torn or garbled tail (a record cut
+// short by a crash, garbage after the last record) is dropped, with a
+// warning, and the file truncated there; a whole record that makes no
+// sense fails Start. If writing a log fails, that topic refuses further
+// messages with PersistenceError. Only one broker may use a directory at a
+// time (a lock file enforces it on Unix). Logs only grow: acknowledged
+// entries are not deleted.
 //
 // Simplifications: redelivery by id applies to the given entries for every
 // subscription type (Pulsar rewinds the whole cursor for Exclusive and
@@ -64,6 +112,7 @@
 // producers at once; unload does not fence the topic.
 //
 // Each connection runs a reader and a writer goroutine (plus one while
-// receipts are delayed); Close closes every connection and waits for all of
-// them.
+// receipts are delayed), and with a data directory each topic runs one
+// while it has records to write; Close closes every connection, waits for
+// all of them and, with a data directory, syncs and closes the logs.
 package pulsartest

@@ -12,14 +12,20 @@ import (
 	plog "github.com/apache/pulsar-client-go/pulsar/log"
 )
 
-// startBroker starts a broker closed at the end of the test.
+// startBroker starts a broker closed at the end of the test. With
+// PULSARTEST_PERSIST=1 in the environment it has a data directory, so that
+// every test also checks the persistent mode.
 func startBroker(t testing.TB) *Broker {
 	t.Helper()
 	var logger *slog.Logger
 	if os.Getenv("PULSARTEST_LOG") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	b, err := Start(Options{Logger: logger})
+	var dir string
+	if os.Getenv("PULSARTEST_PERSIST") == "1" {
+		dir = t.TempDir()
+	}
+	b, err := Start(Options{Logger: logger, DataDir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,12 @@ func (c *conn) handleProducer(req *pb.CommandProducer) {
 			"pulsartest: "+name+" is a partitioned topic; produce to its partitions")
 		return
 	}
-	t := c.b.getTopic(name)
+	t, err := c.b.getTopic(name)
+	if err != nil {
+		c.log.Error("topic unavailable", "err", err)
+		c.sendError(req.GetRequestId(), pb.ServerError_PersistenceError, err.Error())
+		return
+	}
 	pname := req.GetProducerName()
 	if pname == "" {
 		pname = c.b.newProducerName()
@@ -97,11 +102,30 @@ func (c *conn) handleSend(req *pb.CommandSend, data []byte) {
 	if highest < seq {
 		highest = seq
 	}
+	if p.topic.log != nil {
+		p.topic.publishDurable(p, seq, highest, meta, data, func(entryID int64, err error) {
+			switch {
+			case err != nil:
+				c.sendSendError(req, pb.ServerError_PersistenceError, "pulsartest: writing the topic log: "+err.Error())
+			case entryID < 0:
+				c.sendSendReceipt(p, req, ^uint64(0), ^uint64(0))
+			default:
+				c.sendSendReceipt(p, req, p.topic.ledger, uint64(entryID))
+			}
+		})
+		return
+	}
 	ledger, entryID, ok := p.topic.publish(p, seq, highest, meta, data)
 	if !ok {
 		// Duplicate: Pulsar answers with message id (-1, -1).
 		ledger, entryID = ^uint64(0), ^uint64(0)
 	}
+	c.sendSendReceipt(p, req, ledger, entryID)
+}
+
+// sendSendReceipt answers a SEND with its message id, unless DropReceipts
+// says to drop it.
+func (c *conn) sendSendReceipt(p *producer, req *pb.CommandSend, ledger, entryID uint64) {
 	if c.b.dropReceipts.Load() > 0 && c.b.dropReceipts.Add(-1) >= 0 {
 		return
 	}
@@ -109,7 +133,7 @@ func (c *conn) handleSend(req *pb.CommandSend, data []byte) {
 		Type: pb.BaseCommand_SEND_RECEIPT.Enum(),
 		SendReceipt: &pb.CommandSendReceipt{
 			ProducerId:        proto.Uint64(p.id),
-			SequenceId:        proto.Uint64(seq),
+			SequenceId:        proto.Uint64(req.GetSequenceId()),
 			HighestSequenceId: proto.Uint64(req.GetHighestSequenceId()),
 			MessageId:         &pb.MessageIdData{LedgerId: proto.Uint64(ledger), EntryId: proto.Uint64(entryID)},
 		},

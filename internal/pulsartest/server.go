@@ -1,6 +1,7 @@
 package pulsartest
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,18 +21,46 @@ type Options struct {
 	Addr string
 	// Logger receives the broker's diagnostics; nil discards them.
 	Logger *slog.Logger
+	// DataDir, when set, keeps the broker's state in this directory
+	// (created if needed) so that it survives Close and a new Start on
+	// the same directory, or a crash: topics and partition counts, every
+	// stored entry with its message id, the last sequence id of each
+	// producer name (for deduplication) and the durable subscriptions
+	// with their cursors (acknowledged entries and batch indexes).
+	// Connections, consumers, readers, redelivery counts and
+	// "non-persistent://" topics are not kept. A send receipt is sent
+	// only once its entry is synced to disk.
+	// "" keeps everything in memory. Only one broker may use a directory
+	// at a time. See the package documentation for the file format.
+	DataDir string
+	// TLSConfig, when set, makes the listener TLS: URL then returns
+	// "pulsar+ssl://host:port" and lookups answer with it. It needs a
+	// certificate; set ClientAuth and ClientCAs to ask for client
+	// certificates (mutual TLS), which Authenticate can then check.
+	TLSConfig *tls.Config
+	// Authenticate, when set, checks the credentials of every connection:
+	// a CONNECT it refuses (returns an error for) is answered with an
+	// ERROR frame of type AuthenticationError carrying the error's text,
+	// and the connection is closed. nil accepts every client, whatever
+	// credentials it presents.
+	Authenticate func(AuthRequest) error
 }
 
-// Broker is an in-memory broker speaking the Pulsar binary protocol. Create
+// Broker is a broker speaking the Pulsar binary protocol, in memory or
+// backed by a data directory (Options.DataDir). Create
 // one with Start and stop it with Close. All methods are safe for
 // concurrent use.
 type Broker struct {
-	ln  net.Listener
-	log *slog.Logger
-	url string
+	ln           net.Listener
+	log          *slog.Logger
+	url          string
+	tls          bool
+	authenticate func(AuthRequest) error
+	dataDir      string
+	unlock       func() // releases the data directory
 
 	mu          sync.Mutex
-	closed      bool
+	closing     bool
 	topics      map[string]*topic // by full (partition) name
 	partitioned map[string]int    // partitioned topic -> partition count
 	conns       map[*conn]struct{}
@@ -41,11 +70,13 @@ type Broker struct {
 	receiptDelay atomic.Int64 // nanoseconds
 	dropReceipts atomic.Int64
 
-	wg sync.WaitGroup // every goroutine the broker starts
+	wg     sync.WaitGroup // every goroutine the broker starts
+	closed chan struct{}  // closed when Close has finished
 }
 
 // Start listens on opts.Addr and serves connections in the background. The
-// broker is accepting connections when Start returns.
+// broker is accepting connections when Start returns. With opts.DataDir it
+// first loads the state kept there.
 func Start(opts Options) (*Broker, error) {
 	addr := opts.Addr
 	if addr == "" {
@@ -55,25 +86,45 @@ func Start(opts Options) (*Broker, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("pulsartest: listen: %w", err)
+	if c := opts.TLSConfig; c != nil && len(c.Certificates) == 0 && c.GetCertificate == nil && c.GetConfigForClient == nil {
+		return nil, errors.New("pulsartest: the TLS configuration has no certificate")
 	}
 	b := &Broker{
-		ln:          ln,
-		log:         logger,
-		url:         "pulsar://" + ln.Addr().String(),
-		topics:      make(map[string]*topic),
-		partitioned: make(map[string]int),
-		conns:       make(map[*conn]struct{}),
-		nextLedger:  1,
+		log:          logger,
+		authenticate: opts.Authenticate,
+		dataDir:      opts.DataDir,
+		topics:       make(map[string]*topic),
+		partitioned:  make(map[string]int),
+		conns:        make(map[*conn]struct{}),
+		nextLedger:   1,
+		closed:       make(chan struct{}),
 	}
+	if b.dataDir != "" {
+		if err := b.openStore(); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if b.dataDir != "" {
+			b.closeStore()
+		}
+		return nil, fmt.Errorf("pulsartest: listen: %w", err)
+	}
+	b.url = "pulsar://" + ln.Addr().String()
+	if opts.TLSConfig != nil {
+		ln = tls.NewListener(ln, opts.TLSConfig.Clone())
+		b.url = "pulsar+ssl://" + ln.Addr().String()
+		b.tls = true
+	}
+	b.ln = ln
 	b.wg.Add(1)
 	go b.acceptLoop()
 	return b, nil
 }
 
-// URL returns the service URL clients connect to, "pulsar://host:port".
+// URL returns the service URL clients connect to, "pulsar://host:port", or
+// "pulsar+ssl://host:port" with TLS.
 func (b *Broker) URL() string { return b.url }
 
 // Addr returns the address the broker listens on.
@@ -92,7 +143,7 @@ func (b *Broker) acceptLoop() {
 		}
 		c := newConn(b, nc)
 		b.mu.Lock()
-		if b.closed {
+		if b.closing {
 			b.mu.Unlock()
 			nc.Close()
 			return
@@ -109,16 +160,25 @@ func (b *Broker) acceptLoop() {
 // the broker's goroutines to exit. It is idempotent.
 func (b *Broker) Close() error {
 	b.mu.Lock()
-	if b.closed {
+	if b.closing {
 		b.mu.Unlock()
-		b.wg.Wait()
+		<-b.closed
 		return nil
 	}
-	b.closed = true
+	b.closing = true
 	b.mu.Unlock()
+	defer close(b.closed)
 	err := b.ln.Close()
 	b.DropConnections()
 	b.wg.Wait()
+	if b.dataDir != "" {
+		b.mu.Lock()
+		serr := b.closeStore()
+		b.mu.Unlock()
+		if serr != nil && err == nil {
+			err = fmt.Errorf("pulsartest: closing the data directory: %w", serr)
+		}
+	}
 	return err
 }
 
@@ -169,6 +229,9 @@ func (b *Broker) CreateTopic(topic string, partitions int) error {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closing && b.dataDir != "" {
+		return errors.New("pulsartest: broker closed")
+	}
 	n, isPart := b.partitioned[name]
 	_, isPlain := b.topics[name]
 	switch {
@@ -182,12 +245,19 @@ func (b *Broker) CreateTopic(topic string, partitions int) error {
 		return fmt.Errorf("pulsartest: topic %s exists as a non-partitioned topic", name)
 	}
 	if partitions == 0 {
-		b.topicLocked(name)
-		return nil
+		_, err := b.topicLocked(name)
+		return err
+	}
+	if b.dataDir != "" {
+		if err := b.savePartitioned(name, partitions); err != nil {
+			return fmt.Errorf("pulsartest: saving topic %s: %w", name, err)
+		}
 	}
 	b.partitioned[name] = partitions
 	for i := 0; i < partitions; i++ {
-		b.topicLocked(partitionName(name, i))
+		if _, err := b.topicLocked(partitionName(name, i)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -236,25 +306,34 @@ func normalizeTopic(topic string) (string, error) {
 	return "", fmt.Errorf("pulsartest: invalid topic name %q", topic)
 }
 
-// getTopic returns the topic with full name, creating it if needed.
-func (b *Broker) getTopic(name string) *topic {
+// getTopic returns the topic with full name, creating it if needed. It
+// fails only if the topic's log cannot be created.
+func (b *Broker) getTopic(name string) (*topic, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.topicLocked(name)
 }
 
-func (b *Broker) topicLocked(name string) *topic {
+func (b *Broker) topicLocked(name string) (*topic, error) {
 	if t, ok := b.topics[name]; ok {
-		return t
+		return t, nil
 	}
 	idx := partitionIndex(name)
 	if idx < 0 {
 		idx = 0
 	}
 	t := newTopic(b, name, b.nextLedger, idx)
+	if b.dataDir != "" && !strings.HasPrefix(name, "non-persistent://") {
+		if b.closing {
+			return nil, errors.New("pulsartest: broker closed")
+		}
+		if err := b.createTopicLog(t); err != nil {
+			return nil, fmt.Errorf("pulsartest: creating the log of topic %s: %w", name, err)
+		}
+	}
 	b.nextLedger++
 	b.topics[name] = t
-	return t
+	return t, nil
 }
 
 // topicsOf returns the existing topics named by topic: the topic itself or
@@ -269,7 +348,9 @@ func (b *Broker) topicsOf(topicName string) []*topic {
 	if n, ok := b.partitioned[name]; ok {
 		ts := make([]*topic, 0, n)
 		for i := 0; i < n; i++ {
-			ts = append(ts, b.topicLocked(partitionName(name, i)))
+			if t, err := b.topicLocked(partitionName(name, i)); err == nil {
+				ts = append(ts, t)
+			}
 		}
 		return ts
 	}

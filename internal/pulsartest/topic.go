@@ -33,6 +33,11 @@ type topic struct {
 	producers map[*producer]struct{}
 	subs      map[string]*subscription
 	lastSeq   map[string]int64 // producer name -> last persisted sequence id
+
+	// With a data directory: the topic's log, and the id of the next
+	// entry (entries being written are not in entries yet).
+	log  *topicLog
+	next int64
 }
 
 func newTopic(b *Broker, name string, ledger uint64, partition int) *topic {
@@ -85,23 +90,46 @@ func (t *topic) publish(p *producer, seq, highest uint64, meta *pb.MessageMetada
 		return 0, 0, false
 	}
 	t.lastSeq[p.name] = int64(highest)
+	e := newEntry(meta, data)
+	id := uint64(len(t.entries))
+	t.entries = append(t.entries, e)
+	t.messages += int64(e.numMessages)
+	for _, s := range t.subs {
+		s.dispatch()
+	}
+	return t.ledger, id, true
+}
+
+// publishDurable is publish for a topic with a log: the entry is appended
+// to the log and becomes visible (dispatched, counted) once the log is
+// synced. Then done runs with the entry id (-1 for a duplicate) or the
+// error that failed the log.
+func (t *topic) publishDurable(p *producer, seq, highest uint64, meta *pb.MessageMetadata, data []byte, done func(entryID int64, err error)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if last, seen := t.lastSeq[p.name]; seen && int64(seq) <= last || t.log.failed() != nil {
+		// Answer in order, after the entries still being written.
+		t.log.afterSync(func(err error) { done(-1, err) })
+		return
+	}
+	t.lastSeq[p.name] = int64(highest)
+	id := t.next
+	t.next++
+	t.log.appendMessage(id, p.name, seq, highest, newEntry(meta, data), func(err error) { done(id, err) })
+}
+
+// newEntry describes an entry for storage.
+func newEntry(meta *pb.MessageMetadata, data []byte) *entry {
 	n := int32(1)
 	if meta.NumMessagesInBatch != nil {
 		n = meta.GetNumMessagesInBatch()
 	}
-	e := &entry{
+	return &entry{
 		data:        data,
 		numMessages: n,
 		publishTime: meta.GetPublishTime(),
 		key:         entryKey(meta, data),
 	}
-	id := uint64(len(t.entries))
-	t.entries = append(t.entries, e)
-	t.messages += int64(n)
-	for _, s := range t.subs {
-		s.dispatch()
-	}
-	return t.ledger, id, true
 }
 
 // unload closes every producer and consumer of the topic with

@@ -2,6 +2,10 @@ package pulsar
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -81,7 +85,7 @@ func connectionFields() []*schema.Field {
 	oauth2 := schema.NewSpec(
 		schema.String("issuer_url", "The URL of the OAuth 2.0 issuer, whose token endpoint is discovered from it.").
 			Example(`"https://auth.example.com/"`),
-		schema.String("client_id", "The client ID of the client-credentials flow.").Example(`"sluice"`),
+		schema.String("client_id", "The client ID of the client-credentials flow. The ID sent is the one in client_secret_file; when written here it must be the same (it is checked when the pipeline starts).").AsOptional().Example(`"sluice"`),
 		schema.String("client_secret_file", "The JSON credentials file holding client_id and client_secret (the file Pulsar calls the private key); a relative path is relative to the folder of the pipeline file.").
 			Example(`"/etc/sluice/pulsar-credentials.json"`),
 		schema.String("audience", "The audience of the token, as the cluster expects it.").Example(`"urn:sn:pulsar:acme:prod"`),
@@ -244,6 +248,16 @@ func (c *Connection) newClient(rt *plugins.Runtime) (pulsarapi.Client, error) {
 		if c.Auth == nil && t.CertFile != "" {
 			opts.Authentication = pulsarapi.NewAuthenticationTLS(t.CertFile, t.KeyFile)
 		}
+		if !t.VerifyHostname && !t.AllowInsecure {
+			// pulsar-client-go checks the host name whatever
+			// TLSValidateHostname says (apache/pulsar-client-go#238): give
+			// it a configuration that checks the chain but not the name.
+			cfg, err := t.chainOnlyConfig()
+			if err != nil {
+				return nil, fmt.Errorf("tls: %w", err)
+			}
+			opts.TLSConfig = cfg
+		}
 	} else {
 		opts.TLSValidateHostname = true
 	}
@@ -264,6 +278,9 @@ func (c *Connection) newClient(rt *plugins.Runtime) (pulsarapi.Client, error) {
 			opts.Authentication = pulsarapi.NewAuthenticationToken(tok)
 		case a.OAuth2 != nil:
 			o := a.OAuth2
+			if err := o.checkClientID(); err != nil {
+				return nil, fmt.Errorf("auth oauth2: %w", err)
+			}
 			p, err := auth.NewAuthenticationOAuth2WithParams(map[string]string{
 				auth.ConfigParamType:      auth.ConfigParamTypeClientCredentials,
 				auth.ConfigParamIssuerURL: o.IssuerURL,
@@ -283,6 +300,69 @@ func (c *Connection) newClient(rt *plugins.Runtime) (pulsarapi.Client, error) {
 		return nil, fmt.Errorf("connecting to %s: %w", c.ServiceURL, err)
 	}
 	return client, nil
+}
+
+// checkClientID checks that a client_id written in the block is the one
+// of the credentials file, which is what the client sends.
+func (o *OAuth2) checkClientID() error {
+	data, err := os.ReadFile(o.ClientSecretFile)
+	if err != nil {
+		return err
+	}
+	var creds struct {
+		ClientID string `json:"client_id"`
+	}
+	if err := json.Unmarshal(data, &creds); err != nil {
+		return fmt.Errorf("%s is not a JSON credentials file: %w", o.ClientSecretFile, err)
+	}
+	if o.ClientID != "" && creds.ClientID != o.ClientID {
+		return fmt.Errorf("client_id is %q but %s holds client_id %q, which is the one sent; make them the same or remove client_id", o.ClientID, o.ClientSecretFile, creds.ClientID)
+	}
+	return nil
+}
+
+// chainOnlyConfig is a TLS configuration that trusts CAFile (or the
+// system's authorities), presents the client certificate if any, and
+// checks the broker's certificate chain but not the host name it is for.
+func (t *TLS) chainOnlyConfig() (*tls.Config, error) {
+	roots, err := x509.SystemCertPool()
+	if err != nil {
+		roots = x509.NewCertPool()
+	}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		roots = x509.NewCertPool()
+		if !roots.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("%s holds no PEM certificate", t.CAFile)
+		}
+	}
+	cfg := &tls.Config{
+		// The standard verification also checks the name; this one does
+		// the same without it.
+		InsecureSkipVerify: true,
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("the broker presented no certificate")
+			}
+			inter := x509.NewCertPool()
+			for _, c := range cs.PeerCertificates[1:] {
+				inter.AddCert(c)
+			}
+			_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter})
+			return err
+		},
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
 }
 
 // clientLogger routes the Pulsar client's logging to the runtime's logger,
