@@ -27,7 +27,7 @@ func Suggest(name string, candidates []string) string {
 		}
 	}
 	for _, c := range candidates {
-		if len(c)-len(name) <= 3 && c[0] == name[0] && subsequence(name, c) {
+		if c != "" && len(c)-len(name) <= 3 && c[0] == name[0] && subsequence(name, c) {
 			return c
 		}
 	}

@@ -78,6 +78,10 @@ func TestSuggest(t *testing.T) {
 		"dev":     "device",
 		"usr_id":  "user_id",
 	}
+	// An empty candidate (a pipeline named "") is never a match, nor a crash.
+	if got := Suggest("000", []string{""}); got != "" {
+		t.Errorf(`Suggest("000", [""]) = %q`, got)
+	}
 	if got := Suggest("cnt", []string{"count", "sum", "min", "max", "avg"}); got != "count" {
 		t.Errorf("Suggest(cnt) = %q, want count", got)
 	}

@@ -10,7 +10,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/runner"
+	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/runner/config"
 )
 
@@ -21,8 +23,9 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	only := fs.String("pipeline", "", "run only the pipeline with this name")
 	batch := fs.Int("batch-size", runner.DefaultBatchSize, "most records a source hands on at a time")
 	workers := fs.Int("workers", 0, "goroutines parsing and filtering in parallel (default: one per CPU)")
+	resetState := fs.Bool("reset-state", false, "start afresh when the last checkpoint cannot be restored (its windows changed); their open windows are lost")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sluice run [--log-format text|json] [--pipeline NAME] PATH...")
+		fmt.Fprintln(stderr, "usage: sluice run [--log-format text|json] [--pipeline NAME] [--reset-state] PATH...")
 		fs.PrintDefaults()
 	}
 	project, logger, code := loadForRun(fs, args, logFormat, stderr)
@@ -45,7 +48,21 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		case <-finished:
 		}
 	}()
-	opts := runner.Options{Logger: logger, BatchSize: *batch, Workers: *workers}
+	opts := runner.Options{Logger: logger, BatchSize: *batch, Workers: *workers, ResetState: *resetState}
+	if c := project.Checkpoint; c != nil {
+		store, err := objstore.Open(ctx, c.Location)
+		if err != nil {
+			fmt.Fprintf(stderr, "sluice run: %s: opening the checkpoint store %s: %v\n", c.DefRange, c.Location, err)
+			return exitProblems
+		}
+		defer store.Close()
+		opts.Checkpoints = checkpoint.NewStore(store)
+		opts.Checkpoints.Warn = func(key string, err error) {
+			logger.Warn("skipping a checkpoint that cannot be read", "key", key, "error", err.Error())
+		}
+		opts.CheckpointEvery = c.Every
+		logger.Info("checkpoints enabled", "store", c.Location.String(), "every", c.Every.String())
+	}
 	if _, err := runner.RunAll(ctx, pipelines, opts); err != nil {
 		fmt.Fprintln(stderr, "sluice run:", err)
 		return exitProblems
@@ -80,10 +97,6 @@ func loadForRun(fs *flag.FlagSet, args []string, logFormat *string, stderr io.Wr
 // runnable picks the pipelines to run and refuses what this build cannot
 // run faithfully.
 func runnable(project *config.Project, only string, logger *slog.Logger, stderr io.Writer) ([]*config.Pipeline, int) {
-	if project.Checkpoint != nil {
-		fmt.Fprintf(stderr, "sluice run: %s: checkpoint blocks are not yet supported by this build; remove the block to run without checkpoints (a restart then reads the sources from the start)\n", project.Checkpoint.DefRange)
-		return nil, exitProblems
-	}
 	if project.Metrics != nil {
 		logger.Warn("the metrics endpoint is not yet served by this build; each pipeline's counters are logged when it ends", "listen", project.Metrics.Listen)
 	}

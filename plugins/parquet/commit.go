@@ -112,7 +112,7 @@ func (w *Writer) commit(ctx context.Context, manifest []byte) error {
 
 // commitFile commits one file of a manifest.
 func (w *Writer) commitFile(ctx context.Context, f ManifestFile) error {
-	size, ok, err := w.store.size(ctx, f.Temp)
+	size, ok, err := w.store.Size(ctx, f.Temp)
 	if err != nil {
 		return err
 	}
@@ -120,12 +120,12 @@ func (w *Writer) commitFile(ctx context.Context, f ManifestFile) error {
 		if size != f.Bytes {
 			return fmt.Errorf("temporary %s has %d bytes, the manifest says %d", f.Temp, size, f.Bytes)
 		}
-		if err := w.store.promote(ctx, f.Temp, f.Final); err != nil {
+		if err := w.store.Promote(ctx, f.Temp, f.Final); err != nil {
 			return fmt.Errorf("move %s to %s: %w", f.Temp, f.Final, err)
 		}
 		return nil
 	}
-	size, ok, err = w.store.size(ctx, f.Final)
+	size, ok, err = w.store.Size(ctx, f.Final)
 	switch {
 	case err != nil:
 		return err
@@ -147,7 +147,7 @@ func (w *Writer) Recover(ctx context.Context, manifest []byte) error {
 	if err := w.commit(ctx, manifest); err != nil {
 		return err
 	}
-	keys, err := w.store.list(ctx, w.tmpPrefix)
+	keys, err := w.store.List(ctx, w.tmpPrefix)
 	if err != nil {
 		return w.fail(fmt.Errorf("list %s: %w", w.tmpPrefix, err))
 	}
@@ -156,7 +156,7 @@ func (w *Writer) Recover(ctx context.Context, manifest []byte) error {
 		if strings.HasPrefix(k, w.run) {
 			continue // this writer's own
 		}
-		if err := w.store.remove(ctx, k); err != nil {
+		if err := w.store.Delete(ctx, k); err != nil {
 			return w.fail(fmt.Errorf("delete %s: %w", k, err))
 		}
 		deleted++

@@ -201,10 +201,14 @@ func TestCommitProtocol(t *testing.T) {
 			ctx := context.Background()
 			// File 0 was moved; file 1 was copied but its temporary not
 			// yet deleted (what an object store's copy-then-delete leaves).
-			if err := w.store.promote(ctx, man.Files[0].Temp, man.Files[0].Final); err != nil {
+			if err := w.store.Promote(ctx, man.Files[0].Temp, man.Files[0].Final); err != nil {
 				t.Fatal(err)
 			}
-			if err := w.store.bucket.Copy(ctx, man.Files[1].Final, man.Files[1].Temp, nil); err != nil {
+			data, err := w.store.Get(ctx, man.Files[1].Temp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.store.Put(ctx, man.Files[1].Final, data); err != nil {
 				t.Fatal(err)
 			}
 			w2 := open(t, protocolSink(t, path), &clock{})
@@ -302,7 +306,7 @@ func TestCommitProtocol(t *testing.T) {
 			write(t, w, rowsA)
 			m := prepare(t, w, 1)
 			man := decodeManifest(t, m)
-			if err := w.store.remove(context.Background(), man.Files[0].Temp); err != nil {
+			if err := w.store.Delete(context.Background(), man.Files[0].Temp); err != nil {
 				t.Fatal(err)
 			}
 			err := w.Commit(context.Background(), m)

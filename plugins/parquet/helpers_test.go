@@ -18,6 +18,7 @@ import (
 	pq "github.com/parquet-go/parquet-go"
 	"gocloud.dev/blob/memblob"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
 	"github.com/sluice-io/sluice/schema"
@@ -72,9 +73,9 @@ func windowRow(start time.Time, action string, events, users int) []any {
 }
 
 // keys lists every object of the store in order.
-func keys(t testing.TB, st *store) []string {
+func keys(t testing.TB, st *objstore.Store) []string {
 	t.Helper()
-	ks, err := st.list(context.Background(), "")
+	ks, err := st.List(context.Background(), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +84,7 @@ func keys(t testing.TB, st *store) []string {
 }
 
 // keysUnder returns the keys of the store under prefix, in order.
-func keysUnder(t testing.TB, st *store, prefix string) []string {
+func keysUnder(t testing.TB, st *objstore.Store, prefix string) []string {
 	var out []string
 	for _, k := range keys(t, st) {
 		if strings.HasPrefix(k, prefix) {
@@ -94,7 +95,7 @@ func keysUnder(t testing.TB, st *store, prefix string) []string {
 }
 
 // parquetKeys returns the keys of committed files, in order.
-func parquetKeys(t testing.TB, st *store) []string {
+func parquetKeys(t testing.TB, st *objstore.Store) []string {
 	var out []string
 	for _, k := range keys(t, st) {
 		if strings.HasSuffix(k, ".parquet") {
@@ -107,9 +108,9 @@ func parquetKeys(t testing.TB, st *store) []string {
 // readFile reads the Parquet object key of st: its schema as parquet-go
 // prints it and its rows, each value as nil, int64, float64, bool or
 // string.
-func readFile(t testing.TB, st *store, key string) (string, [][]any) {
+func readFile(t testing.TB, st *objstore.Store, key string) (string, [][]any) {
 	t.Helper()
-	data, err := st.bucket.ReadAll(context.Background(), key)
+	data, err := st.Get(context.Background(), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,8 @@ func startS3(t testing.TB) string {
 	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
 	t.Cleanup(srv.Close)
 	// anonymous: no credentials lookup; response_checksum_validation:
-	// gofakes3 keeps a stale checksum when a key is overwritten.
+	// gofakes3 keeps a stale checksum when a key is overwritten (see
+	// internal/objstore's package documentation).
 	return "region=us-east-1&endpoint=" + srv.URL + "&use_path_style=true&anonymous=true&response_checksum_validation=when_required"
 }
 
@@ -184,7 +186,7 @@ func startS3(t testing.TB) string {
 func openMem(t testing.TB, s *Sink, clk *clock) *Writer {
 	t.Helper()
 	rt := &plugins.Runtime{Pipeline: "test", Logger: slog.New(slog.DiscardHandler), Now: clk.now}
-	w := newWriter(s, &store{bucket: memblob.OpenBucket(nil)}, rt)
+	w := newWriter(s, objstore.FromBucket(memblob.OpenBucket(nil)), rt)
 	t.Cleanup(func() { _ = w.Close() })
 	return w
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -33,7 +34,7 @@ type Sink struct {
 	// sinks writing to one path do not collide.
 	Name string
 	// Location is the folder or S3 prefix written to.
-	Location Location
+	Location objstore.Location
 	// Partitions are the partition_by keys, one folder level each.
 	Partitions []PartitionKey
 	// Columns are the columns of the files: the input columns but those
@@ -145,9 +146,6 @@ const description = "Each record becomes one row. Column types follow the record
 
 func init() { plugins.Register(Plugin) }
 
-// maxCopy is the largest object S3 copies in one request (CopyObject).
-const maxCopy = 5 << 30
-
 // tempRoot is the folder of the temporaries under the sink's path. Hive,
 // Spark and Trino skip names starting with "_".
 const tempRoot = "_sluice_tmp"
@@ -155,7 +153,7 @@ const tempRoot = "_sluice_tmp"
 // build checks the decoded arguments against the input schema.
 func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 	args := b.Args
-	loc, diags := parseLocation(args.Text("path"), b.Dir)
+	loc, diags := objstore.ParseLocation(args.Text("path"), b.Dir, `sink "parquet"`)
 	s := &Sink{
 		Pipeline:     b.Pipeline,
 		Name:         args.Label(1),
@@ -170,7 +168,7 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 	for _, n := range []string{"row_group_size", "roll_rows", "roll_bytes", "roll_interval"} {
 		diags = append(diags, positive(args, n)...)
 	}
-	if loc.Scheme == "s3" && s.RollBytes > maxCopy && !args.Invalid("roll_bytes") {
+	if loc.Scheme == "s3" && s.RollBytes > objstore.MaxPromote && !args.Invalid("roll_bytes") {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  `Invalid value for argument "roll_bytes"`,

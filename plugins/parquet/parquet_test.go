@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
 	"github.com/sluice-io/sluice/schema"
@@ -42,7 +43,7 @@ func TestBuild(t *testing.T) {
 			name: "defaults",
 			src:  `sink "parquet" "lake" { path = "out/lake" }`,
 			want: &Sink{
-				Pipeline: "test", Name: "lake", Location: Location{Scheme: "file", Dir: abs},
+				Pipeline: "test", Name: "lake", Location: objstore.Location{Scheme: "file", Dir: abs},
 				Columns: fileCols, Compression: "zstd", RowGroupSize: DefaultRowGroupSize,
 				RollRows: DefaultRollRows, RollBytes: 128 << 20, RollInterval: time.Hour, Input: windowRows,
 			},
@@ -60,7 +61,7 @@ func TestBuild(t *testing.T) {
 }`,
 			want: &Sink{
 				Pipeline: "test", Name: "lake",
-				Location: Location{Scheme: "s3", Bucket: "analytics", Prefix: "lake/user_activity",
+				Location: objstore.Location{Scheme: "s3", Bucket: "analytics", Prefix: "lake/user_activity",
 					Query: "region=eu-west-1&endpoint=http://127.0.0.1:9000&use_path_style=true"},
 				Partitions: []PartitionKey{
 					{Column: "window_start", Index: 0, Type: schema.ColumnTimestamp, Transform: Date, Key: "window_start_date"},
@@ -75,7 +76,7 @@ func TestBuild(t *testing.T) {
 			name: "file URL",
 			src:  `sink "parquet" "lake" { path = "file:///data/lake" }`,
 			want: &Sink{
-				Pipeline: "test", Name: "lake", Location: Location{Scheme: "file", Dir: "/data/lake"},
+				Pipeline: "test", Name: "lake", Location: objstore.Location{Scheme: "file", Dir: "/data/lake"},
 				Columns: fileCols, Compression: "zstd", RowGroupSize: DefaultRowGroupSize,
 				RollRows: DefaultRollRows, RollBytes: 128 << 20, RollInterval: time.Hour, Input: windowRows,
 			},
@@ -192,52 +193,4 @@ func TestExamplesBuild(t *testing.T) {
 	if p, ok := plugins.Global().Lookup("sink", "parquet"); !ok || p != Plugin {
 		t.Error(`sink "parquet" is not registered`)
 	}
-}
-
-func TestLocationString(t *testing.T) {
-	for _, l := range []Location{
-		{Scheme: "file", Dir: "/data/lake"},
-		{Scheme: "s3", Bucket: "b"},
-		{Scheme: "s3", Bucket: "b", Prefix: "p/q", Query: "region=x"},
-	} {
-		text := schema.Text{Value: l.String()}
-		got, diags := parseLocation(text, "/")
-		if diags.HasErrors() || got != l {
-			t.Errorf("parseLocation(%q) = %+v, %v; want %+v", l.String(), got, diags, l)
-		}
-	}
-}
-
-// FuzzParseLocation checks that any path either resolves to a location that
-// renders back to itself or is reported, never panics.
-func FuzzParseLocation(f *testing.F) {
-	for _, s := range []string{"out", "/data/lake", "file:///data/lake", "file://", "s3://b", "s3://b/p/q?region=x&endpoint=http://h:1",
-		"s3:///x", "s3://b/a//b", "s3://b/?%zz", "gs://b", "://", "s3://b/p?prefix=x"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		loc, diags := parseLocation(schema.Text{Value: s}, "/base")
-		if diags.HasErrors() {
-			if loc != (Location{}) {
-				t.Fatalf("%q: location %+v with errors", s, loc)
-			}
-			return
-		}
-		switch loc.Scheme {
-		case "file":
-			if !filepath.IsAbs(loc.Dir) {
-				t.Fatalf("%q: relative folder %q", s, loc.Dir)
-			}
-		case "s3":
-			if loc.Bucket == "" || strings.Contains(loc.Bucket, "/") {
-				t.Fatalf("%q: bucket %q", s, loc.Bucket)
-			}
-			again, diags := parseLocation(schema.Text{Value: loc.String()}, "/base")
-			if diags.HasErrors() || again != loc {
-				t.Fatalf("%q: renders as %q, which parses as %+v %v", s, loc.String(), again, diags)
-			}
-		default:
-			t.Fatalf("%q: scheme %q", s, loc.Scheme)
-		}
-	})
 }

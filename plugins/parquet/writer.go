@@ -12,9 +12,13 @@ import (
 
 	pq "github.com/parquet-go/parquet-go"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
+
+// contentType is the media type of Parquet files.
+const contentType = "application/vnd.apache.parquet"
 
 var (
 	_ plugins.SinkOpener = (*Sink)(nil)
@@ -24,15 +28,8 @@ var (
 // Open opens the sink's folder or bucket (creating a missing local folder)
 // and returns a *Writer.
 func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, error) {
-	st, err := openStore(ctx, s.Location)
+	st, err := objstore.Open(ctx, s.Location)
 	if err != nil {
-		return nil, fmt.Errorf("sink \"parquet\" %q: open %s: %w", s.Name, s.Location, err)
-	}
-	if ok, err := st.bucket.IsAccessible(ctx); !ok || err != nil {
-		_ = st.close()
-		if err == nil {
-			err = errors.New("the bucket does not exist")
-		}
 		return nil, fmt.Errorf("sink \"parquet\" %q: open %s: %w", s.Name, s.Location, err)
 	}
 	w := newWriter(s, st, rt)
@@ -46,7 +43,7 @@ func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, e
 type Writer struct {
 	mu        sync.Mutex
 	sink      *Sink
-	store     *store
+	store     *objstore.Store
 	log       *slog.Logger
 	now       func() time.Time
 	pipeline  string
@@ -74,7 +71,7 @@ type folder struct {
 
 // partFile is a temporary Parquet file being written.
 type partFile struct {
-	obj       *object
+	obj       *objstore.Object
 	w         *pq.GenericWriter[any]
 	seq       int
 	rows      int64 // rows in the file
@@ -92,7 +89,7 @@ type doneFile struct {
 }
 
 // newWriter returns a writer of s's files to st.
-func newWriter(s *Sink, st *store, rt *plugins.Runtime) *Writer {
+func newWriter(s *Sink, st *objstore.Store, rt *plugins.Runtime) *Writer {
 	pipeline := s.Pipeline
 	if pipeline == "" && rt != nil {
 		pipeline = rt.Pipeline
@@ -262,7 +259,8 @@ func (w *Writer) writeChunk(pf *partFile, b *schema.Batch, rows []int32) error {
 func (w *Writer) create() (*partFile, error) {
 	w.seq++
 	key := fmt.Sprintf("%s%06d.parquet.tmp", w.run, w.seq)
-	obj, err := w.store.create(key)
+	// The file outlives the Write that creates it: its context is its own.
+	obj, err := w.store.Create(context.Background(), key, contentType)
 	if err != nil {
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
@@ -277,13 +275,13 @@ func (w *Writer) create() (*partFile, error) {
 // finish completes pf (footer, sync, close) and records it as done.
 func (w *Writer) finish(partition string, pf *partFile) error {
 	if err := pf.w.Close(); err != nil {
-		pf.obj.abort()
-		return fmt.Errorf("finish %s: %w", pf.obj.key, err)
+		pf.obj.Abort()
+		return fmt.Errorf("finish %s: %w", pf.obj.Key(), err)
 	}
-	if err := pf.obj.finish(); err != nil {
-		return fmt.Errorf("finish %s: %w", pf.obj.key, err)
+	if err := pf.obj.Finish(); err != nil {
+		return fmt.Errorf("finish %s: %w", pf.obj.Key(), err)
 	}
-	w.done = append(w.done, doneFile{temp: pf.obj.key, partition: partition, seq: pf.seq, rows: pf.rows, bytes: pf.obj.n})
+	w.done = append(w.done, doneFile{temp: pf.obj.Key(), partition: partition, seq: pf.seq, rows: pf.rows, bytes: pf.obj.Written()})
 	return nil
 }
 
@@ -329,7 +327,7 @@ func (w *Writer) Close() error {
 	w.closed = true
 	for _, f := range w.folders {
 		if f.file != nil {
-			f.file.obj.abort()
+			f.file.obj.Abort()
 			f.file = nil
 		}
 	}
@@ -337,5 +335,5 @@ func (w *Writer) Close() error {
 	if len(w.done) > 0 {
 		w.log.Warn("uncommitted Parquet files left as temporaries", "files", len(w.done), "under", w.tmpPrefix)
 	}
-	return w.store.close()
+	return w.store.Close()
 }

@@ -27,7 +27,7 @@ func fileStats(t *testing.T, w *Writer) (rows, groups []int) {
 	t.Helper()
 	commit(t, w, prepare(t, w, 1))
 	for _, k := range parquetKeys(t, w.store) {
-		data, err := w.store.bucket.ReadAll(context.Background(), k)
+		data, err := w.store.Get(context.Background(), k)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,7 @@ package checkpoint
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"reflect"
 	"slices"
 	"strings"
@@ -75,7 +76,7 @@ func TestStoreLatestAndPrune(t *testing.T) {
 	other.Pipeline = "user_activity_2"
 	s.Save(ctx, other)
 	mem.Put(ctx, "user_activity/notes.txt", []byte("x"))
-	mem.Put(ctx, "user_activity/00000000000000000300.ckpt.tmp", []byte("x"))
+	mem.Put(ctx, "user_activity/00000000000000000300.ckpt.1a2b.tmp", []byte("x")) // a crashed Save
 
 	if c, _ := s.Latest(ctx, "user_activity"); c == nil || c.Epoch != 200 {
 		t.Fatalf("latest = %+v, want epoch 200", c)
@@ -94,6 +95,9 @@ func TestStoreLatestAndPrune(t *testing.T) {
 	epochs, _ := s.epochs(ctx, "user_activity")
 	if !slices.Equal(epochs, []int64{200, 30, 10}) {
 		t.Fatalf("after prune: %v", epochs)
+	}
+	if _, err := mem.Get(ctx, "user_activity/00000000000000000300.ckpt.1a2b.tmp"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("a crashed save's temporary file survived Prune: %v", err)
 	}
 	if _, err := mem.Get(ctx, key("user_activity_2", 1000)); err != nil {
 		t.Fatal("prune deleted another pipeline's checkpoint")

@@ -2,7 +2,8 @@ package checkpoint
 
 import (
 	"context"
-	"errors"
+	"fmt"
+	"io/fs"
 	"slices"
 	"strings"
 	"sync"
@@ -32,7 +33,7 @@ func (m *MemStorage) Get(_ context.Context, key string) ([]byte, error) {
 	defer m.mu.Unlock()
 	d, ok := m.objects[key]
 	if !ok {
-		return nil, errors.New("not found")
+		return nil, fmt.Errorf("%s: %w", key, fs.ErrNotExist)
 	}
 	return d, nil
 }

@@ -108,8 +108,22 @@ func (s *Store) Latest(ctx context.Context, pipeline string) (*Checkpoint, error
 	return nil, nil
 }
 
-// Prune deletes all but the newest Keep checkpoints of pipeline.
+// Prune deletes all but the newest Keep checkpoints of pipeline, and what
+// a crash in the middle of a Save left of a checkpoint ("….ckpt.<x>.tmp"
+// on a local store). Only the process taking the pipeline's checkpoints
+// may call it.
 func (s *Store) Prune(ctx context.Context, pipeline string) error {
+	keys, err := s.storage.List(ctx, pipeline+"/")
+	if err != nil {
+		return fmt.Errorf("listing checkpoints: %w", err)
+	}
+	for _, k := range keys {
+		if strings.HasSuffix(k, ".tmp") && strings.Contains(k, suffix+".") {
+			if err := s.storage.Delete(ctx, k); err != nil {
+				return fmt.Errorf("deleting %s: %w", k, err)
+			}
+		}
+	}
 	epochs, err := s.epochs(ctx, pipeline)
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -87,7 +88,12 @@ func (s *Stage) Title() string {
 
 // Checkpoint is the top-level `checkpoint` block.
 type Checkpoint struct {
-	Store    string // a file:// or s3:// URL
+	// Store is the store argument as written: a file:// URL, a plain
+	// path or an s3:// URL.
+	Store string
+	// Location is Store parsed, a relative path resolved against the
+	// folder of the file; the zero Location when Store has errors.
+	Location objstore.Location
 	Every    time.Duration
 	DefRange hcl.Range
 }
@@ -110,7 +116,8 @@ type Test struct {
 }
 
 var checkpointSpec = schema.NewSpec(
-	schema.String("store", "Where checkpoints are written: a file:// folder or an s3://bucket/prefix URL. Each pipeline gets a folder of its own.").
+	schema.String("store", "Where checkpoints are written: a local folder (\"file:///var/lib/sluice/checkpoints\", or a path relative to this file's folder) "+
+		"or an S3 prefix (\"s3://bucket/checkpoints?region=eu-west-1\", with the same options as the path of sink \"parquet\"). Each pipeline gets a folder of its own.").
 		Example(`"file:///var/lib/sluice/checkpoints"`).Example(`"s3://bucket/checkpoints?region=eu-west-1"`),
 	schema.Duration("every", "How often a checkpoint is taken, in processing time.").WithDefault("10s").Example(`"10s"`),
 )

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -16,6 +15,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -184,7 +184,7 @@ func (l *loader) file(src Source) {
 		case "pipeline":
 			l.pipeline(ctx, dir, blk)
 		case "checkpoint":
-			l.checkpoint(ctx, blk)
+			l.checkpoint(ctx, dir, blk)
 		case "metrics":
 			l.metrics(ctx, blk)
 		case "test":
@@ -331,7 +331,8 @@ func (l *loader) labels(blk *hclsyntax.Block, names ...string) bool {
 	return false
 }
 
-func (l *loader) checkpoint(ctx *schema.Context, blk *hclsyntax.Block) {
+// checkpoint loads the top-level checkpoint block of a file in dir.
+func (l *loader) checkpoint(ctx *schema.Context, dir string, blk *hclsyntax.Block) {
 	if !l.labels(blk) {
 		return
 	}
@@ -342,20 +343,16 @@ func (l *loader) checkpoint(ctx *schema.Context, blk *hclsyntax.Block) {
 	v, diags := schema.Decode(ctx, blk, checkpointSpec)
 	l.add(diags...)
 	store := v.Text("store")
-	if v.Has("store") {
-		if u, err := url.Parse(store.Value); err != nil || (u.Scheme != "file" && u.Scheme != "s3") {
-			l.add(&hcl.Diagnostic{
-				Severity: hcl.DiagError,
-				Summary:  "Unsupported checkpoint store",
-				Detail:   fmt.Sprintf("%q is not a file:// or s3:// URL; write for example \"file:///var/lib/sluice/checkpoints\" or \"s3://bucket/prefix\".", store.Value),
-				Subject:  store.Range.Ptr(),
-			})
-		}
+	var loc objstore.Location
+	if v.Has("store") && !v.Invalid("store") {
+		var ds hcl.Diagnostics
+		loc, ds = objstore.ParseLocation(store, dir, "the checkpoint store")
+		l.add(ds...)
 	}
 	if v.Has("every") && v.Duration("every") <= 0 {
 		l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for argument \"every\"", Detail: "The checkpoint interval must be more than zero.", Subject: v.Range("every").Ptr()})
 	}
-	l.project.Checkpoint = &Checkpoint{Store: store.Value, Every: v.Duration("every"), DefRange: blk.DefRange()}
+	l.project.Checkpoint = &Checkpoint{Store: store.Value, Location: loc, Every: v.Duration("every"), DefRange: blk.DefRange()}
 }
 
 func (l *loader) metrics(ctx *schema.Context, blk *hclsyntax.Block) {

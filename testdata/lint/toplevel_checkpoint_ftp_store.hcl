@@ -1,6 +1,7 @@
 # The checkpoint store uses ftp://, which is not supported: the user should
-# see one "Unsupported checkpoint store" error on the store string, saying
-# only file:// and s3:// URLs are accepted, with an example.
+# see one "Unsupported path scheme" error on "ftp://" in the store string,
+# saying only local folders (file:// or a plain path) and s3:// are
+# accepted, with an example.
 pipeline "clicks" {
   source "file" {
     path = "events.ndjson"

@@ -1,20 +1,21 @@
-package parquet
+package objstore
 
 import (
 	"fmt"
 	"net/url"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/schema"
 )
 
-// Location is where a Parquet sink writes: a local folder or a prefix in an
-// S3 bucket. Object keys below it use "/" whatever the platform.
+// Location is a local folder or a prefix in an S3 bucket. Object keys
+// below it use "/" whatever the platform. The zero Location is invalid.
 type Location struct {
 	// Scheme is "file" or "s3".
 	Scheme string
@@ -30,8 +31,9 @@ type Location struct {
 	Query string
 }
 
-// String renders the location as a URL: file:///dir or
-// s3://bucket/prefix?query.
+// String renders the location as a URL, file:///dir or
+// s3://bucket/prefix?query, which ParseLocation reads back as the same
+// Location.
 func (l Location) String() string {
 	if l.Scheme == "file" {
 		return "file://" + filepath.ToSlash(l.Dir)
@@ -47,14 +49,25 @@ func (l Location) String() string {
 }
 
 // Root renders the location without its S3 options: the folder or prefix
-// that object keys are relative to, which manifests record.
+// that object keys are relative to, which stays the same when only the
+// region, endpoint or credentials options change.
 func (l Location) Root() string {
 	l.Query = ""
 	return l.String()
 }
 
-// s3Params lists the query parameters an s3:// path accepts: those of
-// gocloud.dev's s3blob and AWS configuration URL openers.
+// Local reports whether the location is a local folder.
+func (l Location) Local() bool { return l.Scheme == "file" }
+
+// s3Params lists the query parameters an s3:// location accepts: those of
+// gocloud.dev's s3blob and AWS configuration URL openers (v0.47.0).
+//
+// response_checksum_validation=when_required matters with S3 servers that
+// keep a stale checksum when a key is overwritten, such as gofakes3
+// v1.2.0 (see the package documentation): the AWS SDK otherwise validates
+// the CRC32 of every GET and fails with "checksum did not match". Real S3
+// and MinIO need no such option. request_checksum_calculation=when_required is for
+// S3-compatible servers that reject the SDK's x-amz-checksum-* headers.
 var s3Params = []string{
 	"region", "endpoint", "use_path_style", "s3ForcePathStyle", "disable_https",
 	"hostname_immutable", "profile", "role", "anonymous", "dualstack", "fips",
@@ -62,16 +75,21 @@ var s3Params = []string{
 	"request_checksum_calculation", "response_checksum_validation",
 }
 
-// parseLocation checks the `path` argument and resolves it: a relative path
-// is relative to dir, the folder of the pipeline file.
-func parseLocation(text schema.Text, dir string) (Location, hcl.Diagnostics) {
+// ParseLocation checks text, a location written in a pipeline file, and
+// resolves it: "file:///abs/folder", a plain path (relative paths are
+// relative to dir, the folder of the pipeline file), or
+// "s3://bucket/prefix?option=value&…" with the options of s3Params. what
+// names the owner of the location in messages, e.g. `sink "parquet"` or
+// "the checkpoint store". Problems are error diagnostics positioned on the
+// offending part of text; the Location is then the zero value.
+func ParseLocation(text schema.Text, dir, what string) (Location, hcl.Diagnostics) {
 	p := text.Value
 	bad := func(summary, detail string, from, to int) (Location, hcl.Diagnostics) {
 		r := text.RangeOf(from, to)
 		return Location{}, hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: &r}}
 	}
 	if strings.TrimSpace(p) == "" {
-		return bad("Empty path", `The argument "path" of sink "parquet" must name a folder or an S3 prefix, e.g. "file:///data/lake/events" or "s3://bucket/events".`, 0, len(p))
+		return bad("Empty path", fmt.Sprintf("%s needs a local folder or an S3 prefix, e.g. %s.", capitalize(what), examples), 0, len(p))
 	}
 	i := strings.Index(p, "://")
 	if i < 0 {
@@ -81,17 +99,32 @@ func parseLocation(text schema.Text, dir string) (Location, hcl.Diagnostics) {
 	case "file":
 		rest := p[i+3:]
 		if strings.Trim(rest, "/") == "" && !strings.HasPrefix(rest, "/") {
-			return bad("Empty path", `Name a folder after "file://", e.g. "file:///data/lake/events".`, 0, len(p))
+			return bad("Empty path", `Name a folder after "file://", e.g. "file:///var/lib/sluice".`, 0, len(p))
 		}
 		return localLocation(rest, dir), nil
 	case "s3":
 		return parseS3(text, i+3)
 	default:
 		hint := schema.DidYouMean(scheme, []string{"file", "s3"})
+		if hint == "" {
+			hint = " Write for example " + examples + "."
+		}
 		return bad("Unsupported path scheme",
-			fmt.Sprintf(`sink "parquet" writes to local folders (file:// or a plain path) and to S3 (s3://), not to %q.%s`, scheme+"://", hint),
+			fmt.Sprintf("%s supports local folders (file:// or a plain path) and S3 prefixes (s3://), not %q.%s", capitalize(what), scheme+"://", hint),
 			0, i+3)
 	}
+}
+
+// examples ends the details that ask for a location.
+const examples = `"file:///var/lib/sluice" or "s3://bucket/prefix?region=eu-west-1"`
+
+// capitalize upper-cases the first letter of s, to start a sentence.
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // localLocation makes p, a local folder, absolute against dir.
@@ -132,8 +165,7 @@ func parseS3(text schema.Text, start int) (Location, hcl.Diagnostics) {
 	for _, pair := range strings.Split(query, "&") {
 		key, _, _ := strings.Cut(pair, "=")
 		if k, err := url.QueryUnescape(key); err == nil && key != "" && !slices.Contains(s3Params, k) {
-			known := slices.Clone(s3Params)
-			sort.Strings(known)
+			known := slices.Sorted(slices.Values(s3Params))
 			add("Unknown S3 option",
 				fmt.Sprintf("%q is not an option of s3:// paths.%s Known options: %s.", k, schema.DidYouMean(k, s3Params), strings.Join(known, ", ")),
 				off, off+len(key))
