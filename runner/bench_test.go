@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/pipelines"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/generate"
@@ -107,8 +108,8 @@ func farFuture() func() time.Time {
 // checkpoints and with a checkpoint every 100 ms and every 10 ms (one run
 // is about a quarter of a second, so an interval of 1 s would take only
 // the final checkpoint; these bound its overhead from above). Checkpoints
-// are kept in memory; the output goes through the file sink's commit
-// protocol.
+// go to a local folder (each one synced to disk); the output goes through
+// the file sink's commit protocol.
 func BenchmarkReferenceCheckpoint(b *testing.B) {
 	path := referenceFile(b)
 	for _, bc := range []struct {
@@ -124,7 +125,12 @@ func BenchmarkReferenceCheckpoint(b *testing.B) {
 				opts := Options{}
 				var stats CheckpointStats
 				if bc.every > 0 {
-					opts.Checkpoints = checkpoint.NewStore(checkpoint.NewMemStorage())
+					store, err := objstore.Open(context.Background(), objstore.Location{Scheme: "file", Dir: b.TempDir()})
+					if err != nil {
+						b.Fatal(err)
+					}
+					defer store.Close()
+					opts.Checkpoints = checkpoint.NewStore(store)
 					opts.CheckpointEvery = bc.every
 					opts.CheckpointStats = func(string) *CheckpointStats { return &stats }
 				}
