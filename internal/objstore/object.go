@@ -92,7 +92,7 @@ func (o *Object) Finish() error {
 		return err
 	}
 	if o.dir != "" {
-		return syncDir(o.dir)
+		return SyncDir(o.dir)
 	}
 	return nil
 }

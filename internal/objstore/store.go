@@ -215,13 +215,13 @@ func (s *Store) Promote(ctx context.Context, from, to string) error {
 	if err := os.Rename(src, dst); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Dir(dst)); err != nil {
+	if err := SyncDir(filepath.Dir(dst)); err != nil {
 		return err
 	}
 	if filepath.Dir(src) == filepath.Dir(dst) {
 		return nil
 	}
-	return syncDir(filepath.Dir(src))
+	return SyncDir(filepath.Dir(src))
 }
 
 // Close releases the store. Objects still being written are not affected;
@@ -265,15 +265,16 @@ func (s *Store) makeDir(dir string) error {
 		return err
 	}
 	for d := dir; d != s.dir && len(d) > len(s.dir); d = filepath.Dir(d) {
-		if err := syncDir(filepath.Dir(d)); err != nil {
+		if err := SyncDir(filepath.Dir(d)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// syncDir makes the entries of a local folder durable.
-func syncDir(dir string) error {
+// SyncDir makes the entries of a local folder durable: a file created or
+// renamed in it survives a crash of the machine once SyncDir returns.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

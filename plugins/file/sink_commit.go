@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sluice-io/sluice/internal/ndjson"
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -95,7 +96,7 @@ func (w *commitWriter) Prepare(ctx context.Context, epoch int64) ([]byte, error)
 		if err := os.Rename(w.pending.path, m.Temp); err != nil {
 			return nil, fmt.Errorf("sink \"file\": %w", err)
 		}
-		if err := syncDir(filepath.Dir(w.path)); err != nil {
+		if err := objstore.SyncDir(filepath.Dir(w.path)); err != nil {
 			return nil, fmt.Errorf("sink \"file\": %w", err)
 		}
 		if err := w.openPending(); err != nil {
@@ -162,7 +163,7 @@ func commitTo(path string, m commitManifest) error {
 	if err := os.Remove(m.Temp); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(path))
+	return objstore.SyncDir(filepath.Dir(path))
 }
 
 // Recover commits the manifest of the checkpoint the run resumes from,
@@ -213,17 +214,4 @@ func (w *commitWriter) Close() error {
 		return fmt.Errorf("sink \"file\": %w", err)
 	}
 	return nil
-}
-
-// syncDir makes a rename or a new file in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
