@@ -178,6 +178,13 @@ type Acknowledger interface {
 	Commit(partition int, upTo int64) error
 }
 
+// CommitPacer is implemented by a Committer that says how often it wants
+// to commit in a run without checkpoints, such as a Parquet sink's
+// roll_interval: the runner then commits at the shortest such interval.
+type CommitPacer interface {
+	CommitEvery() time.Duration
+}
+
 // Resumer is implemented by a Reader whose position can be recorded in a
 // checkpoint and resumed from after a restart, such as a file's byte offset
 // or a Pulsar message id.

@@ -207,3 +207,81 @@ func readLines(t *testing.T, path string) []string {
 	}
 	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 }
+
+type pacedCommitter struct {
+	plugins.Committer
+	every time.Duration
+}
+
+func (p pacedCommitter) CommitEvery() time.Duration { return p.every }
+
+func TestCommitEvery(t *testing.T) {
+	paced := func(d time.Duration) committer { return committer{c: pacedCommitter{every: d}} }
+	tests := []struct {
+		set  time.Duration
+		sink []committer
+		want time.Duration
+	}{
+		{0, nil, DefaultCommitEvery},
+		{0, []committer{{}}, DefaultCommitEvery},
+		{0, []committer{paced(time.Hour), paced(15 * time.Minute), {}}, 15 * time.Minute},
+		{time.Second, []committer{paced(time.Hour)}, time.Second},
+	}
+	for _, tt := range tests {
+		if got := commitEvery(tt.set, tt.sink); got != tt.want {
+			t.Errorf("commitEvery(%v, %d sinks) = %v, want %v", tt.set, len(tt.sink), got, tt.want)
+		}
+	}
+}
+
+// TestParquetWithoutCheckpoints runs a bounded pipeline into the Parquet
+// sink without a checkpoint block: the output is committed when the input
+// ends, and no temporary file is left.
+func TestParquetWithoutCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "events.ndjson")
+	writeEvents(t, in, 500)
+	lake := filepath.Join(dir, "lake")
+	p := load(t, fmt.Sprintf(`pipeline "pq" {
+  source "file" { path = %q }
+  parse "json" {
+    field "user" { type = "int" }
+    field "action" { type = "string" }
+    field "ts" { type = "timestamp" }
+  }
+  window "tumbling" {
+    event_time = "ts"
+    size       = "1m"
+    group_by   = ["action"]
+    aggregate  = { events = "count()" }
+  }
+  sink "parquet" "lake" {
+    path         = %q
+    partition_by = ["window_start:hour"]
+  }
+}
+`, in, lake))
+	st, err := Run(context.Background(), p, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files, temps []string
+	filepath.WalkDir(lake, func(path string, d os.DirEntry, err error) error {
+		switch {
+		case err != nil || d.IsDir():
+		case strings.Contains(path, "_sluice_tmp"):
+			temps = append(temps, path)
+		case strings.HasSuffix(path, ".parquet"):
+			files = append(files, path)
+		}
+		return nil
+	})
+	if len(files) == 0 || len(temps) != 0 || st.Emitted == 0 {
+		t.Fatalf("committed %v, temporaries %v, %d rows emitted", files, temps, st.Emitted)
+	}
+	for _, f := range files {
+		if !strings.Contains(f, "/window_start_hour=20") {
+			t.Errorf("file outside an hour folder: %s", f)
+		}
+	}
+}

@@ -82,7 +82,7 @@ func newCheckpointer(ctx context.Context, r *run) (*checkpointer, *checkpoint.Ch
 		return nil, nil, nil
 	}
 	if k.store == nil {
-		k.every = r.opts.CommitEvery
+		k.every = commitEvery(r.opts.CommitEvery, k.committers)
 		for _, c := range k.committers {
 			r.log.Warn("no checkpoint block: this sink commits its output every "+k.every.String()+
 				" and at the end, at least once (a crash may write some records again)", "sink", c.title)
@@ -138,6 +138,24 @@ func newCheckpointer(ctx context.Context, r *run) (*checkpointer, *checkpoint.Ch
 	}
 	k.next = r.opts.Clock.Now().UnixMilli() + max(k.every.Milliseconds(), 1)
 	return k, cp, nil
+}
+
+// commitEvery is the commit interval of a run without checkpoints: set,
+// else the shortest one the sinks ask for, else DefaultCommitEvery.
+func commitEvery(set time.Duration, committers []committer) time.Duration {
+	if set > 0 {
+		return set
+	}
+	every := time.Duration(0)
+	for _, c := range committers {
+		if p, ok := c.c.(plugins.CommitPacer); ok && p.CommitEvery() > 0 && (every == 0 || p.CommitEvery() < every) {
+			every = p.CommitEvery()
+		}
+	}
+	if every == 0 {
+		return DefaultCommitEvery
+	}
+	return every
 }
 
 // check says why cp cannot be resumed from by this run, or nil.

@@ -41,7 +41,9 @@ type Options struct {
 	// failing.
 	ResetState bool
 	// CommitEvery is how often sinks that commit their output (Parquet)
-	// do so in a run without checkpoints (default DefaultCommitEvery).
+	// do so in a run without checkpoints; 0 is the shortest interval such
+	// a sink asks for (plugins.CommitPacer: Parquet's roll_interval), else
+	// DefaultCommitEvery.
 	CommitEvery time.Duration
 	// CheckpointStats, when set, is called once per pipeline before it
 	// starts and returns where to keep its checkpoint statistics.
@@ -75,9 +77,6 @@ func (o *Options) withDefaults() {
 	}
 	if o.CheckpointEvery <= 0 {
 		o.CheckpointEvery = 10 * time.Second
-	}
-	if o.CommitEvery <= 0 {
-		o.CommitEvery = DefaultCommitEvery
 	}
 }
 

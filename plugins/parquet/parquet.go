@@ -132,7 +132,7 @@ const description = "Each record becomes one row. Column types follow the record
 	"On S3, a crash can leave incomplete multipart uploads, invisible but stored: give the bucket a lifecycle rule that aborts them after a day.\n\n" +
 	"**Delivery.** With a `checkpoint` block, files are committed once the checkpoint that covers their rows is durable, " +
 	"and a restart commits what the last checkpoint prepared and deletes the other temporaries: " +
-	"each row appears exactly once. Without a `checkpoint` block, output is committed on the runner's commit interval and when the input ends; " +
+	"each row appears exactly once. Without a `checkpoint` block, output is committed every `roll_interval` and when the input ends; " +
 	"after a crash the rows since the last commit are read and written again (at-least-once), and the runner says so at startup. " +
 	"Rows written since the last commit never become visible when the pipeline stops on an error: open files are discarded, " +
 	"and rolled or prepared ones stay in `_sluice_tmp/` until the resumed run commits what its checkpoint names and deletes the rest.\n\n" +

@@ -285,6 +285,12 @@ func (w *Writer) finish(partition string, pf *partFile) error {
 	return nil
 }
 
+// CommitEvery is the sink's roll_interval: without checkpoints the runner
+// commits the files that often (and when the input ends).
+func (w *Writer) CommitEvery() time.Duration { return w.sink.RollInterval }
+
+var _ plugins.CommitPacer = (*Writer)(nil)
+
 // rollOld finishes the files open for roll_interval or longer.
 func (w *Writer) rollOld() error {
 	now := w.now()
