@@ -41,6 +41,7 @@ type run struct {
 	ckpt       *checkpointer          // nil: no checkpoints and no transactional sink
 	resumeFrom *checkpoint.Checkpoint // the checkpoint the run resumes from, or nil
 
+	stopCtx  context.Context // the context Run was given: canceled = a clean stop
 	abortCtx context.Context
 	abort    context.CancelCauseFunc
 	bounded  bool  // the source reached the end of its input
@@ -70,6 +71,7 @@ type rejected struct {
 }
 
 func (r *run) run(ctx context.Context) (Stats, error) {
+	r.stopCtx = ctx
 	if err := r.open(ctx); err != nil {
 		r.closeAll()
 		return r.c.stats(), err
@@ -230,8 +232,10 @@ func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *enve
 			continue
 		case errors.Is(err, io.EOF):
 			r.bounded = true
-		case ctx.Err() != nil:
-			// Stopped: intake ends, what is in flight is finished.
+		case ctx.Err() != nil, r.stopCtx.Err() != nil:
+			// Stopped: intake ends, what is in flight is finished. The
+			// source may see the run's context end (it was opened with
+			// it) before ctx, derived from it, is canceled.
 		default:
 			// What was read before the failure still reaches the sinks.
 			r.srcErr = r.stageError(r.plan.sourceTitle, err)

@@ -392,6 +392,19 @@ func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
 	defer r.mu.Unlock()
 	pi := r.partition(msg.Topic())
 	p := r.parts[pi]
+	if rp, ok := r.resume[p.topic]; ok && pos.compare(rp) <= 0 {
+		// Covered by the checkpoint the run resumed from: acknowledged
+		// there, but the acknowledgement may not have reached the broker.
+		// In a bounded read, the redelivery of the partition's last
+		// message finishes the partition.
+		r.resumed++
+		r.lastProgress = time.Now()
+		if r.bounded && p.hasEnd && pos.reaches(id.BatchSize(), p.end) {
+			p.finished = true
+		}
+		r.consumer.AckID(id)
+		return
+	}
 	switch {
 	case r.bounded && (p.finished || !p.hasEnd):
 		return // past the end: left unacknowledged for a later run
@@ -405,14 +418,6 @@ func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
 		if pos.ledger > p.end.ledger || (pos.ledger == p.end.ledger && pos.entry > p.end.entry) {
 			return // published after the read started
 		}
-	}
-	if rp, ok := r.resume[p.topic]; ok && pos.compare(rp) <= 0 {
-		// Covered by the checkpoint the run resumed from: acknowledged
-		// there, but the acknowledgement may not have reached the broker.
-		r.resumed++
-		r.lastProgress = time.Now()
-		r.consumer.AckID(id)
-		return
 	}
 	b.Columns[0].AppendString(msg.Payload())
 	appendMeta(b, msg)
