@@ -73,6 +73,9 @@ func (v *Vector) AppendString(s []byte) {
 	v.markNotNull()
 }
 
+// AppendText appends a copy of s, as AppendString does for bytes.
+func (v *Vector) AppendText(s string) { v.AppendString(unsafe.Slice(unsafe.StringData(s), len(s))) }
+
 // AppendNull appends a null: the zero value of the type, marked null.
 func (v *Vector) AppendNull() {
 	n := v.Len()

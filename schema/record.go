@@ -153,6 +153,15 @@ func (r Record) Names() []string {
 	return out
 }
 
+// MetaNames returns the names of the metadata columns in order.
+func (r Record) MetaNames() []string {
+	out := make([]string, len(r.Meta))
+	for i, c := range r.Meta {
+		out[i] = c.Name
+	}
+	return out
+}
+
 // With returns a copy of r where the column named c.Name is replaced by c,
 // or c is appended when there is none. Replacing a key column drops the
 // key: the rows are no longer identified by it.

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"encoding/binary"
-	"maps"
 	"slices"
 )
 
@@ -12,7 +11,15 @@ import (
 
 // AppendStringMap appends the encoding of m to dst.
 func AppendStringMap(dst []byte, m map[string]string) []byte {
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	// Called for every message of a source: no allocation for the few
+	// keys messages usually carry.
+	var buf [8]string
+	keys := buf[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
 		dst = binary.AppendUvarint(dst, uint64(len(k)))
 		dst = append(dst, k...)
 		dst = binary.AppendUvarint(dst, uint64(len(m[k])))

@@ -26,6 +26,14 @@ func TestStringMap(t *testing.T) {
 	}
 }
 
+func TestAppendStringMapAllocations(t *testing.T) {
+	m := map[string]string{"region": "eu", "tier": "gold", "n": "7"}
+	dst := make([]byte, 0, 256)
+	if n := testing.AllocsPerRun(100, func() { dst = AppendStringMap(dst[:0], m) }); n != 0 {
+		t.Errorf("%v allocations per map of 3 entries", n)
+	}
+}
+
 func FuzzStringMap(f *testing.F) {
 	f.Add([]byte{1, 'a', 1, 'b'}, "a")
 	f.Add([]byte{0xff, 0xff}, "")

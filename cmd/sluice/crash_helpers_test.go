@@ -1,3 +1,5 @@
+//go:build race
+
 package main
 
 // Helpers of the crash test (crash_test.go): the events and the windows

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 	"weak"
 
 	"github.com/expr-lang/expr/ast"
@@ -47,8 +46,7 @@ func (v Value) AppendTo(dst *schema.Vector) {
 	case v.Type == schema.ColumnBool:
 		dst.AppendBool(v.Bool)
 	case v.Type == schema.ColumnString:
-		// AppendString copies its argument: view the string's bytes.
-		dst.AppendString(unsafe.Slice(unsafe.StringData(v.Str), len(v.Str)))
+		dst.AppendText(v.Str)
 	}
 }
 

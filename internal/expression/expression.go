@@ -189,7 +189,7 @@ func diagnose(err error, src schema.Text, from int, code string, rec schema.Reco
 			d.Detail += " Fields here: " + strings.Join(rec.Names(), ", ") + "."
 		}
 		if len(rec.Meta) > 0 {
-			d.Detail += " Source metadata here: " + strings.Join(metaNames(rec), ", ") + "."
+			d.Detail += " Source metadata here: " + strings.Join(rec.MetaNames(), ", ") + "."
 		}
 	case strings.Contains(msg, " has no field ") && strings.HasPrefix(msg, "type struct {"):
 		// A metadata namespace: expr names the generated struct type.
@@ -201,7 +201,7 @@ func diagnose(err error, src schema.Text, from int, code string, rec schema.Reco
 		}
 		d.Summary = "Unknown metadata field in expression"
 		d.Detail = fmt.Sprintf("The source provides no metadata field %q to %s.%s Source metadata here: %s.",
-			ns+"."+field, what, schema.DidYouMean(ns+"."+field, metaNames(rec)), strings.Join(metaNames(rec), ", "))
+			ns+"."+field, what, schema.DidYouMean(ns+"."+field, rec.MetaNames()), strings.Join(rec.MetaNames(), ", "))
 	case isSyntaxError(msg):
 		d.Summary = "Expression syntax error"
 		d.Detail = fmt.Sprintf("%s in %s.", upperFirst(msg), what)
@@ -260,13 +260,4 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-// metaNames lists the names of rec's metadata columns.
-func metaNames(rec schema.Record) []string {
-	out := make([]string, len(rec.Meta))
-	for i, c := range rec.Meta {
-		out[i] = c.Name
-	}
-	return out
 }

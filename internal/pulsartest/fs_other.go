@@ -5,7 +5,3 @@ package pulsartest
 // lockDir does not lock on this platform: do not start two brokers on the
 // same data directory.
 func lockDir(string) (unlock func(), err error) { return func() {}, nil }
-
-// syncDir does nothing on this platform, where directories cannot be
-// synced.
-func syncDir(string) error { return nil }

@@ -25,16 +25,3 @@ func lockDir(path string) (unlock func(), err error) {
 	}
 	return func() { f.Close() }, nil
 }
-
-// syncDir makes the creation of files in dir durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	pb "github.com/sluice-io/sluice/internal/pulsartest/pulsarpb"
 )
 
@@ -274,7 +275,7 @@ func (b *Broker) savePartitioned(name string, n int) error {
 		return err
 	}
 	if st.Size() == 0 {
-		return syncDir(b.dataDir)
+		return objstore.SyncDir(b.dataDir)
 	}
 	return nil
 }
@@ -291,7 +292,7 @@ func (b *Broker) createTopicLog(t *topic) error {
 		err = f.Sync()
 	}
 	if err == nil {
-		err = syncDir(b.dataDir)
+		err = objstore.SyncDir(b.dataDir)
 	}
 	if err != nil {
 		f.Close()

@@ -21,24 +21,8 @@ import (
 )
 
 func TestPipelineEndToEnd(t *testing.T) {
-	b, err := pulsartest.Start(pulsartest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	const events = "persistent://public/default/events"
-	if err := b.CreateTopic(events, 4); err != nil {
-		t.Fatal(err)
-	}
-	client, err := pulsarapi.NewClient(pulsarapi.ClientOptions{URL: b.URL(), OperationTimeout: 5 * time.Second, Logger: pulsarlog.DefaultNopLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	producer, err := client.CreateProducer(pulsarapi.ProducerOptions{Topic: events})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, client, producer := brokerWithTopic(t, events, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	// 300 events over 5 minutes, and one that does not parse.
@@ -128,6 +112,31 @@ func TestPipelineEndToEnd(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// brokerWithTopic starts a broker with topic in partitions partitions, a
+// client of it and a producer to the topic. The broker and the client are
+// closed after the test; the caller closes the producer.
+func brokerWithTopic(t *testing.T, topic string, partitions int) (*pulsartest.Broker, pulsarapi.Client, pulsarapi.Producer) {
+	t.Helper()
+	b, err := pulsartest.Start(pulsartest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if err := b.CreateTopic(topic, partitions); err != nil {
+		t.Fatal(err)
+	}
+	client, err := pulsarapi.NewClient(pulsarapi.ClientOptions{URL: b.URL(), OperationTimeout: 5 * time.Second, Logger: pulsarlog.DefaultNopLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	producer, err := client.CreateProducer(pulsarapi.ProducerOptions{Topic: topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b, client, producer
 }
 
 // consumeAll reads n messages of topic from the start, then checks that no

@@ -10,9 +10,7 @@ import (
 	"time"
 
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
-	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 
-	"github.com/sluice-io/sluice/internal/pulsartest"
 	"github.com/sluice-io/sluice/runner"
 	"github.com/sluice-io/sluice/runner/config"
 )
@@ -22,24 +20,8 @@ import (
 // takes its event time from the message's event time, then checks the
 // windows against counts computed here.
 func TestMessageMetadata(t *testing.T) {
-	b, err := pulsartest.Start(pulsartest.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	const events = "persistent://public/default/meta-events"
-	if err := b.CreateTopic(events, 2); err != nil {
-		t.Fatal(err)
-	}
-	client, err := pulsarapi.NewClient(pulsarapi.ClientOptions{URL: b.URL(), OperationTimeout: 5 * time.Second, Logger: pulsarlog.DefaultNopLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	producer, err := client.CreateProducer(pulsarapi.ProducerOptions{Topic: events})
-	if err != nil {
-		t.Fatal(err)
-	}
+	b, client, producer := brokerWithTopic(t, events, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 

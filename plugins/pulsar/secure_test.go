@@ -7,19 +7,11 @@ package pulsar
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -40,95 +32,33 @@ import (
 // failTimeout is the operation timeout of connections expected to fail.
 const failTimeout = time.Second
 
-// testPKI is a certificate authority whose files are in a temporary
-// directory.
+// testPKI is a pulsartest.TestCA that fails the test on errors.
 type testPKI struct {
-	t      *testing.T
-	dir    string
-	cert   *x509.Certificate
-	key    *ecdsa.PrivateKey
-	caFile string
-	pool   *x509.CertPool
+	*pulsartest.TestCA
+	t *testing.T
 }
 
 func newTestPKI(t *testing.T, name string) *testPKI {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ca, err := pulsartest.NewTestCA(t.TempDir(), name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		KeyUsage:              x509.KeyUsageCertSign,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &testPKI{t: t, dir: t.TempDir(), cert: cert, key: key, pool: x509.NewCertPool()}
-	p.pool.AddCert(cert)
-	p.caFile = p.write("ca.pem", "CERTIFICATE", der)
-	return p
-}
-
-func (p *testPKI) write(name, typ string, der []byte) string {
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		p.t.Fatal(err)
-	}
-	return path
+	return &testPKI{TestCA: ca, t: t}
 }
 
 // issue signs a server (or client) certificate for cn, valid for the DNS
 // names and IP addresses in hosts, and writes it and its key as PEM.
-func (p *testPKI) issue(cn string, client bool, hosts ...string) (cert tls.Certificate, certFile, keyFile string) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func (p *testPKI) issue(cn string, client bool, hosts ...string) (tls.Certificate, string, string) {
+	p.t.Helper()
+	cert, certFile, keyFile, err := p.Issue(cn, client, hosts...)
 	if err != nil {
-		p.t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	if client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-	}
-	for _, h := range hosts {
-		if ip := net.ParseIP(h); ip != nil {
-			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
-		} else {
-			tmpl.DNSNames = append(tmpl.DNSNames, h)
-		}
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	certFile = p.write(cn+".pem", "CERTIFICATE", der)
-	keyFile = p.write(cn+"-key.pem", "PRIVATE KEY", keyDER)
-	if cert, err = tls.LoadX509KeyPair(certFile, keyFile); err != nil {
 		p.t.Fatal(err)
 	}
 	return cert, certFile, keyFile
 }
 
+// startSecureBroker starts a broker with opts and closes it after the test.
 func startSecureBroker(t *testing.T, opts pulsartest.Options) *pulsartest.Broker {
 	t.Helper()
 	b, err := pulsartest.Start(opts)
@@ -276,11 +206,11 @@ func TestSecureTLS(t *testing.T) {
 		extra   string
 		wantLog string // "" for success
 	}{
-		{"ca_file trusts the CA", good, hclTLS(fmt.Sprintf("ca_file = %q", ca.caFile)), ""},
+		{"ca_file trusts the CA", good, hclTLS(fmt.Sprintf("ca_file = %q", ca.CAFile)), ""},
 		{"system CAs do not", good, "", unknownCA},
 		{"tls block without ca_file", good, hclTLS("verify_hostname = true"), unknownCA},
 		{"allow_insecure", good, hclTLS("allow_insecure = true"), ""},
-		{"certificate for another name", other, hclTLS(fmt.Sprintf("ca_file = %q", ca.caFile)), wrongName},
+		{"certificate for another name", other, hclTLS(fmt.Sprintf("ca_file = %q", ca.CAFile)), wrongName},
 		{"another name with allow_insecure", other, hclTLS("allow_insecure = true"), ""},
 	}
 	for _, tc := range tests {
@@ -304,12 +234,12 @@ func TestSecureVerifyHostname(t *testing.T) {
 	other, _, _ := ca.issue("other.example", false, "other.example")
 	b := startSecureBroker(t, pulsartest.Options{TLSConfig: &tls.Config{Certificates: []tls.Certificate{other}}})
 	seed(t, Connection{ServiceURL: b.URL(), TLS: &TLS{AllowInsecure: true}}, 3)
-	res := tryRead(t, localhostURL(b), hclTLS(fmt.Sprintf("ca_file = %q", ca.caFile), "verify_hostname = false"))
+	res := tryRead(t, localhostURL(b), hclTLS(fmt.Sprintf("ca_file = %q", ca.CAFile), "verify_hostname = false"))
 	res.check(t, 3, "")
 
 	// The chain is still checked: a CA the client does not trust fails.
 	stranger := newTestPKI(t, "another CA")
-	res = tryRead(t, localhostURL(b), hclTLS(fmt.Sprintf("ca_file = %q", stranger.caFile), "verify_hostname = false"))
+	res = tryRead(t, localhostURL(b), hclTLS(fmt.Sprintf("ca_file = %q", stranger.CAFile), "verify_hostname = false"))
 	if res.err == nil {
 		t.Fatal("verify_hostname = false accepted a certificate of an untrusted authority")
 	}
@@ -327,7 +257,7 @@ func TestSecureMutualTLS(t *testing.T) {
 		TLSConfig: &tls.Config{
 			Certificates: []tls.Certificate{server},
 			ClientAuth:   tls.VerifyClientCertIfGiven,
-			ClientCAs:    ca.pool,
+			ClientCAs:    ca.Pool,
 		},
 		Authenticate: func(r pulsartest.AuthRequest) error {
 			cert := r.PeerCertificate()
@@ -342,8 +272,8 @@ func TestSecureMutualTLS(t *testing.T) {
 			return nil
 		},
 	})
-	caArg := fmt.Sprintf("ca_file = %q", ca.caFile)
-	seed(t, Connection{ServiceURL: b.URL(), TLS: &TLS{CAFile: ca.caFile, CertFile: clientCert, KeyFile: clientKey, VerifyHostname: true}}, 4)
+	caArg := fmt.Sprintf("ca_file = %q", ca.CAFile)
+	seed(t, Connection{ServiceURL: b.URL(), TLS: &TLS{CAFile: ca.CAFile, CertFile: clientCert, KeyFile: clientKey, VerifyHostname: true}}, 4)
 	tests := []struct {
 		name    string
 		extra   string

@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unsafe"
 
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
 
@@ -438,9 +437,9 @@ func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
 // appendMeta appends the metadata columns of msg (see sourceRecord).
 func appendMeta(b *schema.Batch, msg pulsarapi.Message) {
 	m := b.Columns[1:6]
-	m[0].AppendString(unsafeBytes(msg.Topic()))
+	m[0].AppendText(msg.Topic())
 	if k := msg.Key(); k != "" {
-		m[1].AppendString(unsafeBytes(k))
+		m[1].AppendText(k)
 	} else {
 		m[1].AppendNull()
 	}
@@ -452,9 +451,6 @@ func appendMeta(b *schema.Batch, msg pulsarapi.Message) {
 		m[4].AppendNull()
 	}
 }
-
-// unsafeBytes views s as bytes, for appending (which copies them).
-func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 func hasPending(p *sourcePartition, pos position) bool {
 	_, ok := p.pending[pos]

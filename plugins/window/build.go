@@ -183,20 +183,8 @@ func (w *Window) decodeEventTime(t schema.Text, in schema.Record) hcl.Diagnostic
 	// The event time may be a field or a metadata column of the source,
 	// such as pulsar.publish_time.
 	i, col, ok := in.Find(t.Value)
-	if !ok && len(in.Meta) > 0 {
-		meta := make([]string, len(in.Meta))
-		for j, c := range in.Meta {
-			meta[j] = c.Name
-		}
-		detail := fmt.Sprintf("No field or source metadata named %q reaches this window's event_time.", t.Value)
-		if hint := schema.DidYouMean(t.Value, append(in.Names(), meta...)); hint != "" {
-			detail += hint
-		}
-		detail += " Fields here: " + strings.Join(in.Names(), ", ") + "; source metadata: " + strings.Join(meta, ", ") + "."
-		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: "Unknown field", Detail: detail, Subject: valueRange(t).Ptr()}}
-	}
 	if !ok {
-		return hcl.Diagnostics{unknownField(t, in, "event_time")}
+		return hcl.Diagnostics{unknownField(t, in, "event_time", in.MetaNames())}
 	}
 	if typ := col.Type; typ != schema.ColumnTimestamp {
 		return hcl.Diagnostics{{
@@ -220,11 +208,20 @@ func valueRange(t schema.Text) hcl.Range {
 	return t.RangeOf(0, len(t.Value))
 }
 
-func unknownField(t schema.Text, in schema.Record, arg string) *hcl.Diagnostic {
-	detail := fmt.Sprintf("No field named %q reaches this window's %s.", t.Value, arg)
-	if hint := schema.DidYouMean(t.Value, in.Names()); hint != "" {
-		detail += hint
-	} else if len(in.Columns) > 0 {
+// unknownField is the error for a name that is not a field of in (nor
+// one of meta, the source metadata the argument may name).
+func unknownField(t schema.Text, in schema.Record, arg string, meta []string) *hcl.Diagnostic {
+	what := "field"
+	if len(meta) > 0 {
+		what = "field or source metadata"
+	}
+	detail := fmt.Sprintf("No %s named %q reaches this window's %s.", what, t.Value, arg)
+	hint := schema.DidYouMean(t.Value, append(in.Names(), meta...))
+	detail += hint
+	switch {
+	case len(meta) > 0:
+		detail += " Fields here: " + strings.Join(in.Names(), ", ") + "; source metadata: " + strings.Join(meta, ", ") + "."
+	case hint == "" && len(in.Columns) > 0:
 		detail += " Fields here: " + strings.Join(in.Names(), ", ") + "."
 	}
 	return &hcl.Diagnostic{
@@ -245,7 +242,7 @@ func (w *Window) decodeGroupBy(elems []schema.Elem, in schema.Record, out []sche
 		col, ok := in.Lookup(t.Value)
 		switch {
 		case !ok:
-			diags = append(diags, unknownField(t, in, "group_by"))
+			diags = append(diags, unknownField(t, in, "group_by", nil))
 			continue
 		case t.Value == ColumnWindowStart || t.Value == ColumnWindowEnd:
 			diags = append(diags, &hcl.Diagnostic{
