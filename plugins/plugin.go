@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/schema"
@@ -74,7 +76,7 @@ type BuildFunc func(b *Build) (Component, hcl.Diagnostics)
 type Build struct {
 	Pipeline string         // the pipeline's name
 	Args     *schema.Values // the block's decoded arguments
-	Input    schema.Record  // the records reaching the block (zero for sources)
+	Input    record.Schema  // the records reaching the block (zero for sources)
 	Dir      string         // the folder of the file the block is in, for relative paths
 }
 
@@ -83,7 +85,7 @@ type Build struct {
 // through, maps and windows reshape it. Sinks and dead letters return their
 // input. Runtime abilities are further interfaces a Component may implement.
 type Component interface {
-	Output() schema.Record
+	Output() record.Schema
 }
 
 // Labeled reports whether blocks of the plugin carry a type label, that is

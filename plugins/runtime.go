@@ -15,7 +15,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // Runtime is what a running plugin may use from the runner.
@@ -55,7 +55,7 @@ type Reader interface {
 	// io.EOF once every row has been returned (b then holds no rows); an
 	// unbounded one returns ctx.Err() when ctx is canceled. Any other error
 	// is fatal for the pipeline.
-	Read(ctx context.Context, b *schema.Batch, max int) error
+	Read(ctx context.Context, b *record.Batch, max int) error
 	// Close releases the source's resources.
 	Close() error
 }
@@ -74,7 +74,7 @@ type Writer interface {
 	// acknowledge the records they came from). It must not keep b after
 	// returning. An error is fatal for the pipeline: the writer is expected to
 	// have retried what can be retried.
-	Write(ctx context.Context, b *schema.Batch) error
+	Write(ctx context.Context, b *record.Batch) error
 	// Close flushes everything written and releases the sink. The runner
 	// calls it once, after the last Write, also after a failure.
 	Close() error
@@ -110,7 +110,7 @@ type DeadRecord struct {
 	// yields typed records it is the record as one JSON object.
 	Payload []byte
 	// Origin is the record's source partition and position.
-	Origin schema.Origin
+	Origin record.Origin
 }
 
 // Transformer is implemented by stateless stage components: parse, filter
@@ -123,7 +123,7 @@ type Transformer interface {
 	// appends. A row it cannot process is not appended: reject is called with
 	// its index in in and the reason. A row neither appended nor rejected
 	// was filtered out.
-	Transform(in, out *schema.Batch, reject func(row int, reason string))
+	Transform(in, out *record.Batch, reject func(row int, reason string))
 }
 
 // OperatorStarter is implemented by stateful stage components (windows).
@@ -143,16 +143,16 @@ type Operator interface {
 	// late is called for each row that arrived after its window closed,
 	// reject for each row that could not be processed; either may be nil.
 	// An error is fatal.
-	Process(in *schema.Batch, now int64, out *schema.Batch, late, reject func(row int, reason string)) error
+	Process(in *record.Batch, now int64, out *record.Batch, late, reject func(row int, reason string)) error
 	// NextWake returns the processing time (Unix ms) at which the scheduler
 	// must call Tick next, given that it is now; false when nothing is due
 	// without new input.
 	NextWake(now int64) (int64, bool)
 	// Tick handles the passing of processing time without input (idle
 	// partitions, periodic emits) and appends what it emits to out.
-	Tick(now int64, out *schema.Batch) error
+	Tick(now int64, out *record.Batch) error
 	// Finish ends the input: every open window closes and is emitted.
-	Finish(out *schema.Batch) error
+	Finish(out *record.Batch) error
 	// Snapshot writes the operator's whole state to w.
 	Snapshot(w io.Writer) error
 	// Restore replaces the operator's state with one Snapshot wrote.

@@ -3,8 +3,9 @@ package runner
 import (
 	"math"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // ackEvery is how often, in processing-time milliseconds, the scheduler
@@ -47,7 +48,7 @@ func newAckTracker(a plugins.Acknowledger, partitions, eventCol int) *ackTracker
 
 // add records a batch: positions from the source's rows (raw), event times
 // from the rows handed to the first window (in, nil when none were).
-func (t *ackTracker) add(raw, in *schema.Batch) {
+func (t *ackTracker) add(raw, in *record.Batch) {
 	for _, o := range raw.Origins {
 		t.grow(int(o.Partition))
 	}

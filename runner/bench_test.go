@@ -9,12 +9,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/pipelines"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/generate"
 	"github.com/sluice-io/sluice/runner/checkpoint"
-	"github.com/sluice-io/sluice/schema"
 )
 
 const benchEvents = 1_000_000
@@ -51,7 +52,7 @@ func referenceFile(b *testing.B) string {
 			benchErr = err
 			return
 		}
-		batch := schema.NewBatch(schema.RawRecord(), 4096)
+		batch := record.NewBatch(record.RawSchema(), 4096)
 		for {
 			batch.Reset()
 			if err := r.Read(context.Background(), batch, 4096); err != nil {

@@ -13,10 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/runner/config"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // checkpointPipeline reads events from in, windows them two ways (a
@@ -90,7 +91,7 @@ type crashWriter struct {
 
 func (w *crashWriter) crash() bool { return w.s.calls.Add(1) == w.s.at }
 
-func (w *crashWriter) Write(ctx context.Context, b *schema.Batch) error {
+func (w *crashWriter) Write(ctx context.Context, b *record.Batch) error {
 	if w.crash() {
 		return errCrash
 	}

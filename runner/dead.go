@@ -3,7 +3,7 @@ package runner
 import (
 	"github.com/sluice-io/sluice/internal/ndjson"
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // maxLoggedDead is how many rejected records are logged one by one when
@@ -31,7 +31,7 @@ func (q *deadQueue) addPre(env *envelope, rj rejected) {
 // addPost queues a row of the scheduler's current input that post stage
 // s.cur rejected or found late.
 func (q *deadQueue) addPost(s *scheduler, row int, reason string) {
-	var origin schema.Origin
+	var origin record.Origin
 	if row < len(s.curIn.Origins) {
 		origin = s.curIn.Origins[row]
 	}
@@ -41,7 +41,7 @@ func (q *deadQueue) addPost(s *scheduler, row int, reason string) {
 // payload returns the original bytes of row of in: the source's bytes when
 // the envelope still holds them, else the row as a JSON object. The bytes
 // stay valid until the envelope is reused, after flush.
-func (q *deadQueue) payload(env *envelope, in *schema.Batch, row int) []byte {
+func (q *deadQueue) payload(env *envelope, in *record.Batch, row int) []byte {
 	if env != nil {
 		if i := sourceRow(env.raw, in, row); i >= 0 {
 			if env.raw.Schema.Raw {
@@ -58,7 +58,7 @@ func (q *deadQueue) payload(env *envelope, in *schema.Batch, row int) []byte {
 
 // sourceRow finds the row of raw that row of in (a batch derived from it,
 // whose rows keep their order) came from, by origin; -1 when unknown.
-func sourceRow(raw, in *schema.Batch, row int) int {
+func sourceRow(raw, in *record.Batch, row int) int {
 	if in == raw {
 		return row
 	}
@@ -79,7 +79,7 @@ func sourceRow(raw, in *schema.Batch, row int) int {
 	return -1
 }
 
-func (q *deadQueue) add(stage, reason string, origin schema.Origin, payload []byte) {
+func (q *deadQueue) add(stage, reason string, origin record.Origin, payload []byte) {
 	q.recs = append(q.recs, plugins.DeadRecord{
 		Time: q.r.opts.Clock.Now(), Stage: stage, Reason: reason, Payload: payload, Origin: origin,
 	})

@@ -8,11 +8,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/ndjson"
 	"github.com/sluice-io/sluice/plugins"
 	_ "github.com/sluice-io/sluice/plugins/all"
 	"github.com/sluice-io/sluice/runner/config"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // load builds the one pipeline of src.
@@ -47,7 +48,7 @@ type fed struct {
 	line string
 }
 
-func (l *lines) Output() schema.Record { return schema.RawRecord() }
+func (l *lines) Output() record.Schema { return record.RawSchema() }
 
 func (l *lines) Open(context.Context, *plugins.Runtime) (plugins.Reader, error) {
 	return &linesReader{l: l, pos: make([]int, len(l.parts))}, nil
@@ -86,14 +87,14 @@ func (l *lines) committed(p int) int64 {
 func (r *linesReader) Partitions() int { return len(r.l.parts) }
 func (r *linesReader) Close() error    { return nil }
 
-func (r *linesReader) Read(ctx context.Context, b *schema.Batch, max int) error {
+func (r *linesReader) Read(ctx context.Context, b *record.Batch, max int) error {
 	for b.Rows < max {
 		p, ok := r.nextPartition()
 		if !ok {
 			break
 		}
 		b.Columns[0].AppendString([]byte(r.l.parts[p][r.pos[p]]))
-		b.Origins = append(b.Origins, schema.Origin{Partition: int32(p), Offset: int64(r.pos[p])})
+		b.Origins = append(b.Origins, record.Origin{Partition: int32(p), Offset: int64(r.pos[p])})
 		b.Rows++
 		r.pos[p]++
 	}
@@ -107,7 +108,7 @@ func (r *linesReader) Read(ctx context.Context, b *schema.Batch, max int) error 
 		select {
 		case f := <-r.l.feed:
 			b.Columns[0].AppendString([]byte(f.line))
-			b.Origins = append(b.Origins, schema.Origin{Partition: int32(f.part), Offset: int64(r.pos[f.part])})
+			b.Origins = append(b.Origins, record.Origin{Partition: int32(f.part), Offset: int64(r.pos[f.part])})
 			b.Rows++
 			r.pos[f.part]++
 			return nil
@@ -137,14 +138,14 @@ type collector struct {
 	dead   []plugins.DeadRecord
 	fail   error
 	closed bool
-	input  schema.Record
+	input  record.Schema
 }
 
-func (c *collector) Output() schema.Record { return c.input }
+func (c *collector) Output() record.Schema { return c.input }
 
 func (c *collector) Open(context.Context, *plugins.Runtime) (plugins.Writer, error) { return c, nil }
 
-func (c *collector) Write(_ context.Context, b *schema.Batch) error {
+func (c *collector) Write(_ context.Context, b *record.Batch) error {
 	if err := b.Validate(); err != nil {
 		return err
 	}
@@ -165,7 +166,7 @@ func (c *collector) Close() error { c.closed = true; return nil }
 
 type deadCollector struct{ c *collector }
 
-func (d deadCollector) Output() schema.Record { return schema.Record{} }
+func (d deadCollector) Output() record.Schema { return record.Schema{} }
 func (d deadCollector) Open(context.Context, *plugins.Runtime) (plugins.DeadWriter, error) {
 	return d, nil
 }

@@ -3,11 +3,12 @@ package runner
 import (
 	"fmt"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/parse"
 	"github.com/sluice-io/sluice/plugins/window"
 	"github.com/sluice-io/sluice/runner/config"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // plan is a pipeline made ready to run: its plugins checked for the
@@ -17,7 +18,7 @@ type plan struct {
 	name        string
 	source      plugins.Opener
 	sourceTitle string
-	sourceOut   schema.Record
+	sourceOut   record.Schema
 	pre         []stage // stateless stages before the first window
 	post        []stage // the first window and every stage after it
 	sinks       []sinkPlan
@@ -31,7 +32,7 @@ type stage struct {
 	title     string
 	transform plugins.Transformer     // parse, filter, map
 	operator  plugins.OperatorStarter // window
-	out       schema.Record
+	out       record.Schema
 	filter    bool          // a filter: rows neither kept nor rejected were filtered
 	onError   parse.OnError // a parser's policy; "" for other stages
 	lateDead  bool          // a window with late = "dead_letter"

@@ -8,10 +8,11 @@ import (
 	"log/slog"
 	"sync"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/runner/config"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // Run runs the pipeline p until its bounded input ends, ctx is canceled or
@@ -52,9 +53,9 @@ type run struct {
 // scheduler. A fixed pool of them bounds the records in flight.
 type envelope struct {
 	seq      uint64
-	raw      *schema.Batch   // what the source read
-	bufs     []*schema.Batch // the output of each stateless stage
-	out      *schema.Batch   // the batch the stateless stages handed on
+	raw      *record.Batch   // what the source read
+	bufs     []*record.Batch // the output of each stateless stage
+	out      *record.Batch   // the batch the stateless stages handed on
 	dead     []rejected      // rows rejected by the stateless stages, in order
 	cur      int             // the stage running, for reject
 	filtered int
@@ -64,7 +65,7 @@ type envelope struct {
 // rejected is a row a stage could not process.
 type rejected struct {
 	stage  int // index in plan.pre, or len(pre)+index in plan.post
-	origin schema.Origin
+	origin record.Origin
 	reason string
 	row    int  // the row in the stage's input batch
 	drop   bool // on_error = "drop": counted, not written
@@ -201,9 +202,9 @@ func (r *run) closeAll() error {
 }
 
 func (r *run) newEnvelope() *envelope {
-	env := &envelope{raw: schema.NewBatch(r.plan.sourceOut, r.opts.BatchSize)}
+	env := &envelope{raw: record.NewBatch(r.plan.sourceOut, r.opts.BatchSize)}
 	for _, st := range r.plan.pre {
-		env.bufs = append(env.bufs, schema.NewBatch(st.out, r.opts.BatchSize))
+		env.bufs = append(env.bufs, record.NewBatch(st.out, r.opts.BatchSize))
 	}
 	return env
 }
@@ -297,6 +298,6 @@ func (w *worker) reject(row int, reason string) {
 	env.dead = append(env.dead, rj)
 }
 
-func position(o schema.Origin) string {
+func position(o record.Origin) string {
 	return fmt.Sprintf("partition %d, offset %d", o.Partition, o.Offset)
 }

@@ -5,8 +5,9 @@ import (
 	"math"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // scheduler is the ordered part of a run, on one goroutine: it takes the
@@ -16,7 +17,7 @@ import (
 type scheduler struct {
 	r    *run
 	ops  []plugins.Operator // per post stage; nil for a transform
-	outs []*schema.Batch    // per post stage: its output, reused
+	outs []*record.Batch    // per post stage: its output, reused
 	ring []*envelope        // batches that arrived before their turn
 	next uint64             // the sequence number due
 
@@ -26,7 +27,7 @@ type scheduler struct {
 
 	// The row being processed by post stage cur, for late and reject.
 	cur    int
-	curIn  *schema.Batch
+	curIn  *record.Batch
 	curEnv *envelope // the batch's envelope while cur == 0, else nil
 	late   func(row int, reason string)
 	reject func(row int, reason string)
@@ -57,7 +58,7 @@ func newScheduler(r *run, inflight int) (*scheduler, error) {
 			partitions = 1 // the stages after a window read one ordered stream
 		}
 		s.ops = append(s.ops, op)
-		s.outs = append(s.outs, schema.NewBatch(st.out, r.opts.BatchSize))
+		s.outs = append(s.outs, record.NewBatch(st.out, r.opts.BatchSize))
 	}
 	s.ckpt = r.ckpt
 	if err := s.ckpt.restore(s.ops, r.resumeFrom); err != nil {
@@ -185,7 +186,7 @@ func (s *scheduler) acknowledge(env *envelope, throttle, force bool) error {
 		return nil
 	}
 	if env != nil {
-		var in *schema.Batch
+		var in *record.Batch
 		if len(s.ops) > 0 {
 			in = env.out
 		}
@@ -201,7 +202,7 @@ func (s *scheduler) acknowledge(env *envelope, throttle, force bool) error {
 }
 
 // push runs b through the post stages from k on, then to the sinks.
-func (s *scheduler) push(k int, b *schema.Batch, env *envelope) error {
+func (s *scheduler) push(k int, b *record.Batch, env *envelope) error {
 	c := &s.r.c
 	for j := k; j < len(s.ops); j++ {
 		if b.Rows == 0 {
@@ -232,7 +233,7 @@ func (s *scheduler) push(k int, b *schema.Batch, env *envelope) error {
 }
 
 // emit writes b to every sink.
-func (s *scheduler) emit(b *schema.Batch) error {
+func (s *scheduler) emit(b *record.Batch) error {
 	if b.Rows == 0 {
 		return nil
 	}

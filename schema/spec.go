@@ -5,7 +5,7 @@
 //
 //	spec := schema.NewSpec(
 //		schema.String("path", "The NDJSON file to read.").Example(`"events.ndjson"`),
-//		schema.Bool("follow", "Keep reading as the file grows.").Default(false),
+//		schema.Bool("follow", "Keep reading as the file grows.").WithDefault(false),
 //	)
 //
 // From that single declaration come decoding of an HCL body into Values,
@@ -13,8 +13,8 @@
 // wrong types, missing required arguments, bad enums, durations and sizes),
 // the `sluice plugins` listing and the generated reference docs.
 //
-// The package also declares record schemas (Record, Column): the typed
-// fields that flow from one pipeline stage to the next.
+// The records that flow between stages (their schema, batches of typed
+// columns) are declared in package record, not here.
 package schema
 
 import (

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/expr-lang/expr/ast"
+	"github.com/sluice-io/sluice/record"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/expr-lang/expr/ast"
 )
 
 // This file compiles the typed, optimized AST of an expr-lang program into Go
@@ -61,17 +61,17 @@ func kindOf(t reflect.Type) kind {
 }
 
 // columnKind is the fast-path kind of a record field type.
-func columnKind(t schema.ColumnType) kind {
+func columnKind(t record.ColumnType) kind {
 	switch t {
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		return kindInt
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		return kindFloat
-	case schema.ColumnString:
+	case record.ColumnString:
 		return kindString
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		return kindBool
-	case schema.ColumnTimestamp:
+	case record.ColumnTimestamp:
 		return kindTime
 	}
 	return kindNone
@@ -80,7 +80,7 @@ func columnKind(t schema.ColumnType) kind {
 // frame is the mutable state of one evaluation: the bound columns, the row,
 // the first run-time error and a scratch arena for strings built in the row.
 type frame struct {
-	cols    []schema.Vector
+	cols    []record.Vector
 	row     int
 	err     error
 	scratch []byte
@@ -122,7 +122,7 @@ func (c closure) float() func(*frame) float64 {
 // closureCompiler turns an AST into closures against one input schema and
 // remembers which columns the closures read.
 type closureCompiler struct {
-	in    schema.Record
+	in    record.Schema
 	reads []int
 }
 
@@ -205,7 +205,7 @@ func (c *closureCompiler) identifier(n *ast.IdentifierNode, k kind) (closure, bo
 }
 
 // column reads batch column col, of type t, as kind k.
-func (c *closureCompiler) column(col int, t schema.ColumnType, k kind) (closure, bool) {
+func (c *closureCompiler) column(col int, t record.ColumnType, k kind) (closure, bool) {
 	if columnKind(t) != k {
 		return closure{}, false
 	}

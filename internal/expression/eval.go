@@ -10,11 +10,11 @@ import (
 	"time"
 	"weak"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
-
-	"github.com/sluice-io/sluice/schema"
 )
 
 // Value is the result of a Program for one row, already of the Program's
@@ -26,7 +26,7 @@ import (
 // valid until the next call to Eval, Bool or Bind of the same Evaluator.
 // AppendTo copies it.
 type Value struct {
-	Type  schema.ColumnType
+	Type  record.ColumnType
 	Null  bool
 	Int   int64
 	Float float64
@@ -35,17 +35,17 @@ type Value struct {
 }
 
 // AppendTo appends the value to dst, a vector of the value's type.
-func (v Value) AppendTo(dst *schema.Vector) {
+func (v Value) AppendTo(dst *record.Vector) {
 	switch {
 	case v.Null:
 		dst.AppendNull()
-	case v.Type == schema.ColumnInt || v.Type == schema.ColumnTimestamp:
+	case v.Type == record.ColumnInt || v.Type == record.ColumnTimestamp:
 		dst.AppendInt(v.Int)
-	case v.Type == schema.ColumnFloat:
+	case v.Type == record.ColumnFloat:
 		dst.AppendFloat(v.Float)
-	case v.Type == schema.ColumnBool:
+	case v.Type == record.ColumnBool:
 		dst.AppendBool(v.Bool)
-	case v.Type == schema.ColumnString:
+	case v.Type == record.ColumnString:
 		dst.AppendText(v.Str)
 	}
 }
@@ -82,7 +82,7 @@ type Evaluator struct {
 // plan is the compiled, immutable part of an evaluator, shared by every
 // evaluator of one program and input schema.
 type plan struct {
-	in    schema.Record
+	in    record.Schema
 	root  closure     // k == kindNone: no fast path
 	reads []int       // columns the fast path reads
 	env   []int       // columns the VM env gets
@@ -91,13 +91,13 @@ type plan struct {
 
 // Evaluator returns an evaluator of p over batches with schema in, which
 // must be the schema p was compiled against.
-func (p *Program) Evaluator(in schema.Record) *Evaluator {
+func (p *Program) Evaluator(in record.Schema) *Evaluator {
 	return &Evaluator{prog: p, plan: planFor(p, in)}
 }
 
 // VMEvaluator returns an evaluator of p that always uses expr's VM. It is
 // meant for tests and benchmarks that compare the two paths.
-func (p *Program) VMEvaluator(in schema.Record) *Evaluator {
+func (p *Program) VMEvaluator(in record.Schema) *Evaluator {
 	pl := *planFor(p, in)
 	pl.root = closure{}
 	return &Evaluator{prog: p, plan: &pl}
@@ -111,7 +111,7 @@ func (e *Evaluator) Fast() bool { return e.plan.root.k != kindNone }
 // programs alive.
 var plans sync.Map // weak.Pointer[Program] → *plan
 
-func planFor(p *Program, in schema.Record) *plan {
+func planFor(p *Program, in record.Schema) *plan {
 	key := weak.Make(p)
 	if v, ok := plans.Load(key); ok && sameRecord(v.(*plan).in, in) {
 		return v.(*plan)
@@ -123,11 +123,11 @@ func planFor(p *Program, in schema.Record) *plan {
 	return pl
 }
 
-func sameRecord(a, b schema.Record) bool {
+func sameRecord(a, b record.Schema) bool {
 	return a.Raw == b.Raw && slices.Equal(a.Columns, b.Columns) && slices.Equal(a.Meta, b.Meta)
 }
 
-func newPlan(p *Program, in schema.Record) *plan {
+func newPlan(p *Program, in record.Schema) *plan {
 	pl := &plan{in: in}
 	root := p.VM.Node()
 	c := closureCompiler{in: in}
@@ -168,7 +168,7 @@ func newPlan(p *Program, in schema.Record) *plan {
 
 // Bind makes the evaluator read b, whose schema must be the evaluator's
 // input schema. Bind again when b changes (rows appended, Reset).
-func (e *Evaluator) Bind(b *schema.Batch) {
+func (e *Evaluator) Bind(b *record.Batch) {
 	if len(b.Columns) != e.plan.in.Width() {
 		panic(fmt.Sprintf("expression: batch %s bound to an evaluator of %s", b.Schema, e.plan.in))
 	}
@@ -242,7 +242,7 @@ func (e *Evaluator) Bool(row int) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	if v.Type != schema.ColumnBool {
+	if v.Type != record.ColumnBool {
 		return false, fmt.Errorf("the condition yields %s, not bool", v.Type)
 	}
 	return v.Bool && !v.Null, nil
@@ -290,20 +290,20 @@ func (e *Evaluator) explainNulls(err error, row int) error {
 }
 
 // box returns value row of v as the Go value expressions see, nil when null.
-func box(v *schema.Vector, row int) any {
+func box(v *record.Vector, row int) any {
 	if v.IsNull(row) {
 		return nil
 	}
 	switch v.Type {
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		return int(v.Ints[row])
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		return v.Floats[row]
-	case schema.ColumnString:
+	case record.ColumnString:
 		return v.String(row)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		return v.Bools[row]
-	case schema.ColumnTimestamp:
+	case record.ColumnTimestamp:
 		return time.UnixMilli(v.Ints[row]).UTC()
 	}
 	return nil
@@ -321,7 +321,7 @@ func vmError(err error) error {
 }
 
 // convert turns a VM result into a Value of type t.
-func convert(out any, t schema.ColumnType) (Value, error) {
+func convert(out any, t record.ColumnType) (Value, error) {
 	v := Value{Type: t}
 	if out == nil {
 		v.Null = true
@@ -329,9 +329,9 @@ func convert(out any, t schema.ColumnType) (Value, error) {
 	}
 	ok := true
 	switch t {
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		v.Int, ok = integer(out)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		if x, isFloat := out.(float64); isFloat {
 			v.Float = x
 		} else if x, isFloat := out.(float32); isFloat {
@@ -341,11 +341,11 @@ func convert(out any, t schema.ColumnType) (Value, error) {
 			i, ok = integer(out)
 			v.Float = float64(i)
 		}
-	case schema.ColumnString:
+	case record.ColumnString:
 		v.Str, ok = out.(string)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		v.Bool, ok = out.(bool)
-	case schema.ColumnTimestamp:
+	case record.ColumnTimestamp:
 		var ts time.Time
 		ts, ok = out.(time.Time)
 		v.Int = ts.UnixMilli()

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/schema"
 )
 
@@ -16,17 +18,17 @@ import (
 
 // diffRecord has two fields of each type, so that generated expressions
 // combine fields.
-var diffRecord = schema.Record{Columns: []schema.Column{
-	{Name: "i", Type: schema.ColumnInt},
-	{Name: "j", Type: schema.ColumnInt},
-	{Name: "x", Type: schema.ColumnFloat},
-	{Name: "y", Type: schema.ColumnFloat},
-	{Name: "s", Type: schema.ColumnString},
-	{Name: "u", Type: schema.ColumnString},
-	{Name: "b", Type: schema.ColumnBool},
-	{Name: "c", Type: schema.ColumnBool},
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "tu", Type: schema.ColumnTimestamp},
+var diffRecord = record.Schema{Columns: []record.Column{
+	{Name: "i", Type: record.ColumnInt},
+	{Name: "j", Type: record.ColumnInt},
+	{Name: "x", Type: record.ColumnFloat},
+	{Name: "y", Type: record.ColumnFloat},
+	{Name: "s", Type: record.ColumnString},
+	{Name: "u", Type: record.ColumnString},
+	{Name: "b", Type: record.ColumnBool},
+	{Name: "c", Type: record.ColumnBool},
+	{Name: "ts", Type: record.ColumnTimestamp},
+	{Name: "tu", Type: record.ColumnTimestamp},
 }}
 
 var (
@@ -40,8 +42,8 @@ var (
 
 // randomBatch returns a batch of rows over diffRecord mixing edge values,
 // random values and (with nulls) null fields.
-func randomBatch(r *rand.Rand, rows int, nulls bool) *schema.Batch {
-	b := schema.NewBatch(diffRecord, rows)
+func randomBatch(r *rand.Rand, rows int, nulls bool) *record.Batch {
+	b := record.NewBatch(diffRecord, rows)
 	for range rows {
 		for c := range b.Columns {
 			v := &b.Columns[c]
@@ -50,23 +52,23 @@ func randomBatch(r *rand.Rand, rows int, nulls bool) *schema.Batch {
 				continue
 			}
 			switch v.Type {
-			case schema.ColumnInt:
+			case record.ColumnInt:
 				if r.IntN(2) == 0 {
 					v.AppendInt(edgeInts[r.IntN(len(edgeInts))])
 				} else {
 					v.AppendInt(r.Int64N(2001) - 1000)
 				}
-			case schema.ColumnFloat:
+			case record.ColumnFloat:
 				if r.IntN(2) == 0 {
 					v.AppendFloat(edgeFloats[r.IntN(len(edgeFloats))])
 				} else {
 					v.AppendFloat(r.NormFloat64() * 100)
 				}
-			case schema.ColumnString:
+			case record.ColumnString:
 				v.AppendString([]byte(edgeStrings[r.IntN(len(edgeStrings))]))
-			case schema.ColumnBool:
+			case record.ColumnBool:
 				v.AppendBool(r.IntN(2) == 0)
-			case schema.ColumnTimestamp:
+			case record.ColumnTimestamp:
 				if r.IntN(2) == 0 {
 					v.AppendInt(edgeTimes[r.IntN(len(edgeTimes))])
 				} else {
@@ -173,7 +175,7 @@ var corpus = []struct {
 
 func TestDifferentialCorpus(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	batches := []*schema.Batch{randomBatch(r, 400, false), randomBatch(r, 400, true)}
+	batches := []*record.Batch{randomBatch(r, 400, false), randomBatch(r, 400, true)}
 	for _, c := range corpus {
 		p, diags := Compile(schema.Text{Value: c.src}, diffRecord, "the test expression")
 		if diags.HasErrors() {
@@ -191,7 +193,7 @@ func TestDifferentialCorpus(t *testing.T) {
 
 func TestDifferentialRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
-	batches := []*schema.Batch{randomBatch(r, 200, false), randomBatch(r, 200, true)}
+	batches := []*record.Batch{randomBatch(r, 200, false), randomBatch(r, 200, true)}
 	n := 3000
 	if testing.Short() {
 		n = 300
@@ -221,7 +223,7 @@ func TestDifferentialRandom(t *testing.T) {
 }
 
 // differ evaluates p on every row of b by both paths and reports differences.
-func differ(t *testing.T, p *Program, b *schema.Batch) {
+func differ(t *testing.T, p *Program, b *record.Batch) {
 	t.Helper()
 	fast, slow := p.Evaluator(b.Schema), p.VMEvaluator(b.Schema)
 	fast.Bind(b)
@@ -237,7 +239,7 @@ func differ(t *testing.T, p *Program, b *schema.Batch) {
 			// Messages are reasons in dead letters: the same where we can.
 			t.Logf("%q: messages differ: %q vs %q", p.Source.Value, ferr, serr)
 		}
-		if p.Type == schema.ColumnBool {
+		if p.Type == record.ColumnBool {
 			fb, ferr := fast.Bool(row)
 			sb, serr := slow.Bool(row)
 			if fb != sb || (ferr != nil) != (serr != nil) {
@@ -264,17 +266,17 @@ func show(v Value) string {
 		return "null"
 	}
 	switch v.Type {
-	case schema.ColumnInt, schema.ColumnTimestamp:
+	case record.ColumnInt, record.ColumnTimestamp:
 		return fmt.Sprint(v.Int)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		return fmt.Sprint(v.Float)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		return fmt.Sprint(v.Bool)
 	}
 	return fmt.Sprintf("%q", v.Str)
 }
 
-func describeRow(b *schema.Batch, row int) string {
+func describeRow(b *record.Batch, row int) string {
 	var parts []string
 	for c, col := range b.Schema.Columns {
 		parts = append(parts, col.Name+"="+box2(&b.Columns[c], row))
@@ -282,7 +284,7 @@ func describeRow(b *schema.Batch, row int) string {
 	return "{" + strings.Join(parts, " ") + "}"
 }
 
-func box2(v *schema.Vector, row int) string {
+func box2(v *record.Vector, row int) string {
 	x := box(v, row)
 	if s, ok := x.(string); ok {
 		return fmt.Sprintf("%q", s)
@@ -294,34 +296,34 @@ func box2(v *schema.Vector, row int) string {
 // constructs the closure path handles.
 type generator struct{ r *rand.Rand }
 
-var kinds = []schema.ColumnType{schema.ColumnInt, schema.ColumnFloat, schema.ColumnString, schema.ColumnBool, schema.ColumnTimestamp}
+var kinds = []record.ColumnType{record.ColumnInt, record.ColumnFloat, record.ColumnString, record.ColumnBool, record.ColumnTimestamp}
 
 func (g generator) pick(xs ...string) string { return xs[g.r.IntN(len(xs))] }
 
-func (g generator) gen(t schema.ColumnType, depth int) string {
+func (g generator) gen(t record.ColumnType, depth int) string {
 	if depth <= 0 || g.r.IntN(4) == 0 {
 		return g.leaf(t)
 	}
 	d := depth - 1
 	switch t {
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		switch g.r.IntN(8) {
 		case 0, 1:
 			return "(" + g.gen(t, d) + " " + g.pick("+", "-", "*", "%") + " " + g.gen(t, d) + ")"
 		case 2:
 			return "(-" + g.gen(t, d) + ")"
 		case 3:
-			return "len(" + g.gen(schema.ColumnString, d) + ")"
+			return "len(" + g.gen(record.ColumnString, d) + ")"
 		case 4:
 			return "abs(" + g.gen(t, d) + ")"
 		case 5:
-			return "int(" + g.gen(schema.ColumnFloat, d) + ")"
+			return "int(" + g.gen(record.ColumnFloat, d) + ")"
 		case 6:
-			return "(" + g.gen(schema.ColumnBool, d) + " ? " + g.gen(t, d) + " : " + g.gen(t, d) + ")"
+			return "(" + g.gen(record.ColumnBool, d) + " ? " + g.gen(t, d) + " : " + g.gen(t, d) + ")"
 		default:
 			return "(" + g.gen(t, d) + " ?? " + g.gen(t, d) + ")"
 		}
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		num := func() string { return g.gen(g.numeric(), d) }
 		switch g.r.IntN(7) {
 		case 0:
@@ -333,13 +335,13 @@ func (g generator) gen(t schema.ColumnType, depth int) string {
 		case 3:
 			return "(" + num() + " ** " + num() + ")"
 		case 4:
-			return "float(" + g.gen(schema.ColumnInt, d) + ")"
+			return "float(" + g.gen(record.ColumnInt, d) + ")"
 		case 5:
 			return g.pick("abs(", "(-") + g.gen(t, d) + ")"
 		default:
-			return "(" + g.gen(schema.ColumnBool, d) + " ? " + g.gen(t, d) + " : " + g.gen(t, d) + ")"
+			return "(" + g.gen(record.ColumnBool, d) + " ? " + g.gen(t, d) + " : " + g.gen(t, d) + ")"
 		}
-	case schema.ColumnString:
+	case record.ColumnString:
 		switch g.r.IntN(6) {
 		case 0:
 			return g.pick("lower", "upper", "trim", "trimPrefix", "trimSuffix") + "(" + g.gen(t, d) + ")"
@@ -348,68 +350,68 @@ func (g generator) gen(t schema.ColumnType, depth int) string {
 		case 2, 3:
 			return "(" + g.gen(t, d) + " + " + g.gen(t, d) + ")"
 		case 4:
-			return "(" + g.gen(schema.ColumnBool, d) + " ? " + g.gen(t, d) + " : " + g.gen(t, d) + ")"
+			return "(" + g.gen(record.ColumnBool, d) + " ? " + g.gen(t, d) + " : " + g.gen(t, d) + ")"
 		default:
 			return "(" + g.gen(t, d) + " ?? " + g.leaf(t) + ")"
 		}
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		switch g.r.IntN(10) {
 		case 0, 1:
 			a := g.numeric()
 			return "(" + g.gen(a, d) + " " + g.pick("==", "!=", "<", "<=", ">", ">=") + " " + g.gen(g.numeric(), d) + ")"
 		case 2:
-			k := g.pick2(schema.ColumnString, schema.ColumnTimestamp)
+			k := g.pick2(record.ColumnString, record.ColumnTimestamp)
 			return "(" + g.gen(k, d) + " " + g.pick("==", "!=", "<", "<=", ">", ">=") + " " + g.gen(k, d) + ")"
 		case 3:
 			return "(" + g.gen(t, d) + " " + g.pick("&&", "||", "and", "or", "==", "!=") + " " + g.gen(t, d) + ")"
 		case 4:
 			return "(" + g.pick("!", "not ") + g.gen(t, d) + ")"
 		case 5:
-			return "(" + g.gen(schema.ColumnString, d) + g.pick(" in ", " not in ") + g.pick("['click', 'heartbeat', '']", "['a', 'A', 'İ']", "['a', 1, true]", "[]") + ")"
+			return "(" + g.gen(record.ColumnString, d) + g.pick(" in ", " not in ") + g.pick("['click', 'heartbeat', '']", "['a', 'A', 'İ']", "['a', 1, true]", "[]") + ")"
 		case 6:
-			return "(" + g.gen(schema.ColumnInt, d) + g.pick(" in ", " not in ") + g.pick("[0, 1, 255, -1]", "[1, 2.5, 'x']", "[9223372036854775807]") + ")"
+			return "(" + g.gen(record.ColumnInt, d) + g.pick(" in ", " not in ") + g.pick("[0, 1, 255, -1]", "[1, 2.5, 'x']", "[9223372036854775807]") + ")"
 		case 7:
-			return "(" + g.gen(schema.ColumnString, d) + g.pick(" contains ", " startsWith ", " endsWith ") + g.gen(schema.ColumnString, d) + ")"
+			return "(" + g.gen(record.ColumnString, d) + g.pick(" contains ", " startsWith ", " endsWith ") + g.gen(record.ColumnString, d) + ")"
 		case 8:
-			return "(" + g.gen(schema.ColumnString, d) + " matches " + g.pick("'^[a-z]+$'", "'ä|日'", "'^$'") + ")"
+			return "(" + g.gen(record.ColumnString, d) + " matches " + g.pick("'^[a-z]+$'", "'ä|日'", "'^$'") + ")"
 		default:
-			return g.pick("hasPrefix", "hasSuffix") + "(" + g.gen(schema.ColumnString, d) + ", " + g.gen(schema.ColumnString, d) + ")"
+			return g.pick("hasPrefix", "hasSuffix") + "(" + g.gen(record.ColumnString, d) + ", " + g.gen(record.ColumnString, d) + ")"
 		}
 	default: // timestamp
-		return "(" + g.gen(schema.ColumnBool, d) + " ? " + g.gen(t, d) + " : " + g.gen(t, d) + ")"
+		return "(" + g.gen(record.ColumnBool, d) + " ? " + g.gen(t, d) + " : " + g.gen(t, d) + ")"
 	}
 }
 
-func (g generator) numeric() schema.ColumnType {
-	return g.pick2(schema.ColumnInt, schema.ColumnFloat)
+func (g generator) numeric() record.ColumnType {
+	return g.pick2(record.ColumnInt, record.ColumnFloat)
 }
 
-func (g generator) pick2(a, b schema.ColumnType) schema.ColumnType {
+func (g generator) pick2(a, b record.ColumnType) record.ColumnType {
 	if g.r.IntN(2) == 0 {
 		return a
 	}
 	return b
 }
 
-func (g generator) leaf(t schema.ColumnType) string {
+func (g generator) leaf(t record.ColumnType) string {
 	field := g.r.IntN(3) != 0
 	switch t {
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		if field {
 			return g.pick("i", "j")
 		}
 		return g.pick("0", "1", "2", "7", "255", "9223372036854775807", "(-3)", "1000000007")
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		if field {
 			return g.pick("x", "y")
 		}
 		return g.pick("0.0", "0.5", "1.5", "(-2.25)", "1e308", "1e-300", "3.0")
-	case schema.ColumnString:
+	case record.ColumnString:
 		if field {
 			return g.pick("s", "u")
 		}
 		return g.pick("''", "'a'", "'A'", "'heartbeat'", "' x '", "'ß'", "'日本'", "'123'", "'4.5'")
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		if field {
 			return g.pick("b", "c")
 		}

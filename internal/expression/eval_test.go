@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins/plugintest"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -14,10 +16,10 @@ import (
 // nil is a null field.
 type row [5]any
 
-func batchOf(rows ...row) *schema.Batch {
-	b := schema.NewBatch(events, len(rows))
+func batchOf(rows ...row) *record.Batch {
+	b := record.NewBatch(events, len(rows))
 	for _, r := range rows {
-		plugintest.AppendRow(b, schema.Origin{}, r[:]...)
+		plugintest.AppendRow(b, record.Origin{}, r[:]...)
 	}
 	b.Origins = nil // these tests do not track origins
 	return b
@@ -96,11 +98,11 @@ func valueOf(v Value) any {
 	switch {
 	case v.Null:
 		return nil
-	case v.Type == schema.ColumnInt || v.Type == schema.ColumnTimestamp:
+	case v.Type == record.ColumnInt || v.Type == record.ColumnTimestamp:
 		return v.Int
-	case v.Type == schema.ColumnFloat:
+	case v.Type == record.ColumnFloat:
 		return v.Float
-	case v.Type == schema.ColumnBool:
+	case v.Type == record.ColumnBool:
 		return v.Bool
 	}
 	return v.Str
@@ -121,16 +123,16 @@ func TestBoolNullIsFalse(t *testing.T) {
 func TestConvert(t *testing.T) {
 	tests := []struct {
 		out  any
-		t    schema.ColumnType
+		t    record.ColumnType
 		want Value
 		err  bool
 	}{
-		{out: 3, t: schema.ColumnFloat, want: Value{Type: schema.ColumnFloat, Float: 3}},
-		{out: int64(3), t: schema.ColumnInt, want: Value{Type: schema.ColumnInt, Int: 3}},
-		{out: 2.5, t: schema.ColumnInt, err: true},
-		{out: "x", t: schema.ColumnBool, err: true},
-		{out: time.UnixMilli(-5), t: schema.ColumnTimestamp, want: Value{Type: schema.ColumnTimestamp, Int: -5}},
-		{out: nil, t: schema.ColumnString, want: Value{Type: schema.ColumnString, Null: true}},
+		{out: 3, t: record.ColumnFloat, want: Value{Type: record.ColumnFloat, Float: 3}},
+		{out: int64(3), t: record.ColumnInt, want: Value{Type: record.ColumnInt, Int: 3}},
+		{out: 2.5, t: record.ColumnInt, err: true},
+		{out: "x", t: record.ColumnBool, err: true},
+		{out: time.UnixMilli(-5), t: record.ColumnTimestamp, want: Value{Type: record.ColumnTimestamp, Int: -5}},
+		{out: nil, t: record.ColumnString, want: Value{Type: record.ColumnString, Null: true}},
 	}
 	for _, tt := range tests {
 		v, err := convert(tt.out, tt.t)
@@ -148,8 +150,8 @@ func TestPlanShared(t *testing.T) {
 	if p.Evaluator(events).plan != p.Evaluator(events).plan {
 		t.Error("the plan is compiled again for the same program and schema")
 	}
-	other := schema.Record{Columns: append([]schema.Column{{Name: "pad", Type: schema.ColumnBool}}, events.Columns...)}
-	b := schema.NewBatch(other, 1)
+	other := record.Schema{Columns: append([]record.Column{{Name: "pad", Type: record.ColumnBool}}, events.Columns...)}
+	b := record.NewBatch(other, 1)
 	b.Columns[0].AppendBool(true)
 	for c, v := range click {
 		switch v := v.(type) {
@@ -174,9 +176,9 @@ func TestPlanShared(t *testing.T) {
 }
 
 func TestAppendTo(t *testing.T) {
-	v := schema.Vector{Type: schema.ColumnString}
-	Value{Type: schema.ColumnString, Str: "héllo"}.AppendTo(&v)
-	Value{Type: schema.ColumnString, Null: true}.AppendTo(&v)
+	v := record.Vector{Type: record.ColumnString}
+	Value{Type: record.ColumnString, Str: "héllo"}.AppendTo(&v)
+	Value{Type: record.ColumnString, Null: true}.AppendTo(&v)
 	if v.Len() != 2 || v.String(0) != "héllo" || !v.IsNull(1) {
 		t.Errorf("vector = %#v", v)
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/builtin"
 	"github.com/expr-lang/expr/file"
@@ -28,18 +30,18 @@ type UnknownField string
 // Program is a compiled expression and the record field type it yields.
 type Program struct {
 	Source schema.Text
-	Type   schema.ColumnType
+	Type   record.ColumnType
 	VM     *vm.Program
 }
 
 // goTypes gives the Go value each record field type has inside expressions.
 // Timestamps are time.Time so that comparisons and date functions work.
-var goTypes = map[schema.ColumnType]any{
-	schema.ColumnString:    "",
-	schema.ColumnInt:       0,
-	schema.ColumnFloat:     0.0,
-	schema.ColumnBool:      false,
-	schema.ColumnTimestamp: time.Time{},
+var goTypes = map[record.ColumnType]any{
+	record.ColumnString:    "",
+	record.ColumnInt:       0,
+	record.ColumnFloat:     0.0,
+	record.ColumnBool:      false,
+	record.ColumnTimestamp: time.Time{},
 }
 
 // Env returns the typed environment expressions over rec are checked with.
@@ -48,7 +50,7 @@ var goTypes = map[schema.ColumnType]any{
 //
 // Metadata columns are the fields of one struct per namespace: "pulsar.key"
 // is `pulsar.key`.
-func Env(rec schema.Record) map[string]any {
+func Env(rec record.Schema) map[string]any {
 	env := make(map[string]any, len(rec.Columns))
 	for _, c := range rec.Columns {
 		if v, ok := goTypes[c.Type]; ok {
@@ -65,14 +67,14 @@ func Env(rec schema.Record) map[string]any {
 
 // Compile checks src against rec and returns the program. what names the
 // expression in messages, e.g. `the filter condition "where"`.
-func Compile(src schema.Text, rec schema.Record, what string) (*Program, hcl.Diagnostics) {
+func Compile(src schema.Text, rec record.Schema, what string) (*Program, hcl.Diagnostics) {
 	return compileAt(src, 0, len(src.Value), rec, what)
 }
 
 // CompileBool compiles a condition that must yield a bool.
-func CompileBool(src schema.Text, rec schema.Record, what string) (*Program, hcl.Diagnostics) {
+func CompileBool(src schema.Text, rec record.Schema, what string) (*Program, hcl.Diagnostics) {
 	p, diags := Compile(src, rec, what)
-	if p != nil && p.Type != schema.ColumnBool {
+	if p != nil && p.Type != record.ColumnBool {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Condition is not a bool",
@@ -85,11 +87,11 @@ func CompileBool(src schema.Text, rec schema.Record, what string) (*Program, hcl
 
 // CompilePart checks the part src.Value[from:to] (byte offsets), such as one
 // argument of an aggregate call, and reports positions relative to src.
-func CompilePart(src schema.Text, from, to int, rec schema.Record, what string) (*Program, hcl.Diagnostics) {
+func CompilePart(src schema.Text, from, to int, rec record.Schema, what string) (*Program, hcl.Diagnostics) {
 	return compileAt(src, from, to, rec, what)
 }
 
-func compileAt(src schema.Text, from, to int, rec schema.Record, what string) (*Program, hcl.Diagnostics) {
+func compileAt(src schema.Text, from, to int, rec record.Schema, what string) (*Program, hcl.Diagnostics) {
 	code := src.Value[from:to]
 	if strings.TrimSpace(code) == "" {
 		return nil, hcl.Diagnostics{{
@@ -120,7 +122,7 @@ func compileAt(src schema.Text, from, to int, rec schema.Record, what string) (*
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Expression has no record type",
-			Detail:   fmt.Sprintf("%s yields %s, which is not one of %s. Convert it, e.g. with int(), float() or string().", upperFirst(what), typeName(prog.Node().Type()), strings.Join(schema.ColumnTypeNames, ", ")),
+			Detail:   fmt.Sprintf("%s yields %s, which is not one of %s. Convert it, e.g. with int(), float() or string().", upperFirst(what), typeName(prog.Node().Type()), strings.Join(record.ColumnTypeNames, ", ")),
 			Subject:  src.RangeOf(from, to).Ptr(),
 		}}
 	}
@@ -128,25 +130,25 @@ func compileAt(src schema.Text, from, to int, rec schema.Record, what string) (*
 }
 
 // columnType maps the static type expr-lang inferred to a record type.
-func columnType(t reflect.Type) (schema.ColumnType, bool) {
+func columnType(t reflect.Type) (record.ColumnType, bool) {
 	if t == nil {
-		return schema.ColumnInvalid, false
+		return record.ColumnInvalid, false
 	}
 	if t == reflect.TypeOf(time.Time{}) {
-		return schema.ColumnTimestamp, true
+		return record.ColumnTimestamp, true
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return schema.ColumnString, true
+		return record.ColumnString, true
 	case reflect.Bool:
-		return schema.ColumnBool, true
+		return record.ColumnBool, true
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return schema.ColumnInt, true
+		return record.ColumnInt, true
 	case reflect.Float32, reflect.Float64:
-		return schema.ColumnFloat, true
+		return record.ColumnFloat, true
 	}
-	return schema.ColumnInvalid, false
+	return record.ColumnInvalid, false
 }
 
 func typeName(t reflect.Type) string {
@@ -159,7 +161,7 @@ func typeName(t reflect.Type) string {
 // diagnose turns an expr-lang compile error into a positioned diagnostic. It
 // returns nil for a reference to a column of unknown type: that column's own
 // error is already reported.
-func diagnose(err error, src schema.Text, from int, code string, rec schema.Record, what string) *hcl.Diagnostic {
+func diagnose(err error, src schema.Text, from int, code string, rec record.Schema, what string) *hcl.Diagnostic {
 	var fe *file.Error
 	if !errors.As(err, &fe) {
 		return &hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid expression", Detail: err.Error(), Subject: src.RangeOf(from, from+len(code)).Ptr()}
@@ -171,7 +173,7 @@ func diagnose(err error, src schema.Text, from int, code string, rec schema.Reco
 	switch {
 	case strings.HasPrefix(msg, "unknown name "):
 		name := strings.TrimPrefix(msg, "unknown name ")
-		if c, ok := rec.Lookup(name); ok && c.Type == schema.ColumnInvalid {
+		if c, ok := rec.Lookup(name); ok && c.Type == record.ColumnInvalid {
 			return nil
 		}
 		end = start + len(name)

@@ -5,17 +5,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/schema"
 )
 
-var events = schema.Record{Columns: []schema.Column{
-	{Name: "user_id", Type: schema.ColumnInt},
-	{Name: "action", Type: schema.ColumnString},
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "price", Type: schema.ColumnFloat},
-	{Name: "ok", Type: schema.ColumnBool},
+var events = record.Schema{Columns: []record.Column{
+	{Name: "user_id", Type: record.ColumnInt},
+	{Name: "action", Type: record.ColumnString},
+	{Name: "ts", Type: record.ColumnTimestamp},
+	{Name: "price", Type: record.ColumnFloat},
+	{Name: "ok", Type: record.ColumnBool},
 }}
 
 // literal returns a Text as if src had been written at line 1 column 10.
@@ -24,16 +26,16 @@ func literal(src string) schema.Text {
 }
 
 func TestCompileTypes(t *testing.T) {
-	tests := map[string]schema.ColumnType{
-		"action != 'heartbeat'": schema.ColumnBool,
-		"lower(action)":         schema.ColumnString,
-		"user_id + 1":           schema.ColumnInt,
-		"price * 2":             schema.ColumnFloat,
-		"user_id / 2":           schema.ColumnFloat,
-		"ts":                    schema.ColumnTimestamp,
-		"ts > now()":            schema.ColumnBool,
-		"len(action)":           schema.ColumnInt,
-		"ok ? 'y' : 'n'":        schema.ColumnString,
+	tests := map[string]record.ColumnType{
+		"action != 'heartbeat'": record.ColumnBool,
+		"lower(action)":         record.ColumnString,
+		"user_id + 1":           record.ColumnInt,
+		"price * 2":             record.ColumnFloat,
+		"user_id / 2":           record.ColumnFloat,
+		"ts":                    record.ColumnTimestamp,
+		"ts > now()":            record.ColumnBool,
+		"len(action)":           record.ColumnInt,
+		"ok ? 'y' : 'n'":        record.ColumnString,
 	}
 	for src, want := range tests {
 		p, diags := Compile(literal(src), events, "the test expression")

@@ -5,12 +5,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/expr-lang/expr/ast"
+	"github.com/sluice-io/sluice/record"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/expr-lang/expr/ast"
 )
 
-// This file makes a record's metadata columns (schema.Record.Meta, such as
+// This file makes a record's metadata columns (record.Schema.Meta, such as
 // "pulsar.key") readable in expressions as the fields of one struct value
 // per namespace: `pulsar.key`, `pulsar.publish_time`,
 // `pulsar.properties["region"]`. A null metadata value reads as its type's
@@ -21,12 +21,12 @@ type namespace struct {
 	name  string       // "pulsar"
 	typ   reflect.Type // a struct with one field per column, tagged expr:"<field>"
 	cols  []int        // the batch position of each struct field's column
-	types []schema.ColumnType
+	types []record.ColumnType
 }
 
 // namespaces groups the metadata columns of rec by the part of their name
 // before the first dot; columns without a dot are left out.
-func namespaces(rec schema.Record) []namespace {
+func namespaces(rec record.Schema) []namespace {
 	var out []namespace
 	index := map[string]int{}
 	fields := map[string][]reflect.StructField{}
@@ -60,8 +60,8 @@ func namespaces(rec schema.Record) []namespace {
 }
 
 // metaGoType is the Go type of a metadata column inside expressions.
-func metaGoType(t schema.ColumnType) (reflect.Type, bool) {
-	if t == schema.ColumnStringMap {
+func metaGoType(t record.ColumnType) (reflect.Type, bool) {
+	if t == record.ColumnStringMap {
 		return reflect.TypeOf(map[string]string(nil)), true
 	}
 	v, ok := goTypes[t]
@@ -75,15 +75,15 @@ func metaGoType(t schema.ColumnType) (reflect.Type, bool) {
 func (ns *namespace) zero() any { return reflect.Zero(ns.typ).Interface() }
 
 // value builds the namespace's struct for row of cols.
-func (ns *namespace) value(cols []schema.Vector, row int) any {
+func (ns *namespace) value(cols []record.Vector, row int) any {
 	v := reflect.New(ns.typ).Elem()
 	for i, c := range ns.cols {
 		vec := &cols[c]
 		if vec.IsNull(row) {
 			continue
 		}
-		if ns.types[i] == schema.ColumnStringMap {
-			v.Field(i).Set(reflect.ValueOf(schema.DecodeStringMap(vec.StringBytes(row))))
+		if ns.types[i] == record.ColumnStringMap {
+			v.Field(i).Set(reflect.ValueOf(record.DecodeStringMap(vec.StringBytes(row))))
 			continue
 		}
 		v.Field(i).Set(reflect.ValueOf(box(vec, row)))
@@ -103,13 +103,13 @@ func (c *closureCompiler) member(n *ast.MemberNode, k kind) (closure, bool) {
 			return closure{}, false
 		}
 		col, t := metaColumn(c.in, name)
-		if col < 0 || t != schema.ColumnStringMap {
+		if col < 0 || t != record.ColumnStringMap {
 			return closure{}, false
 		}
 		c.read(col)
 		want := key.Value
 		return closure{k: k, s: func(f *frame) string {
-			v, _ := schema.LookupStringMap(f.cols[col].StringBytes(f.row), want)
+			v, _ := record.LookupStringMap(f.cols[col].StringBytes(f.row), want)
 			return arenaString(v)
 		}}, true
 	}
@@ -126,10 +126,10 @@ func (c *closureCompiler) member(n *ast.MemberNode, k kind) (closure, bool) {
 
 // metaColumn returns the batch position and type of the metadata column
 // named name, or -1.
-func metaColumn(rec schema.Record, name string) (int, schema.ColumnType) {
+func metaColumn(rec record.Schema, name string) (int, record.ColumnType) {
 	col := rec.MetaIndex(name)
 	if col < 0 {
-		return -1, schema.ColumnInvalid
+		return -1, record.ColumnInvalid
 	}
 	return col, rec.Meta[col-(rec.Width()-len(rec.Meta))].Type
 }

@@ -4,27 +4,29 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/schema"
 )
 
 // withMeta is a parsed record carrying a Pulsar source's metadata.
-var withMeta = schema.Record{
-	Columns: []schema.Column{{Name: "action", Type: schema.ColumnString}},
-	Meta: []schema.Column{
-		{Name: "pulsar.key", Type: schema.ColumnString},
-		{Name: "pulsar.properties", Type: schema.ColumnStringMap},
-		{Name: "pulsar.publish_time", Type: schema.ColumnTimestamp},
-		{Name: "pulsar.event_time", Type: schema.ColumnTimestamp},
+var withMeta = record.Schema{
+	Columns: []record.Column{{Name: "action", Type: record.ColumnString}},
+	Meta: []record.Column{
+		{Name: "pulsar.key", Type: record.ColumnString},
+		{Name: "pulsar.properties", Type: record.ColumnStringMap},
+		{Name: "pulsar.publish_time", Type: record.ColumnTimestamp},
+		{Name: "pulsar.event_time", Type: record.ColumnTimestamp},
 	},
 }
 
 // metaBatch holds two rows: one with every metadata value, one with a null
 // key and event time and no properties.
-func metaBatch() *schema.Batch {
-	b := schema.NewBatch(withMeta, 2)
+func metaBatch() *record.Batch {
+	b := record.NewBatch(withMeta, 2)
 	b.Columns[0].AppendString([]byte("click"))
 	b.Columns[1].AppendString([]byte("user-7"))
-	b.Columns[2].AppendString(schema.AppendStringMap(nil, map[string]string{"region": "eu", "tier": "gold"}))
+	b.Columns[2].AppendString(record.AppendStringMap(nil, map[string]string{"region": "eu", "tier": "gold"}))
 	b.Columns[3].AppendInt(1700000000000)
 	b.Columns[4].AppendInt(1699999999000)
 	b.Columns[0].AppendString([]byte("view"))

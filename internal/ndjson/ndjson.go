@@ -18,7 +18,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // Encoder encodes rows of batches of one schema. Its column keys are escaped
@@ -30,7 +30,7 @@ type Encoder struct {
 }
 
 // NewEncoder returns an Encoder for batches whose schema is rec.
-func NewEncoder(rec schema.Record) *Encoder {
+func NewEncoder(rec record.Schema) *Encoder {
 	e := &Encoder{raw: rec.Raw}
 	if rec.Raw {
 		return e
@@ -53,7 +53,7 @@ func NewEncoder(rec schema.Record) *Encoder {
 // returns the extended slice. b must follow the schema e was made for. For a
 // raw schema it appends the payload bytes unchanged. It does not allocate
 // when dst has room for the row.
-func (e *Encoder) AppendRow(dst []byte, b *schema.Batch, row int) []byte {
+func (e *Encoder) AppendRow(dst []byte, b *record.Batch, row int) []byte {
 	if e.raw {
 		return append(dst, b.Columns[0].StringBytes(row)...)
 	}
@@ -72,7 +72,7 @@ func (e *Encoder) AppendRow(dst []byte, b *schema.Batch, row int) []byte {
 // AppendRow appends row of b as one JSON object, without a newline, as
 // NewEncoder(b.Schema).AppendRow does, escaping the keys on every call. Use
 // an Encoder to encode many rows.
-func AppendRow(dst []byte, b *schema.Batch, row int) []byte {
+func AppendRow(dst []byte, b *record.Batch, row int) []byte {
 	if b.Schema.Raw {
 		return append(dst, b.Columns[0].StringBytes(row)...)
 	}
@@ -89,20 +89,20 @@ func AppendRow(dst []byte, b *schema.Batch, row int) []byte {
 }
 
 // appendValue appends value row of v as JSON.
-func appendValue(dst []byte, v *schema.Vector, row int) []byte {
+func appendValue(dst []byte, v *record.Vector, row int) []byte {
 	if v.IsNull(row) {
 		return append(dst, "null"...)
 	}
 	switch v.Type {
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		return strconv.AppendInt(dst, v.Ints[row], 10)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		return AppendFloat(dst, v.Floats[row])
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		return strconv.AppendBool(dst, v.Bools[row])
-	case schema.ColumnString:
+	case record.ColumnString:
 		return AppendString(dst, v.String(row))
-	case schema.ColumnTimestamp:
+	case record.ColumnTimestamp:
 		dst = append(dst, '"')
 		dst = AppendTimestamp(dst, v.Ints[row])
 		return append(dst, '"')

@@ -11,8 +11,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 const layout = "2006-01-02T15:04:05.000Z07:00"
@@ -30,16 +31,16 @@ func stdJSON(t testing.TB, v any) []byte {
 }
 
 func TestAppendRow(t *testing.T) {
-	all := schema.Record{Columns: []schema.Column{
-		{Name: "i", Type: schema.ColumnInt},
-		{Name: "f", Type: schema.ColumnFloat},
-		{Name: "b", Type: schema.ColumnBool},
-		{Name: "s", Type: schema.ColumnString},
-		{Name: "t", Type: schema.ColumnTimestamp},
+	all := record.Schema{Columns: []record.Column{
+		{Name: "i", Type: record.ColumnInt},
+		{Name: "f", Type: record.ColumnFloat},
+		{Name: "b", Type: record.ColumnBool},
+		{Name: "s", Type: record.ColumnString},
+		{Name: "t", Type: record.ColumnTimestamp},
 	}}
 	tests := []struct {
 		name   string
-		rec    schema.Record
+		rec    record.Schema
 		values []any
 		want   string
 	}{
@@ -75,27 +76,27 @@ func TestAppendRow(t *testing.T) {
 		},
 		{
 			name:   "escaped keys",
-			rec:    schema.Record{Columns: []schema.Column{{Name: "a\"\n", Type: schema.ColumnFloat}, {Name: "é\u2028", Type: schema.ColumnFloat}}},
+			rec:    record.Schema{Columns: []record.Column{{Name: "a\"\n", Type: record.ColumnFloat}, {Name: "é\u2028", Type: record.ColumnFloat}}},
 			values: []any{1e-7, math.Copysign(0, -1)},
 			want:   `{"a\"\n":1e-7,"é\u2028":-0}`,
 		},
 		{
 			name: "no columns",
-			rec:  schema.Record{},
+			rec:  record.Schema{},
 			want: `{}`,
 		},
 		{
 			name:   "raw",
-			rec:    schema.RawRecord(),
+			rec:    record.RawSchema(),
 			values: []any{"{\"x\": 1}\r\x00\xff"},
 			want:   "{\"x\": 1}\r\x00\xff",
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			b := schema.NewBatch(tt.rec, 2)
-			plugintest.AppendRow(b, schema.Origin{}, make([]any, len(b.Columns))...) // a null row first
-			plugintest.AppendRow(b, schema.Origin{}, tt.values...)
+			b := record.NewBatch(tt.rec, 2)
+			plugintest.AppendRow(b, record.Origin{}, make([]any, len(b.Columns))...) // a null row first
+			plugintest.AppendRow(b, record.Origin{}, tt.values...)
 			row := b.Rows - 1
 			prefix := []byte("x\n")
 			if got := NewEncoder(tt.rec).AppendRow(prefix, b, row); string(got) != "x\n"+tt.want {
@@ -204,14 +205,14 @@ func randomFloat(r *rand.Rand) float64 {
 // encoding/json writes for the equivalent Go values, then decodes them.
 func TestDifferential(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
-	types := []schema.ColumnType{schema.ColumnString, schema.ColumnInt, schema.ColumnFloat, schema.ColumnBool, schema.ColumnTimestamp}
+	types := []record.ColumnType{record.ColumnString, record.ColumnInt, record.ColumnFloat, record.ColumnBool, record.ColumnTimestamp}
 	for range 200 {
-		var rec schema.Record
+		var rec record.Schema
 		for i := range 1 + r.IntN(6) {
-			rec.Columns = append(rec.Columns, schema.Column{Name: randomString(r) + string(rune('a'+i)), Type: types[r.IntN(len(types))]})
+			rec.Columns = append(rec.Columns, record.Column{Name: randomString(r) + string(rune('a'+i)), Type: types[r.IntN(len(types))]})
 		}
 		enc := NewEncoder(rec)
-		b := schema.NewBatch(rec, 0)
+		b := record.NewBatch(rec, 0)
 		var rows [][]any
 		for range 20 {
 			values := make([]any, len(rec.Columns))
@@ -220,19 +221,19 @@ func TestDifferential(t *testing.T) {
 					continue // null
 				}
 				switch col.Type {
-				case schema.ColumnString:
+				case record.ColumnString:
 					values[c] = randomString(r)
-				case schema.ColumnInt:
+				case record.ColumnInt:
 					values[c] = int64(r.Uint64())
-				case schema.ColumnFloat:
+				case record.ColumnFloat:
 					values[c] = randomFloat(r)
-				case schema.ColumnBool:
+				case record.ColumnBool:
 					values[c] = r.IntN(2) == 0
-				case schema.ColumnTimestamp:
+				case record.ColumnTimestamp:
 					values[c] = r.Int64N(4e12) - 1e12
 				}
 			}
-			plugintest.AppendRow(b, schema.Origin{}, values...)
+			plugintest.AppendRow(b, record.Origin{}, values...)
 			rows = append(rows, values)
 		}
 		var got []byte
@@ -251,7 +252,7 @@ func TestDifferential(t *testing.T) {
 				if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
 					v = nil
 				}
-				if ms, ok := v.(int64); ok && col.Type == schema.ColumnTimestamp {
+				if ms, ok := v.(int64); ok && col.Type == record.ColumnTimestamp {
 					v = time.UnixMilli(ms).UTC().Format(layout)
 				}
 				want = append(want, stdJSON(t, v)...)
@@ -320,12 +321,12 @@ func TestAppendRowAllocations(t *testing.T) {
 	}
 }
 
-func eventBatch(rows int) *schema.Batch {
-	b := schema.NewBatch(plugintest.Events, rows)
+func eventBatch(rows int) *record.Batch {
+	b := record.NewBatch(plugintest.Events, rows)
 	actions := []string{"click", "view", "purchase", "heartbeat"}
 	devices := []any{"ios", "android", "web", nil}
 	for i := range rows {
-		plugintest.AppendRow(b, schema.Origin{Offset: int64(i)}, 100000+i, actions[i%4], int64(1714564800000+i*137), devices[i%4])
+		plugintest.AppendRow(b, record.Origin{Offset: int64(i)}, 100000+i, actions[i%4], int64(1714564800000+i*137), devices[i%4])
 	}
 	return b
 }

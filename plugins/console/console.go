@@ -5,6 +5,8 @@ package console
 import (
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -25,11 +27,11 @@ type Sink struct {
 	// Format is how records are printed.
 	Format Format
 	// Input is the schema of the records the sink receives.
-	Input schema.Record
+	Input record.Schema
 }
 
 // Output returns the sink's input unchanged.
-func (s *Sink) Output() schema.Record { return s.Input }
+func (s *Sink) Output() record.Schema { return s.Input }
 
 // Plugin declares `sink "console" "NAME"`.
 var Plugin = &plugins.Plugin{

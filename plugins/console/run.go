@@ -9,9 +9,10 @@ import (
 	"strconv"
 	"unicode/utf8"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/ndjson"
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var _ plugins.SinkOpener = (*Sink)(nil)
@@ -47,7 +48,7 @@ type writer struct {
 }
 
 // Write prints every row of b.
-func (w *writer) Write(ctx context.Context, b *schema.Batch) error {
+func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	if b.Rows == 0 {
 		return nil
 	}
@@ -71,7 +72,7 @@ func (w *writer) Close() error { return nil }
 
 // appendTable appends b as a table: a header, a separator, one line per
 // row and a blank line. Numbers are aligned right, other values left.
-func (w *writer) appendTable(b *schema.Batch) {
+func (w *writer) appendTable(b *record.Batch) {
 	cols := len(w.names)
 	w.width = w.width[:0]
 	for _, name := range w.names {
@@ -145,24 +146,24 @@ func trimLine(dst []byte) []byte {
 // printed as they are, unless they hold control characters or invalid
 // UTF-8: then they are quoted, as Go quotes strings, to keep the table
 // whole.
-func appendCell(dst []byte, v *schema.Vector, row int) []byte {
+func appendCell(dst []byte, v *record.Vector, row int) []byte {
 	if v.IsNull(row) {
 		return append(dst, "null"...)
 	}
 	switch v.Type {
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		return strconv.AppendInt(dst, v.Ints[row], 10)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		f := v.Floats[row]
 		if math.IsNaN(f) || math.IsInf(f, 0) {
 			return strconv.AppendFloat(dst, f, 'g', -1, 64) // NaN, +Inf, -Inf
 		}
 		return ndjson.AppendFloat(dst, f)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		return strconv.AppendBool(dst, v.Bools[row])
-	case schema.ColumnTimestamp:
+	case record.ColumnTimestamp:
 		return ndjson.AppendTimestamp(dst, v.Ints[row])
-	case schema.ColumnString:
+	case record.ColumnString:
 		s := v.String(row)
 		if printable(s) {
 			return append(dst, s...)

@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -28,18 +29,18 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 	return c.Buffer.Write(p)
 }
 
-var everything = schema.Record{Columns: []schema.Column{
-	{Name: "name", Type: schema.ColumnString},
-	{Name: "n", Type: schema.ColumnInt},
-	{Name: "average_score", Type: schema.ColumnFloat},
-	{Name: "ok", Type: schema.ColumnBool},
-	{Name: "at", Type: schema.ColumnTimestamp},
+var everything = record.Schema{Columns: []record.Column{
+	{Name: "name", Type: record.ColumnString},
+	{Name: "n", Type: record.ColumnInt},
+	{Name: "average_score", Type: record.ColumnFloat},
+	{Name: "ok", Type: record.ColumnBool},
+	{Name: "at", Type: record.ColumnTimestamp},
 }}
 
 // printed is one test case: batches of rows written one after the other.
 var printed = []struct {
 	name    string
-	rec     schema.Record
+	rec     record.Schema
 	batches [][][]any
 }{
 	{
@@ -68,15 +69,15 @@ var printed = []struct {
 	},
 	{
 		name:    "raw",
-		rec:     schema.RawRecord(),
+		rec:     record.RawSchema(),
 		batches: [][][]any{{{`{"user_id": 1}`}, {"not json"}}},
 	},
 }
 
-func batch(rec schema.Record, rows [][]any) *schema.Batch {
-	b := schema.NewBatch(rec, len(rows))
+func batch(rec record.Schema, rows [][]any) *record.Batch {
+	b := record.NewBatch(rec, len(rows))
 	for i, r := range rows {
-		plugintest.AppendRow(b, schema.Origin{Offset: int64(i)}, r...)
+		plugintest.AppendRow(b, record.Origin{Offset: int64(i)}, r...)
 	}
 	return b
 }

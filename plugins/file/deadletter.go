@@ -3,6 +3,8 @@ package file
 import (
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -29,11 +31,11 @@ type DeadLetter struct {
 	// Payload is how the original bytes are written.
 	Payload Payload
 	// Input is the schema of the records the stages hand on.
-	Input schema.Record
+	Input record.Schema
 }
 
 // Output returns the input unchanged.
-func (d *DeadLetter) Output() schema.Record { return d.Input }
+func (d *DeadLetter) Output() record.Schema { return d.Input }
 
 // DeadLetterPlugin declares `dead_letter "file"`.
 var DeadLetterPlugin = &plugins.Plugin{

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var events = plugintest.Events
@@ -97,7 +98,7 @@ func TestSource(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := plugintest.Expect(t, SourcePlugin, tt.src, schema.Record{}, tt.diags, tt.want)
+			c := plugintest.Expect(t, SourcePlugin, tt.src, record.Schema{}, tt.diags, tt.want)
 			if c == nil {
 				return
 			}
@@ -184,7 +185,7 @@ func TestExamples(t *testing.T) {
 		for _, ex := range p.Examples {
 			input := events
 			if p.Kind == plugins.KindSource {
-				input = schema.Record{}
+				input = record.Schema{}
 			}
 			if _, diags := plugintest.Build(p, ex.Config, input); len(diags) > 0 {
 				t.Errorf("%s example %q: %s", p.Header(), ex.Title, diags.Error())

@@ -3,6 +3,8 @@ package file
 import (
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -16,11 +18,11 @@ type Sink struct {
 	// folder when written as a relative path.
 	Path string
 	// Input is the schema of the records the sink receives.
-	Input schema.Record
+	Input record.Schema
 }
 
 // Output returns the sink's input unchanged.
-func (s *Sink) Output() schema.Record { return s.Input }
+func (s *Sink) Output() record.Schema { return s.Input }
 
 // SinkPlugin declares `sink "file" "NAME"`.
 var SinkPlugin = &plugins.Plugin{

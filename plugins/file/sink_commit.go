@@ -12,10 +12,11 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/ndjson"
 	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // This file is the file sink of a run that takes checkpoints: rows are
@@ -73,7 +74,7 @@ func (w *commitWriter) openPending() error {
 }
 
 // Write appends every row of b to the pending file.
-func (w *commitWriter) Write(ctx context.Context, b *schema.Batch) error {
+func (w *commitWriter) Write(ctx context.Context, b *record.Batch) error {
 	for row := range b.Rows {
 		w.line = w.enc.AppendRow(w.line[:0], b, row)
 		w.line = append(w.line, '\n')

@@ -8,13 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
-var numbers = schema.Record{Columns: []schema.Column{{Name: "n", Type: schema.ColumnInt}}}
+var numbers = record.Schema{Columns: []record.Column{{Name: "n", Type: record.ColumnInt}}}
 
-func numbersBatch(from, to int) *schema.Batch {
+func numbersBatch(from, to int) *record.Batch {
 	var rows [][]any
 	for i := from; i < to; i++ {
 		rows = append(rows, []any{i})

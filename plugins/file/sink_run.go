@@ -8,9 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/ndjson"
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var _ plugins.SinkOpener = (*Sink)(nil)
@@ -56,7 +57,7 @@ type sinkWriter struct {
 // Write appends every row of b to the file as one JSON object per line. The
 // rows reach the file (not yet the disk) before Write returns, so a reader
 // following the file sees each window as soon as it is emitted.
-func (w *sinkWriter) Write(ctx context.Context, b *schema.Batch) error {
+func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 	for row := range b.Rows {
 		w.line = w.enc.AppendRow(w.line[:0], b, row)
 		w.line = append(w.line, '\n')

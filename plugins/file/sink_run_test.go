@@ -10,17 +10,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/ndjson"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // batch makes a batch of rec holding rows.
-func batch(rec schema.Record, rows ...[]any) *schema.Batch {
-	b := schema.NewBatch(rec, len(rows))
+func batch(rec record.Schema, rows ...[]any) *record.Batch {
+	b := record.NewBatch(rec, len(rows))
 	for i, r := range rows {
-		plugintest.AppendRow(b, schema.Origin{Offset: int64(i)}, r...)
+		plugintest.AppendRow(b, record.Origin{Offset: int64(i)}, r...)
 	}
 	return b
 }
@@ -35,10 +36,10 @@ func readString(t *testing.T, path string) string {
 }
 
 func TestSinkWrite(t *testing.T) {
-	scores := schema.Record{Columns: []schema.Column{{Name: "name", Type: schema.ColumnString}, {Name: "score", Type: schema.ColumnFloat}, {Name: "ok", Type: schema.ColumnBool}}}
+	scores := record.Schema{Columns: []record.Column{{Name: "name", Type: record.ColumnString}, {Name: "score", Type: record.ColumnFloat}, {Name: "ok", Type: record.ColumnBool}}}
 	tests := []struct {
 		name    string
-		rec     schema.Record
+		rec     record.Schema
 		batches [][][]any
 		want    string
 	}{
@@ -63,7 +64,7 @@ func TestSinkWrite(t *testing.T) {
 		},
 		{
 			name:    "raw",
-			rec:     schema.RawRecord(),
+			rec:     record.RawSchema(),
 			batches: [][][]any{{{`{"a": 1}`}, {"not json"}}},
 			want:    "{\"a\": 1}\nnot json\n",
 		},
@@ -216,8 +217,8 @@ func TestSinkWriteAllocations(t *testing.T) {
 func TestDeadLetter(t *testing.T) {
 	at := time.Date(2024, 5, 1, 14, 0, 0, 123456789, time.FixedZone("CEST", 2*3600))
 	recs := []plugins.DeadRecord{
-		{Time: at, Stage: `parse "json"`, Reason: `field "user_id": want int, got string "x"`, Payload: []byte(`{"user_id":"x"}`), Origin: schema.Origin{Partition: 0, Offset: 42}},
-		{Time: at.Add(time.Millisecond), Stage: `window "tumbling"`, Reason: "late\tby 5s", Payload: []byte("\xff\x00é"), Origin: schema.Origin{Partition: 3, Offset: -1}},
+		{Time: at, Stage: `parse "json"`, Reason: `field "user_id": want int, got string "x"`, Payload: []byte(`{"user_id":"x"}`), Origin: record.Origin{Partition: 0, Offset: 42}},
+		{Time: at.Add(time.Millisecond), Stage: `window "tumbling"`, Reason: "late\tby 5s", Payload: []byte("\xff\x00é"), Origin: record.Origin{Partition: 3, Offset: -1}},
 		{Time: at, Stage: "filter", Reason: "", Payload: nil},
 	}
 	tests := []struct {
@@ -270,12 +271,12 @@ func TestDeadLetter(t *testing.T) {
 	}
 }
 
-func eventBatch(rows int) *schema.Batch {
-	b := schema.NewBatch(events, rows)
+func eventBatch(rows int) *record.Batch {
+	b := record.NewBatch(events, rows)
 	actions := []string{"click", "view", "purchase", "heartbeat"}
 	devices := []any{"ios", "android", "web", nil}
 	for i := range rows {
-		plugintest.AppendRow(b, schema.Origin{Offset: int64(i)}, 100000+i, actions[i%4], int64(1714564800000+i*137), devices[i%4])
+		plugintest.AppendRow(b, record.Origin{Offset: int64(i)}, 100000+i, actions[i%4], int64(1714564800000+i*137), devices[i%4])
 	}
 	return b
 }

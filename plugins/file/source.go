@@ -3,6 +3,8 @@ package file
 import (
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -24,7 +26,7 @@ type Source struct {
 
 // Output returns raw bytes: one record per line, to be parsed by the next
 // stage.
-func (s *Source) Output() schema.Record { return schema.RawRecord() }
+func (s *Source) Output() record.Schema { return record.RawSchema() }
 
 // SourcePlugin declares `source "file"`.
 var SourcePlugin = &plugins.Plugin{

@@ -11,8 +11,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var _ plugins.Opener = (*Source)(nil)
@@ -118,7 +119,7 @@ func (r *sourceReader) Resume(positions map[string][]byte) error {
 // Read appends up to maxRows lines to b, one raw record per non-empty line,
 // with the byte offset of the line's first byte as origin. It blocks until
 // at least one line is available.
-func (r *sourceReader) Read(ctx context.Context, b *schema.Batch, maxRows int) error {
+func (r *sourceReader) Read(ctx context.Context, b *record.Batch, maxRows int) error {
 	if err := r.canceled(ctx); err != nil {
 		return err
 	}
@@ -179,7 +180,7 @@ func (r *sourceReader) Read(ctx context.Context, b *schema.Batch, maxRows int) e
 // lines appends to b up to maxRows complete lines from the buffer and
 // returns how many it appended. It fails on a line longer than the limit
 // when it has appended none: the lines before it are returned first.
-func (r *sourceReader) lines(b *schema.Batch, maxRows int) (int, error) {
+func (r *sourceReader) lines(b *record.Batch, maxRows int) (int, error) {
 	n := 0
 	for n < maxRows {
 		i := bytes.IndexByte(r.buf[r.start:r.end], '\n')
@@ -217,7 +218,7 @@ func (r *sourceReader) tooLong(off int64) error {
 
 // appendLine appends line, without its '\n', as a record unless it is
 // empty once a trailing '\r' is removed, and reports whether it did.
-func (r *sourceReader) appendLine(b *schema.Batch, line []byte, off int64) bool {
+func (r *sourceReader) appendLine(b *record.Batch, line []byte, off int64) bool {
 	if n := len(line); n > 0 && line[n-1] == '\r' {
 		line = line[:n-1]
 	}
@@ -225,7 +226,7 @@ func (r *sourceReader) appendLine(b *schema.Batch, line []byte, off int64) bool 
 		return false
 	}
 	b.Columns[0].AppendString(line)
-	b.Origins = append(b.Origins, schema.Origin{Partition: 0, Offset: off})
+	b.Origins = append(b.Origins, record.Origin{Partition: 0, Offset: off})
 	b.Rows++
 	return true
 }

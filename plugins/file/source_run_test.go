@@ -15,8 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // line is one record as read: its payload and the offset of its first byte.
@@ -27,7 +28,7 @@ type line struct {
 
 func (l line) String() string { return fmt.Sprintf("%d:%q", l.Offset, l.Text) }
 
-func lines(b *schema.Batch) []line {
+func lines(b *record.Batch) []line {
 	var out []line
 	for i := range b.Rows {
 		if b.Origins[i].Partition != 0 {
@@ -78,7 +79,7 @@ func open(t testing.TB, ctx context.Context, s *Source, rt *plugins.Runtime) *so
 func readAll(t *testing.T, r plugins.Reader, max int) ([]line, error) {
 	t.Helper()
 	var got []line
-	b := schema.NewBatch(schema.RawRecord(), max)
+	b := record.NewBatch(record.RawSchema(), max)
 	for {
 		b.Reset()
 		err := r.Read(context.Background(), b, max)
@@ -128,7 +129,7 @@ func TestSourceReadBounded(t *testing.T) {
 					t.Fatalf("read %v, want %v", got, tt.want)
 				}
 				// Once at the end, it stays there.
-				if err := r.Read(context.Background(), schema.NewBatch(schema.RawRecord(), 1), max); err != io.EOF {
+				if err := r.Read(context.Background(), record.NewBatch(record.RawSchema(), 1), max); err != io.EOF {
 					t.Fatalf("Read after EOF = %v, want io.EOF", err)
 				}
 			})
@@ -241,7 +242,7 @@ func TestSourceFollow(t *testing.T) {
 	var logs logBuffer
 	rt := &plugins.Runtime{Pipeline: "p", Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 	r := open(t, context.Background(), &Source{Path: path, Follow: true, PollInterval: 5 * time.Millisecond}, rt)
-	b := schema.NewBatch(schema.RawRecord(), 10)
+	b := record.NewBatch(record.RawSchema(), 10)
 
 	// read reads one batch, waiting at most d.
 	read := func(d time.Duration) ([]line, error) {
@@ -307,7 +308,7 @@ func TestSourceCancel(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			r := open(t, life, &Source{Path: writeFile(t, "a\n"), Follow: true, PollInterval: time.Hour}, nil)
-			b := schema.NewBatch(schema.RawRecord(), 10)
+			b := record.NewBatch(record.RawSchema(), 10)
 			if err := r.Read(ctx, b, 10); err != nil || b.Rows != 1 {
 				t.Fatalf("Read = %v with %d rows, want 1 row", err, b.Rows)
 			}
@@ -358,7 +359,7 @@ func eventLines(size int) []byte {
 func TestSourceReadAllocations(t *testing.T) {
 	path := writeFile(t, string(eventLines(8<<20)))
 	r := open(t, context.Background(), &Source{Path: path}, nil)
-	b := schema.NewBatch(schema.RawRecord(), 256)
+	b := record.NewBatch(record.RawSchema(), 256)
 	b.Columns[0].Bytes = make([]byte, 0, 1<<16)
 	ctx := context.Background()
 	for range 10 {
@@ -384,7 +385,7 @@ func BenchmarkSourceRead(bm *testing.B) {
 		bm.Fatal(err)
 	}
 	const max = 1024
-	b := schema.NewBatch(schema.RawRecord(), max)
+	b := record.NewBatch(record.RawSchema(), max)
 	ctx := context.Background()
 	s := &Source{Path: path}
 	bm.SetBytes(int64(len(data)))

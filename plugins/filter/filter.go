@@ -5,6 +5,8 @@ package filter
 import (
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/expression"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
@@ -17,11 +19,11 @@ type Filter struct {
 	Where *expression.Program
 	// Input is the schema of the records reaching the stage, which is also
 	// its output.
-	Input schema.Record
+	Input record.Schema
 }
 
 // Output returns the input unchanged: a filter only removes records.
-func (f *Filter) Output() schema.Record { return f.Input }
+func (f *Filter) Output() record.Schema { return f.Input }
 
 // Plugin declares `filter`.
 var Plugin = &plugins.Plugin{

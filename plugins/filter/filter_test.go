@@ -4,8 +4,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var events = plugintest.Events
@@ -31,7 +32,7 @@ func TestBuild(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			input := events
 			if tt.raw {
-				input = schema.RawRecord()
+				input = record.RawSchema()
 			}
 			c, diags := plugintest.Build(Plugin, tt.src, input)
 			if got := summaries(diags); !reflect.DeepEqual(got, tt.diags) {
@@ -47,7 +48,7 @@ func TestBuild(t *testing.T) {
 				return
 			}
 			f := c.(*Filter)
-			if f.Where == nil || f.Where.Type != schema.ColumnBool {
+			if f.Where == nil || f.Where.Type != record.ColumnBool {
 				t.Fatalf("program = %#v, want a bool program", f.Where)
 			}
 			if !reflect.DeepEqual(c.Output(), events) {

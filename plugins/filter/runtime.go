@@ -2,7 +2,7 @@ package filter
 
 import (
 	"github.com/sluice-io/sluice/internal/expression"
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // Counts says what became of the rows of one batch: In = Kept + Filtered +
@@ -25,11 +25,11 @@ type Counts struct {
 // appended to, not reset. Process may be called from one goroutine at a
 // time per out; separate calls on separate batches may run concurrently.
 // f must have been built without errors.
-func (f *Filter) Process(in, out *schema.Batch, bad func(row int, reason string)) Counts {
+func (f *Filter) Process(in, out *record.Batch, bad func(row int, reason string)) Counts {
 	return f.process(f.Where.Evaluator(f.Input), in, out, bad)
 }
 
-func (f *Filter) process(e *expression.Evaluator, in, out *schema.Batch, bad func(row int, reason string)) Counts {
+func (f *Filter) process(e *expression.Evaluator, in, out *record.Batch, bad func(row int, reason string)) Counts {
 	c := Counts{In: in.Rows}
 	e.Bind(in)
 	// Rows are selected in chunks, then copied column by column.
@@ -57,7 +57,7 @@ func (f *Filter) process(e *expression.Evaluator, in, out *schema.Batch, bad fun
 }
 
 // appendRows appends the rows sel of in to out, a batch of the same schema.
-func appendRows(out, in *schema.Batch, sel []int32) {
+func appendRows(out, in *record.Batch, sel []int32) {
 	if len(sel) == 0 {
 		return
 	}

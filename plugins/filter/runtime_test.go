@@ -6,24 +6,25 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // event is one row over plugintest.Events: user_id, action, ts, device; nil
 // is null.
 type event [4]any
 
-func batchOf(rows ...event) *schema.Batch {
-	b := schema.NewBatch(events, len(rows))
+func batchOf(rows ...event) *record.Batch {
+	b := record.NewBatch(events, len(rows))
 	for i, r := range rows {
-		plugintest.AppendRow(b, schema.Origin{Partition: 1, Offset: int64(100 + i)}, r[:]...)
+		plugintest.AppendRow(b, record.Origin{Partition: 1, Offset: int64(100 + i)}, r[:]...)
 	}
 	return b
 }
 
 // dump renders the rows of b as "origin: v1 v2 ...".
-func dump(b *schema.Batch) []string {
+func dump(b *record.Batch) []string {
 	var out []string
 	for row := range b.Rows {
 		var s []string
@@ -32,7 +33,7 @@ func dump(b *schema.Batch) []string {
 			switch {
 			case v.IsNull(row):
 				s = append(s, "null")
-			case v.Type == schema.ColumnString:
+			case v.Type == record.ColumnString:
 				s = append(s, v.String(row))
 			default:
 				s = append(s, fmt.Sprint(v.Ints[row]))
@@ -103,7 +104,7 @@ func TestProcess(t *testing.T) {
 		t.Run(tt.where, func(t *testing.T) {
 			f := build(t, tt.where)
 			in := batchOf(rows...)
-			out := schema.NewBatch(events, 0)
+			out := record.NewBatch(events, 0)
 			var dead []string
 			got := f.Process(in, out, func(row int, reason string) { dead = append(dead, fmt.Sprintf("%d: %s", row, reason)) })
 			if err := out.Validate(); err != nil {
@@ -149,7 +150,7 @@ func TestProcessAppends(t *testing.T) {
 }
 
 // benchBatch is 1024 rows of which a third are heartbeats.
-func benchBatch() *schema.Batch {
+func benchBatch() *record.Batch {
 	actions := []string{"click", "view", "heartbeat"}
 	var rows []event
 	for i := range 1024 {
@@ -161,7 +162,7 @@ func benchBatch() *schema.Batch {
 func BenchmarkProcess(b *testing.B) {
 	f := build(b, "action != 'heartbeat'")
 	in := benchBatch()
-	out := schema.NewBatch(events, in.Rows)
+	out := record.NewBatch(events, in.Rows)
 	for _, path := range []string{"closures", "vm"} {
 		b.Run(path, func(b *testing.B) {
 			e := f.Where.Evaluator(f.Input)

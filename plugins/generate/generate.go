@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -25,11 +27,11 @@ const (
 )
 
 // Columns are the fields of a generated event, in order.
-var Columns = []schema.Column{
-	{Name: "user_id", Type: schema.ColumnInt},
-	{Name: "action", Type: schema.ColumnString},
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "device", Type: schema.ColumnString},
+var Columns = []record.Column{
+	{Name: "user_id", Type: record.ColumnInt},
+	{Name: "action", Type: record.ColumnString},
+	{Name: "ts", Type: record.ColumnTimestamp},
+	{Name: "device", Type: record.ColumnString},
 }
 
 // Source is the configuration of a `source "generate"` block.
@@ -54,11 +56,11 @@ type Source struct {
 }
 
 // Output returns the typed event columns, or raw bytes for FormatJSON.
-func (s *Source) Output() schema.Record {
+func (s *Source) Output() record.Schema {
 	if s.Format == FormatJSON {
-		return schema.RawRecord()
+		return record.RawSchema()
 	}
-	return schema.Record{Columns: append([]schema.Column(nil), Columns...)}
+	return record.Schema{Columns: append([]record.Column(nil), Columns...)}
 }
 
 // Plugin declares `source "generate"`.

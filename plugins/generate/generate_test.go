@@ -5,22 +5,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 func TestBuild(t *testing.T) {
-	typed := schema.Record{Columns: []schema.Column{
-		{Name: "user_id", Type: schema.ColumnInt},
-		{Name: "action", Type: schema.ColumnString},
-		{Name: "ts", Type: schema.ColumnTimestamp},
-		{Name: "device", Type: schema.ColumnString},
+	typed := record.Schema{Columns: []record.Column{
+		{Name: "user_id", Type: record.ColumnInt},
+		{Name: "action", Type: record.ColumnString},
+		{Name: "ts", Type: record.ColumnTimestamp},
+		{Name: "device", Type: record.ColumnString},
 	}}
 	tests := []struct {
 		name   string
 		src    string
 		want   *Source
-		output schema.Record
+		output record.Schema
 		diags  []string
 	}{
 		{
@@ -41,7 +42,7 @@ func TestBuild(t *testing.T) {
   format        = "json"
 }`,
 			want:   &Source{Rate: 5, Count: 10, Seed: 7, Users: 3, LateFraction: 1, Format: FormatJSON},
-			output: schema.RawRecord(),
+			output: record.RawSchema(),
 		},
 		{
 			name:  "missing rate",
@@ -87,7 +88,7 @@ func TestBuild(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := plugintest.Expect(t, Plugin, tt.src, schema.Record{}, tt.diags, tt.want)
+			c := plugintest.Expect(t, Plugin, tt.src, record.Schema{}, tt.diags, tt.want)
 			if c == nil {
 				return
 			}
@@ -100,7 +101,7 @@ func TestBuild(t *testing.T) {
 
 func TestExamples(t *testing.T) {
 	for _, ex := range Plugin.Examples {
-		if _, diags := plugintest.Build(Plugin, ex.Config, schema.Record{}); len(diags) > 0 {
+		if _, diags := plugintest.Build(Plugin, ex.Config, record.Schema{}); len(diags) > 0 {
 			t.Errorf("example %q: %s", ex.Title, diags.Error())
 		}
 	}

@@ -10,8 +10,9 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // Epoch is the event time of the first generated event. Event times are a
@@ -178,7 +179,7 @@ func (r *reader) Close() error { return nil }
 
 // Read appends up to max events to b (at least one; max below 1 counts as
 // 1), waiting until the pace allows one.
-func (r *reader) Read(ctx context.Context, b *schema.Batch, max int) error {
+func (r *reader) Read(ctx context.Context, b *record.Batch, max int) error {
 	json := r.src.Format == FormatJSON
 	want := len(Columns)
 	if json {
@@ -299,7 +300,7 @@ func (r *reader) gen() event {
 }
 
 // appendRecords appends n events as typed rows.
-func (r *reader) appendRecords(b *schema.Batch, n int) {
+func (r *reader) appendRecords(b *record.Batch, n int) {
 	users, acts, tss, devs := &b.Columns[0], &b.Columns[1], &b.Columns[2], &b.Columns[3]
 	for range n {
 		off := r.next
@@ -308,14 +309,14 @@ func (r *reader) appendRecords(b *schema.Batch, n int) {
 		acts.AppendString(actionBytes[e.action])
 		tss.AppendInt(e.ts)
 		devs.AppendString(deviceBytes[e.device])
-		b.Origins = append(b.Origins, schema.Origin{Partition: 0, Offset: off})
+		b.Origins = append(b.Origins, record.Origin{Partition: 0, Offset: off})
 	}
 	b.Rows += n
 }
 
 // appendJSON appends n events as NDJSON payloads, written straight into the
 // raw batch's string column.
-func (r *reader) appendJSON(b *schema.Batch, n int) {
+func (r *reader) appendJSON(b *record.Batch, n int) {
 	v := &b.Columns[0]
 	if len(v.Offsets) == 0 {
 		v.Offsets = append(v.Offsets, 0)
@@ -333,7 +334,7 @@ func (r *reader) appendJSON(b *schema.Batch, n int) {
 		if v.Nulls != nil {
 			v.Nulls = append(v.Nulls, false)
 		}
-		b.Origins = append(b.Origins, schema.Origin{Partition: 0, Offset: off})
+		b.Origins = append(b.Origins, record.Origin{Partition: 0, Offset: off})
 	}
 	b.Rows += n
 }

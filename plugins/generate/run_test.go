@@ -13,8 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // fakeClock is a manual processing-time clock.
@@ -70,7 +71,7 @@ type row struct {
 // raw payloads for FormatJSON and the size of every batch.
 type result struct {
 	rows     []row
-	origins  []schema.Origin
+	origins  []record.Origin
 	payloads []string
 	sizes    []int
 }
@@ -80,7 +81,7 @@ func readAll(t testing.TB, s *Source, max int) result {
 	t.Helper()
 	r := open(t, s)
 	defer r.Close()
-	b := schema.NewBatch(s.Output(), max)
+	b := record.NewBatch(s.Output(), max)
 	var res result
 	for {
 		b.Reset()
@@ -145,7 +146,7 @@ func TestDeterminism(t *testing.T) {
 				}
 			}
 			for i, o := range want.origins {
-				if o != (schema.Origin{Partition: 0, Offset: int64(i)}) {
+				if o != (record.Origin{Partition: 0, Offset: int64(i)}) {
 					t.Fatalf("origin %d = %+v", i, o)
 				}
 			}
@@ -192,7 +193,7 @@ func TestCount(t *testing.T) {
 		c := newFakeClock()
 		r.now = c.now
 		c.advance(time.Hour) // every event is due
-		b := schema.NewBatch(s.Output(), 16)
+		b := record.NewBatch(s.Output(), 16)
 		var sizes []int
 		for {
 			b.Reset()
@@ -223,7 +224,7 @@ func TestCancel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b := schema.NewBatch(s.Output(), 8)
+		b := record.NewBatch(s.Output(), 8)
 		// At rate 1 the first event is due after a second: Read blocks.
 		done := make(chan error, 1)
 		start := time.Now()
@@ -370,7 +371,7 @@ func TestPacing(t *testing.T) {
 		waited = append(waited, d)
 		return errWouldBlock
 	}
-	b := schema.NewBatch(s.Output(), 1024)
+	b := record.NewBatch(s.Output(), 1024)
 	read := func(max int) (int, error) {
 		b.Reset()
 		err := r.Read(context.Background(), b, max)
@@ -417,7 +418,7 @@ func TestPacingRealClock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := schema.NewBatch(s.Output(), 64)
+	b := record.NewBatch(s.Output(), 64)
 	total := 0
 	for {
 		b.Reset()
@@ -466,7 +467,7 @@ func TestOpenErrors(t *testing.T) {
 	if rd.Partitions() != 1 {
 		t.Errorf("Partitions = %d", rd.Partitions())
 	}
-	if err := rd.Read(context.Background(), schema.NewBatch(schema.RawRecord(), 1), 1); err == nil {
+	if err := rd.Read(context.Background(), record.NewBatch(record.RawSchema(), 1), 1); err == nil {
 		t.Error("Read into a raw batch of a records source succeeded")
 	}
 }
@@ -499,7 +500,7 @@ func BenchmarkGenerate(b *testing.B) {
 			c := newFakeClock()
 			r.now = c.now
 			c.advance(1000 * time.Hour) // never throttled
-			batch := schema.NewBatch(s.Output(), max)
+			batch := record.NewBatch(s.Output(), max)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/internal/expression"
@@ -32,13 +34,13 @@ type Map struct {
 	// Drop are the input fields removed after the assignments.
 	Drop []string
 	// Input is the schema of the records reaching the stage.
-	Input schema.Record
+	Input record.Schema
 
-	output schema.Record
+	output record.Schema
 }
 
 // Output returns the input with the assignments applied, then the drops.
-func (m *Map) Output() schema.Record { return m.output }
+func (m *Map) Output() record.Schema { return m.output }
 
 // Plugin declares `map`.
 var Plugin = &plugins.Plugin{
@@ -79,7 +81,7 @@ func usableName(name string) bool {
 	if !identifier.MatchString(name) {
 		return false
 	}
-	rec := schema.Record{Columns: []schema.Column{{Name: name, Type: schema.ColumnInt}}}
+	rec := record.Schema{Columns: []record.Column{{Name: name, Type: record.ColumnInt}}}
 	_, diags := expression.Compile(schema.Text{Value: name}, rec, "a field name")
 	return !diags.HasErrors()
 }
@@ -116,11 +118,11 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		if prog == nil {
 			// Keep the column, of unknown type, so that later stages
 			// referring to it raise no follow-on errors.
-			out = out.With(schema.Column{Name: e.Key, Type: schema.ColumnInvalid})
+			out = out.With(record.Column{Name: e.Key, Type: record.ColumnInvalid})
 			continue
 		}
 		m.Set = append(m.Set, Assignment{Name: e.Key, Value: prog})
-		out = out.With(schema.Column{Name: e.Key, Type: prog.Type})
+		out = out.With(record.Column{Name: e.Key, Type: prog.Type})
 	}
 	dropped := map[string]hcl.Range{}
 	for _, e := range drop {

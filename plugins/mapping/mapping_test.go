@@ -4,8 +4,9 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var events = plugintest.Events
@@ -13,26 +14,26 @@ var events = plugintest.Events
 var summaries = plugintest.Summaries
 
 // cols builds a record from alternating names and types.
-func cols(spec ...any) schema.Record {
-	var r schema.Record
+func cols(spec ...any) record.Schema {
+	var r record.Schema
 	for i := 0; i < len(spec); i += 2 {
-		r.Columns = append(r.Columns, schema.Column{Name: spec[i].(string), Type: spec[i+1].(schema.ColumnType)})
+		r.Columns = append(r.Columns, record.Column{Name: spec[i].(string), Type: spec[i+1].(record.ColumnType)})
 	}
 	return r
 }
 
 func TestBuild(t *testing.T) {
 	const (
-		i  = schema.ColumnInt
-		s  = schema.ColumnString
-		ts = schema.ColumnTimestamp
-		b  = schema.ColumnBool
-		f  = schema.ColumnFloat
+		i  = record.ColumnInt
+		s  = record.ColumnString
+		ts = record.ColumnTimestamp
+		b  = record.ColumnBool
+		f  = record.ColumnFloat
 	)
 	tests := []struct {
 		name   string
 		src    string
-		output schema.Record
+		output record.Schema
 		set    []string // the assigned names, in order
 		diags  []string
 	}{

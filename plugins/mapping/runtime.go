@@ -3,8 +3,9 @@ package mapping
 import (
 	"fmt"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/expression"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // Counts says what became of the rows of one batch: In = Out + Dead.
@@ -30,7 +31,7 @@ type Counts struct {
 //
 // in is only read and out is appended to, not reset. m must have been built
 // without errors.
-func (m *Map) Process(in, out *schema.Batch, bad func(row int, reason string)) Counts {
+func (m *Map) Process(in, out *record.Batch, bad func(row int, reason string)) Counts {
 	evals := make([]*expression.Evaluator, len(m.Set))
 	for i, a := range m.Set {
 		evals[i] = a.Value.Evaluator(m.Input)
@@ -58,7 +59,7 @@ func (m *Map) sources() []int {
 	return from
 }
 
-func (m *Map) process(evals []*expression.Evaluator, in, out *schema.Batch, bad func(row int, reason string)) Counts {
+func (m *Map) process(evals []*expression.Evaluator, in, out *record.Batch, bad func(row int, reason string)) Counts {
 	c := Counts{In: in.Rows}
 	from := m.sources()
 	for _, e := range evals {

@@ -6,25 +6,26 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/expression"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // event is one row over plugintest.Events: user_id, action, ts, device; nil
 // is null.
 type event [4]any
 
-func batchOf(rows ...event) *schema.Batch {
-	b := schema.NewBatch(events, len(rows))
+func batchOf(rows ...event) *record.Batch {
+	b := record.NewBatch(events, len(rows))
 	for i, r := range rows {
-		plugintest.AppendRow(b, schema.Origin{Partition: 2, Offset: int64(100 + i)}, r[:]...)
+		plugintest.AppendRow(b, record.Origin{Partition: 2, Offset: int64(100 + i)}, r[:]...)
 	}
 	return b
 }
 
 // dump renders the rows of b as "origin: name=value ...".
-func dump(b *schema.Batch) []string {
+func dump(b *record.Batch) []string {
 	var out []string
 	for row := range b.Rows {
 		var s []string
@@ -34,11 +35,11 @@ func dump(b *schema.Batch) []string {
 			switch {
 			case v.IsNull(row):
 				x = "null"
-			case v.Type == schema.ColumnString:
+			case v.Type == record.ColumnString:
 				x = v.String(row)
-			case v.Type == schema.ColumnFloat:
+			case v.Type == record.ColumnFloat:
 				x = fmt.Sprint(v.Floats[row])
-			case v.Type == schema.ColumnBool:
+			case v.Type == record.ColumnBool:
 				x = fmt.Sprint(v.Bools[row])
 			default:
 				x = fmt.Sprint(v.Ints[row])
@@ -125,7 +126,7 @@ func TestProcess(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m := buildMap(t, tt.src)
 			in := batchOf(rows...)
-			out := schema.NewBatch(m.Output(), 0)
+			out := record.NewBatch(m.Output(), 0)
 			var dead []string
 			c := m.Process(in, out, func(row int, reason string) { dead = append(dead, fmt.Sprintf("%d: %s", row, reason)) })
 			if err := out.Validate(); err != nil {
@@ -152,7 +153,7 @@ func BenchmarkProcess(b *testing.B) {
 		rows = append(rows, event{i, actions[i%3], i * 1000, "ios"})
 	}
 	in := batchOf(rows...)
-	out := schema.NewBatch(m.Output(), in.Rows)
+	out := record.NewBatch(m.Output(), in.Rows)
 	for _, path := range []string{"closures", "vm"} {
 		b.Run(path, func(b *testing.B) {
 			e := m.Set[0].Value.Evaluator(m.Input)

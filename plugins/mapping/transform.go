@@ -2,11 +2,11 @@ package mapping
 
 import (
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // Transform is Process for the runner.
-func (m *Map) Transform(in, out *schema.Batch, reject func(row int, reason string)) {
+func (m *Map) Transform(in, out *record.Batch, reject func(row int, reason string)) {
 	m.Process(in, out, reject)
 }
 

@@ -9,25 +9,25 @@ import (
 	"testing"
 	"time"
 
-	pq "github.com/parquet-go/parquet-go"
+	"github.com/sluice-io/sluice/record"
 
-	"github.com/sluice-io/sluice/schema"
+	pq "github.com/parquet-go/parquet-go"
 )
 
 // rawRows is a wide-ish schema of raw events, for benchmarks.
-var rawRows = schema.Record{Columns: []schema.Column{
-	{Name: "user_id", Type: schema.ColumnInt},
-	{Name: "action", Type: schema.ColumnString},
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "device", Type: schema.ColumnString},
-	{Name: "session", Type: schema.ColumnString},
-	{Name: "country", Type: schema.ColumnString},
-	{Name: "url", Type: schema.ColumnString},
-	{Name: "referrer", Type: schema.ColumnString},
-	{Name: "duration_ms", Type: schema.ColumnInt},
-	{Name: "price", Type: schema.ColumnFloat},
-	{Name: "score", Type: schema.ColumnFloat},
-	{Name: "mobile", Type: schema.ColumnBool},
+var rawRows = record.Schema{Columns: []record.Column{
+	{Name: "user_id", Type: record.ColumnInt},
+	{Name: "action", Type: record.ColumnString},
+	{Name: "ts", Type: record.ColumnTimestamp},
+	{Name: "device", Type: record.ColumnString},
+	{Name: "session", Type: record.ColumnString},
+	{Name: "country", Type: record.ColumnString},
+	{Name: "url", Type: record.ColumnString},
+	{Name: "referrer", Type: record.ColumnString},
+	{Name: "duration_ms", Type: record.ColumnInt},
+	{Name: "price", Type: record.ColumnFloat},
+	{Name: "score", Type: record.ColumnFloat},
+	{Name: "mobile", Type: record.ColumnBool},
 }}
 
 var (
@@ -38,9 +38,9 @@ var (
 
 // benchBatch returns a batch of n rows of rec: window results (one minute,
 // every action of each window) or raw events, with some nulls.
-func benchBatch(rec schema.Record, n int, start time.Time) *schema.Batch {
+func benchBatch(rec record.Schema, n int, start time.Time) *record.Batch {
 	r := rand.New(rand.NewPCG(1, 2))
-	b := schema.NewBatch(rec, n)
+	b := record.NewBatch(rec, n)
 	for i := range n {
 		switch len(rec.Columns) {
 		case len(windowRows.Columns):
@@ -94,7 +94,7 @@ func reportPerRow(b *testing.B, rows int64, before *runtime.MemStats) {
 func BenchmarkEncode(b *testing.B) {
 	for _, bc := range []struct {
 		name string
-		rec  schema.Record
+		rec  record.Schema
 	}{{"window", windowRows}, {"raw", rawRows}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s := buildSink(b, `sink "parquet" "lake" { path = "out" }`, bc.rec)
@@ -138,7 +138,7 @@ func BenchmarkEncode(b *testing.B) {
 func BenchmarkWrite(b *testing.B) {
 	for _, bc := range []struct {
 		name string
-		rec  schema.Record
+		rec  record.Schema
 		args string
 	}{
 		{"window", windowRows, ``},

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"reflect"
 
+	"github.com/sluice-io/sluice/record"
+
 	pq "github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/encoding"
-
-	"github.com/sluice-io/sluice/schema"
 )
 
 // FileColumn is one column of the Parquet files a sink writes.
@@ -18,12 +18,12 @@ type FileColumn struct {
 	// Index is the position of the input column in the batches.
 	Index int
 	// Type is the input column's type.
-	Type schema.ColumnType
+	Type record.ColumnType
 }
 
 // fileColumns returns the input columns written to the files: every one
 // but those that plain partition keys move into folder names.
-func fileColumns(in schema.Record, keys []PartitionKey) []FileColumn {
+func fileColumns(in record.Schema, keys []PartitionKey) []FileColumn {
 	var out []FileColumn
 	for i, c := range in.Columns {
 		moved := false
@@ -40,19 +40,19 @@ func fileColumns(in schema.Record, keys []PartitionKey) []FileColumn {
 // leafNode returns the Parquet type of a record column type. Every column
 // is optional: the record schema does not say which columns never hold
 // null.
-func leafNode(t schema.ColumnType) pq.Node {
+func leafNode(t record.ColumnType) pq.Node {
 	var n pq.Node
 	switch t {
-	case schema.ColumnTimestamp:
+	case record.ColumnTimestamp:
 		// INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true).
 		n = pq.Timestamp(pq.Millisecond)
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		n = pq.Leaf(pq.Int64Type)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		n = pq.Leaf(pq.DoubleType)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		n = pq.Leaf(pq.BooleanType)
-	case schema.ColumnString:
+	case record.ColumnString:
 		// BYTE_ARRAY with the STRING (UTF8) annotation, dictionary encoded:
 		// the writer falls back to plain pages when the dictionary grows
 		// past DictionaryMaxBytes.
@@ -143,23 +143,23 @@ func (f *namedField) Value(base reflect.Value) reflect.Value {
 // of b listed in rows, as the leaf column index column. Nulls have
 // definition level 0, values level 1. Strings alias b's bytes, which the
 // writer copies.
-func appendValues(dst []pq.Value, b *schema.Batch, c FileColumn, column int, rows []int32) []pq.Value {
+func appendValues(dst []pq.Value, b *record.Batch, c FileColumn, column int, rows []int32) []pq.Value {
 	v := &b.Columns[c.Index]
 	start := len(dst)
 	switch c.Type {
-	case schema.ColumnInt, schema.ColumnTimestamp:
+	case record.ColumnInt, record.ColumnTimestamp:
 		for _, r := range rows {
 			dst = append(dst, pq.Int64Value(v.Ints[r]).Level(0, 1, column))
 		}
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		for _, r := range rows {
 			dst = append(dst, pq.DoubleValue(v.Floats[r]).Level(0, 1, column))
 		}
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		for _, r := range rows {
 			dst = append(dst, pq.BooleanValue(v.Bools[r]).Level(0, 1, column))
 		}
-	case schema.ColumnString:
+	case record.ColumnString:
 		for _, r := range rows {
 			dst = append(dst, pq.ByteArrayValue(v.Bytes[v.Offsets[r]:v.Offsets[r+1]]).Level(0, 1, column))
 		}

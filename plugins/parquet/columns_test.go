@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 func TestTypeMapping(t *testing.T) {
@@ -66,10 +66,10 @@ func TestTypeMapping(t *testing.T) {
 
 // scribble overwrites b's memory with other strings, so that a
 // writer still aliasing it would write garbage.
-func scribble(b *schema.Batch) {
+func scribble(b *record.Batch) {
 	for i := range b.Columns {
 		v := &b.Columns[i]
-		if v.Type == schema.ColumnString {
+		if v.Type == record.ColumnString {
 			for j := 0; j < 64; j++ {
 				v.AppendString([]byte("XXXXXXXXXXXXXXXX"))
 			}

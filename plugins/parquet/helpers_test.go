@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 	pq "github.com/parquet-go/parquet-go"
@@ -21,7 +23,6 @@ import (
 	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // clock is a manual processing-time clock.
@@ -35,7 +36,7 @@ func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 // buildSink builds src against input, failing the test on any diagnostic.
-func buildSink(t testing.TB, src string, input schema.Record) *Sink {
+func buildSink(t testing.TB, src string, input record.Schema) *Sink {
 	t.Helper()
 	c, diags := plugintest.Build(Plugin, src, input)
 	if diags.HasErrors() {
@@ -59,10 +60,10 @@ func open(t testing.TB, s *Sink, clk *clock) *Writer {
 }
 
 // batch returns a batch of rec holding rows.
-func batch(rec schema.Record, rows ...[]any) *schema.Batch {
-	b := schema.NewBatch(rec, len(rows))
+func batch(rec record.Schema, rows ...[]any) *record.Batch {
+	b := record.NewBatch(rec, len(rows))
 	for i, r := range rows {
-		plugintest.AppendRow(b, schema.Origin{Offset: int64(i)}, r...)
+		plugintest.AppendRow(b, record.Origin{Offset: int64(i)}, r...)
 	}
 	return b
 }

@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/internal/objstore"
@@ -51,11 +53,11 @@ type Sink struct {
 	RollBytes    int64
 	RollInterval time.Duration
 	// Input is the schema of the records the sink receives.
-	Input schema.Record
+	Input record.Schema
 }
 
 // Output returns the sink's input unchanged.
-func (s *Sink) Output() schema.Record { return s.Input }
+func (s *Sink) Output() record.Schema { return s.Input }
 
 // The defaults of the size arguments.
 const (
@@ -181,7 +183,7 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 	s.Partitions = keys
 	s.Columns = fileColumns(b.Input, keys)
 	for _, c := range b.Input.Columns {
-		if c.Type < schema.ColumnString || c.Type > schema.ColumnTimestamp {
+		if c.Type < record.ColumnString || c.Type > record.ColumnTimestamp {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Column type not supported",
@@ -244,7 +246,7 @@ func positive(args *schema.Values, name string) hcl.Diagnostics {
 // partitions checks partition_by: every entry names an input column (or a
 // helper on a timestamp column), once, and helper folders do not take the
 // name of a column.
-func partitions(args *schema.Values, in schema.Record) ([]PartitionKey, hcl.Diagnostics) {
+func partitions(args *schema.Values, in record.Schema) ([]PartitionKey, hcl.Diagnostics) {
 	var (
 		keys  []PartitionKey
 		diags hcl.Diagnostics

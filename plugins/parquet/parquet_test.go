@@ -7,19 +7,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // windowRows is the schema of the reference pipeline's window results.
-var windowRows = schema.Record{Columns: []schema.Column{
-	{Name: "window_start", Type: schema.ColumnTimestamp},
-	{Name: "window_end", Type: schema.ColumnTimestamp},
-	{Name: "action", Type: schema.ColumnString},
-	{Name: "events", Type: schema.ColumnInt},
-	{Name: "users", Type: schema.ColumnInt},
+var windowRows = record.Schema{Columns: []record.Column{
+	{Name: "window_start", Type: record.ColumnTimestamp},
+	{Name: "window_end", Type: record.ColumnTimestamp},
+	{Name: "action", Type: record.ColumnString},
+	{Name: "events", Type: record.ColumnInt},
+	{Name: "users", Type: record.ColumnInt},
 }}
 
 func TestBuild(t *testing.T) {
@@ -28,11 +29,11 @@ func TestBuild(t *testing.T) {
 		t.Fatal(err)
 	}
 	fileCols := []FileColumn{
-		{Name: "window_start", Index: 0, Type: schema.ColumnTimestamp},
-		{Name: "window_end", Index: 1, Type: schema.ColumnTimestamp},
-		{Name: "action", Index: 2, Type: schema.ColumnString},
-		{Name: "events", Index: 3, Type: schema.ColumnInt},
-		{Name: "users", Index: 4, Type: schema.ColumnInt},
+		{Name: "window_start", Index: 0, Type: record.ColumnTimestamp},
+		{Name: "window_end", Index: 1, Type: record.ColumnTimestamp},
+		{Name: "action", Index: 2, Type: record.ColumnString},
+		{Name: "events", Index: 3, Type: record.ColumnInt},
+		{Name: "users", Index: 4, Type: record.ColumnInt},
 	}
 	tests := []struct {
 		name string
@@ -64,8 +65,8 @@ func TestBuild(t *testing.T) {
 				Location: objstore.Location{Scheme: "s3", Bucket: "analytics", Prefix: "lake/user_activity",
 					Query: "region=eu-west-1&endpoint=http://127.0.0.1:9000&use_path_style=true"},
 				Partitions: []PartitionKey{
-					{Column: "window_start", Index: 0, Type: schema.ColumnTimestamp, Transform: Date, Key: "window_start_date"},
-					{Column: "action", Index: 2, Type: schema.ColumnString, Key: "action"},
+					{Column: "window_start", Index: 0, Type: record.ColumnTimestamp, Transform: Date, Key: "window_start_date"},
+					{Column: "action", Index: 2, Type: record.ColumnString, Key: "action"},
 				},
 				Columns:     []FileColumn{fileCols[0], fileCols[1], fileCols[3], fileCols[4]},
 				Compression: "snappy", RowGroupSize: 1000, RollRows: 5000, RollBytes: 8 << 20, RollInterval: 5 * time.Minute,
@@ -90,11 +91,11 @@ func TestBuild(t *testing.T) {
 }
 
 func TestBuildErrors(t *testing.T) {
-	withDate := windowRows.With(schema.Column{Name: "window_start_date", Type: schema.ColumnString})
+	withDate := windowRows.With(record.Column{Name: "window_start_date", Type: record.ColumnString})
 	tests := []struct {
 		name   string
 		src    string
-		input  schema.Record
+		input  record.Schema
 		want   []string
 		detail string // in the first diagnostic
 	}{
@@ -157,9 +158,9 @@ func TestBuildErrors(t *testing.T) {
 		{name: "empty path", src: `sink "parquet" "x" { path = "" }`,
 			want: []string{"1:29: Empty path"}},
 		{name: "unsupported column type", src: `sink "parquet" "x" { path = "out" }`,
-			input: windowRows.With(schema.Column{Name: "props", Type: schema.ColumnStringMap}),
+			input: windowRows.With(record.Column{Name: "props", Type: record.ColumnStringMap}),
 			want:  []string{"1:1: Column type not supported"}},
-		{name: "raw records", src: `sink "parquet" "x" { path = "out" }`, input: schema.RawRecord(),
+		{name: "raw records", src: `sink "parquet" "x" { path = "out" }`, input: record.RawSchema(),
 			want: []string{"1:1: Records are not parsed"}},
 	}
 	for _, tt := range tests {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/schema"
 )
 
@@ -51,7 +53,7 @@ type PartitionKey struct {
 	// Index is the column's position in the input schema.
 	Index int
 	// Type is the column's type.
-	Type schema.ColumnType
+	Type record.ColumnType
 	// Transform derives the folder value from the column's value.
 	Transform Transform
 	// Key is the folder's key: Column for Identity, COL_date or COL_hour
@@ -73,7 +75,7 @@ type partitionError struct {
 // parsePartition parses one partition_by entry, `COL`, `COL:date` or
 // `COL:hour`, against the input schema. An entry that names a column as a
 // whole (even one holding a colon) is that column.
-func parsePartition(s string, in schema.Record) (PartitionKey, *partitionError) {
+func parsePartition(s string, in record.Schema) (PartitionKey, *partitionError) {
 	if s == "" {
 		return PartitionKey{}, &partitionError{summary: "Empty partition column", detail: "Write a column name, or COL:date / COL:hour for a timestamp column."}
 	}
@@ -104,7 +106,7 @@ func parsePartition(s string, in schema.Record) (PartitionKey, *partitionError) 
 			from:    len(col), to: len(s),
 		}
 	}
-	if c.Type != schema.ColumnTimestamp {
+	if c.Type != record.ColumnTimestamp {
 		return PartitionKey{}, &partitionError{
 			summary: "Partition helper needs a timestamp",
 			detail:  fmt.Sprintf("The helper %q applies to timestamp columns, and %q is a %s column. Partition by %q itself instead.", ":"+helper, col, c.Type, col),
@@ -126,14 +128,14 @@ func (k PartitionKey) String() string {
 
 // appendFolder appends the key's folder for row of v, `key=value/`, with
 // key and value escaped as Hive and Spark escape them.
-func (k *PartitionKey) appendFolder(dst []byte, v *schema.Vector, row int) []byte {
+func (k *PartitionKey) appendFolder(dst []byte, v *record.Vector, row int) []byte {
 	dst = appendEscaped(dst, k.Key)
 	dst = append(dst, '=')
 	if v.IsNull(row) {
 		return append(dst, nullPartition+"/"...)
 	}
 	switch k.Type {
-	case schema.ColumnString:
+	case record.ColumnString:
 		s := v.String(row)
 		if s == "" {
 			// Spark writes an empty string as null: an empty folder value
@@ -142,13 +144,13 @@ func (k *PartitionKey) appendFolder(dst []byte, v *schema.Vector, row int) []byt
 		} else {
 			dst = appendEscaped(dst, s)
 		}
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		dst = strconv.AppendInt(dst, v.Ints[row], 10)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		dst = appendFloat(dst, v.Floats[row])
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		dst = strconv.AppendBool(dst, v.Bools[row])
-	case schema.ColumnTimestamp:
+	case record.ColumnTimestamp:
 		dst = appendTime(dst, v.Ints[row], k.Transform)
 	}
 	return append(dst, '/')

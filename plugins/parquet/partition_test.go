@@ -6,17 +6,18 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // allTypes has one column of every type.
-var allTypes = schema.Record{Columns: []schema.Column{
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "n", Type: schema.ColumnInt},
-	{Name: "x", Type: schema.ColumnFloat},
-	{Name: "ok", Type: schema.ColumnBool},
-	{Name: "s", Type: schema.ColumnString},
+var allTypes = record.Schema{Columns: []record.Column{
+	{Name: "ts", Type: record.ColumnTimestamp},
+	{Name: "n", Type: record.ColumnInt},
+	{Name: "x", Type: record.ColumnFloat},
+	{Name: "ok", Type: record.ColumnBool},
+	{Name: "s", Type: record.ColumnString},
 }}
 
 func TestPartitionFolder(t *testing.T) {
@@ -55,10 +56,10 @@ func TestPartitionFolder(t *testing.T) {
 			if perr != nil {
 				t.Fatalf("parsePartition(%q): %s", tt.entry, perr.summary)
 			}
-			b := schema.NewBatch(allTypes, 1)
+			b := record.NewBatch(allTypes, 1)
 			row := []any{nil, nil, nil, nil, nil}
 			row[k.Index] = tt.value
-			plugintest.AppendRow(b, schema.Origin{}, row...)
+			plugintest.AppendRow(b, record.Origin{}, row...)
 			if got := string(k.appendFolder(nil, &b.Columns[k.Index], 0)); got != tt.want {
 				t.Errorf("folder = %q, want %q", got, tt.want)
 			}
@@ -67,7 +68,7 @@ func TestPartitionFolder(t *testing.T) {
 }
 
 func TestParsePartition(t *testing.T) {
-	in := schema.Record{Columns: append(allTypes.Columns, schema.Column{Name: "odd:name", Type: schema.ColumnString})}
+	in := record.Schema{Columns: append(allTypes.Columns, record.Column{Name: "odd:name", Type: record.ColumnString})}
 	tests := []struct {
 		entry    string
 		wantKey  string
@@ -132,7 +133,7 @@ func FuzzParsePartition(f *testing.F) {
 		if k.String() != s {
 			t.Fatalf("%q: key renders as %q", s, k.String())
 		}
-		if k.Transform != Identity && allTypes.Columns[k.Index].Type != schema.ColumnTimestamp {
+		if k.Transform != Identity && allTypes.Columns[k.Index].Type != record.ColumnTimestamp {
 			t.Fatalf("%q: helper on a %s column", s, allTypes.Columns[k.Index].Type)
 		}
 	})

@@ -10,11 +10,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // contentType is the media type of Parquet files.
@@ -131,7 +132,7 @@ func (w *Writer) finalPrefix() string {
 // Write stages the rows of b in the temporary file of their partition,
 // starting a new file when one reaches a roll limit. The rows are not
 // visible to readers until a Prepare and Commit.
-func (w *Writer) Write(ctx context.Context, b *schema.Batch) error {
+func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.closed {
@@ -157,7 +158,7 @@ func (w *Writer) fail(err error) error {
 
 // route lists the rows of b in the folder each goes to, and the folders in
 // w.touched, in the order their first row comes.
-func (w *Writer) route(b *schema.Batch) {
+func (w *Writer) route(b *record.Batch) {
 	for _, f := range w.touched { // rows left over by a failed Write
 		f.rows = f.rows[:0]
 	}
@@ -202,7 +203,7 @@ func (w *Writer) folder(path []byte) *folder {
 
 // writeRows writes f.rows of b to f's files, in chunks that end at row
 // group and roll limits.
-func (w *Writer) writeRows(f *folder, b *schema.Batch) error {
+func (w *Writer) writeRows(f *folder, b *record.Batch) error {
 	s := w.sink
 	rows := f.rows
 	for len(rows) > 0 {
@@ -237,7 +238,7 @@ func (w *Writer) writeRows(f *folder, b *schema.Batch) error {
 }
 
 // writeChunk writes the rows of b listed in rows to pf, column by column.
-func (w *Writer) writeChunk(pf *partFile, b *schema.Batch, rows []int32) error {
+func (w *Writer) writeChunk(pf *partFile, b *record.Batch, rows []int32) error {
 	cols := pf.w.ColumnWriters()
 	for i, c := range w.sink.Columns {
 		w.values = appendValues(w.values[:0], b, c, i, rows)

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	pq "github.com/parquet-go/parquet-go"
+	"github.com/sluice-io/sluice/record"
 
-	"github.com/sluice-io/sluice/schema"
+	pq "github.com/parquet-go/parquet-go"
 )
 
 // manyRows returns n window rows of distinct minutes on one day.
@@ -89,7 +89,7 @@ func TestWriteEmptyBatch(t *testing.T) {
   partition_by = ["action"]
 }`, windowRows)
 	w := openMem(t, s, &clock{})
-	if err := w.Write(context.Background(), schema.NewBatch(windowRows, 0)); err != nil {
+	if err := w.Write(context.Background(), record.NewBatch(windowRows, 0)); err != nil {
 		t.Fatal(err)
 	}
 	if m := prepare(t, w, 1); m != nil {

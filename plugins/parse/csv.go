@@ -5,6 +5,8 @@ import (
 	"sync"
 	"unicode/utf8"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -16,9 +18,9 @@ import (
 type CSV struct {
 	// Fields are the declared fields, in output order.
 	Fields []Field
-	// Meta are the source's metadata columns (schema.Record.Meta), carried
+	// Meta are the source's metadata columns (record.Schema.Meta), carried
 	// from each message to its record unchanged.
-	Meta []schema.Column
+	Meta []record.Column
 	// OnError is what happens to a line that does not parse.
 	OnError OnError
 	// Delimiter separates the values of a line.
@@ -33,7 +35,7 @@ type CSV struct {
 
 // Output returns the declared fields as typed columns, in order, with the
 // source's metadata columns.
-func (c *CSV) Output() schema.Record { return output(c.Fields, c.Meta) }
+func (c *CSV) Output() record.Schema { return output(c.Fields, c.Meta) }
 
 // CSVPlugin declares `parse "csv"`.
 var CSVPlugin = &plugins.Plugin{

@@ -37,7 +37,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // Parse parses every raw record of in (a raw batch: one string column, one
@@ -53,13 +53,13 @@ import (
 // appended or reported, and its column mapping is kept for later calls.
 // Every other row is either appended or reported, exactly once. Calls on one
 // *CSV are serialized; c must not be changed after the first call.
-func (c *CSV) Parse(in, out *schema.Batch, bad func(row int, reason string)) {
+func (c *CSV) Parse(in, out *record.Batch, bad func(row int, reason string)) {
 	c.once.Do(func() { c.stream = newCSVState(c) })
 	c.stream.parse(in, out, bad)
 }
 
 // parse is Parse on the stream st.
-func (st *csvState) parse(in, out *schema.Batch, bad func(row int, reason string)) {
+func (st *csvState) parse(in, out *record.Batch, bad func(row int, reason string)) {
 	if reason := checkBatches(st.fields, in, out); reason != "" {
 		for i := 0; i < in.Rows; i++ {
 			bad(i, reason)
@@ -268,14 +268,14 @@ func (st *csvState) record(line []byte) bool {
 // value converts the text of sp into the slot of field f.
 func (st *csvState) value(f *Field, sl *slot, line []byte, sp csvSpan) bool {
 	sl.set, sl.null, sl.esc = true, false, false
-	if sp.start == sp.end && (!sp.quoted || f.Type != schema.ColumnString) {
+	if sp.start == sp.end && (!sp.quoted || f.Type != record.ColumnString) {
 		sl.null = true
 		if f.Required {
 			return st.fail(fmt.Sprintf("required field %q is empty", f.Name))
 		}
 		return true
 	}
-	if f.Type == schema.ColumnString {
+	if f.Type == record.ColumnString {
 		if sp.doubled {
 			sl.esc = true
 			sl.off = int32(len(st.row.scratch))
@@ -289,14 +289,14 @@ func (st *csvState) value(f *Field, sl *slot, line []byte, sp csvSpan) bool {
 	st.tmp = st.tmp[:0]
 	t := st.text(line, sp, &st.tmp)
 	switch {
-	case f.Type == schema.ColumnBool:
+	case f.Type == record.ColumnBool:
 		v, err := strconv.ParseBool(unsafe.String(unsafe.SliceData(t), len(t)))
 		if err != nil {
 			return st.wrongType(f, t)
 		}
 		sl.b = v
 		return true
-	case f.Type == schema.ColumnTimestamp && f.Unit == "rfc3339":
+	case f.Type == record.ColumnTimestamp && f.Unit == "rfc3339":
 		v, ok := parseRFC3339(t)
 		if !ok {
 			return st.wrongType(f, t)
@@ -310,9 +310,9 @@ func (st *csvState) value(f *Field, sl *slot, line []byte, sp csvSpan) bool {
 	}
 	var why int
 	switch f.Type {
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		sl.i, why = n.toInt()
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		sl.f, why = n.toFloat()
 	default:
 		sl.i, why = n.scaled(unitScale(f.Unit))

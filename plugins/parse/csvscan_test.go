@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // csvFields declares fields without JSON paths.
@@ -133,7 +133,7 @@ func TestCSVHeader(t *testing.T) {
 			var rows, bad []string
 			for bi, msgs := range tt.batches {
 				in := rawBatch(msgs...)
-				out := schema.NewBatch(c.Output(), len(msgs))
+				out := record.NewBatch(c.Output(), len(msgs))
 				c.Parse(in, out, func(row int, reason string) { bad = append(bad, fmt.Sprintf("%d.%d: %s", bi, row, reason)) })
 				if err := out.Validate(); err != nil {
 					t.Fatal(err)
@@ -159,7 +159,7 @@ func TestCSVParseAllocs(t *testing.T) {
 	}
 	c := &CSV{Fields: csvEventFields}
 	in := rawBatch(`123,click,1700000000,ios`, `124,"cl""ick",1700000000.5,"a,b"`)
-	out := schema.NewBatch(c.Output(), 16)
+	out := record.NewBatch(c.Output(), 16)
 	bad := func(int, string) { t.Fatal("bad row") }
 	c.Parse(in, out, bad)
 	if allocs := testing.AllocsPerRun(100, func() { out.Reset(); c.Parse(in, out, bad) }); allocs != 0 {
@@ -182,7 +182,7 @@ func FuzzCSVParse(f *testing.F) {
 		typed := &CSV{Header: header, Fields: csvFields(fld("1", tInt, false), fld("a", tStr, true), fld("2", tTS, false, "s"), fld("b", tFlt, false))}
 		for _, c := range []*CSV{strs, typed} {
 			in := rawBatch(msg, msg, "1,2,3,4")
-			out := schema.NewBatch(c.Output(), 3)
+			out := record.NewBatch(c.Output(), 3)
 			reported := map[int]bool{}
 			c.Parse(in, out, func(row int, reason string) {
 				if reported[row] {
@@ -214,7 +214,7 @@ func FuzzCSVParse(f *testing.F) {
 			return
 		}
 		in := rawBatch(msg)
-		out := schema.NewBatch(strs.Output(), 1)
+		out := record.NewBatch(strs.Output(), 1)
 		strs.Parse(in, out, func(int, string) {})
 		if out.Rows != 1 {
 			return // we are stricter (e.g. invalid UTF-8)

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -16,9 +18,9 @@ import (
 type JSON struct {
 	// Fields are the declared fields, in output order.
 	Fields []Field
-	// Meta are the source's metadata columns (schema.Record.Meta), carried
+	// Meta are the source's metadata columns (record.Schema.Meta), carried
 	// from each message to its record unchanged.
-	Meta []schema.Column
+	Meta []record.Column
 	// OnError is what happens to a message that does not parse.
 	OnError OnError
 
@@ -28,7 +30,7 @@ type JSON struct {
 
 // Output returns the declared fields as typed columns, in order, with the
 // source's metadata columns.
-func (j *JSON) Output() schema.Record { return output(j.Fields, j.Meta) }
+func (j *JSON) Output() record.Schema { return output(j.Fields, j.Meta) }
 
 // JSONPlugin declares `parse "json"`.
 var JSONPlugin = &plugins.Plugin{

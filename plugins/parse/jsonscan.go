@@ -27,7 +27,7 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // maxDepth bounds the nesting of skipped values, like encoding/json's.
@@ -44,7 +44,7 @@ const maxDepth = 10000
 //
 // The field plan is compiled from j.Fields on the first call; j must not be
 // changed afterwards. Parse may be called concurrently for different batches.
-func (j *JSON) Parse(in, out *schema.Batch, bad func(row int, reason string)) {
+func (j *JSON) Parse(in, out *record.Batch, bad func(row int, reason string)) {
 	j.once.Do(func() { j.plan = newJSONPlan(j.Fields) })
 	p := j.plan
 	if reason := checkBatches(p.fields, in, out); reason != "" {
@@ -346,7 +346,7 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 		for _, fi := range k.leaf {
 			f, sl := &fields[fi], &slots[fi]
 			switch {
-			case f.Type == schema.ColumnString:
+			case f.Type == record.ColumnString:
 				sl.set, sl.null, sl.esc = true, false, esc
 				if esc {
 					sl.off = int32(len(s.row.scratch))
@@ -355,7 +355,7 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 				} else {
 					sl.str = text
 				}
-			case f.Type == schema.ColumnTimestamp && f.Unit == "rfc3339":
+			case f.Type == record.ColumnTimestamp && f.Unit == "rfc3339":
 				t := text
 				if esc {
 					s.tmp = unescape(s.tmp[:0], text)
@@ -396,7 +396,7 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 		}
 		for _, fi := range k.leaf {
 			f, sl := &fields[fi], &slots[fi]
-			if f.Type != schema.ColumnBool {
+			if f.Type != record.ColumnBool {
 				return s.wrongType(b, i, fmt.Sprintf("field %s: want %s", fieldName(f), want(f)))
 			}
 			sl.set, sl.null, sl.b = true, false, c == 't'
@@ -429,8 +429,8 @@ func (s *jsonScanner) plainInt(b []byte, i int, k *jsonKey) (int, bool) {
 	f := &s.plan.fields[k.leaf[0]]
 	scale := 0
 	switch {
-	case f.Type == schema.ColumnInt:
-	case f.Type == schema.ColumnTimestamp && (f.Unit == "s" || f.Unit == "ms"):
+	case f.Type == record.ColumnInt:
+	case f.Type == record.ColumnTimestamp && (f.Unit == "s" || f.Unit == "ms"):
 		scale = unitScale(f.Unit)
 	default:
 		return i, false
@@ -465,11 +465,11 @@ func (s *jsonScanner) plainInt(b []byte, i int, k *jsonKey) (int, bool) {
 func (s *jsonScanner) setNumber(f *Field, sl *slot, n *number) bool {
 	var why int
 	switch {
-	case f.Type == schema.ColumnInt:
+	case f.Type == record.ColumnInt:
 		sl.i, why = n.toInt()
-	case f.Type == schema.ColumnFloat:
+	case f.Type == record.ColumnFloat:
 		sl.f, why = n.toFloat()
-	case f.Type == schema.ColumnTimestamp && f.Unit != "rfc3339":
+	case f.Type == record.ColumnTimestamp && f.Unit != "rfc3339":
 		sl.i, why = n.scaled(unitScale(f.Unit))
 	default:
 		return s.fail(fmt.Sprintf("field %s: want %s, got number %s", fieldName(f), want(f), shown(n.text)))
@@ -492,9 +492,9 @@ func numberReason(f *Field, text []byte, why int) string {
 	}
 	rng := "int64"
 	switch f.Type {
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		rng = "float64"
-	case schema.ColumnTimestamp:
+	case record.ColumnTimestamp:
 		rng = "timestamp"
 	}
 	return prefix + "number " + shown(text) + " beyond the " + rng + " range"

@@ -4,18 +4,18 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // benchBatch returns a raw batch of n messages made by line and their total
 // size in bytes.
-func benchBatch(n int, line func(i int) string) (*schema.Batch, int64) {
-	in := schema.NewBatch(schema.RawRecord(), n)
+func benchBatch(n int, line func(i int) string) (*record.Batch, int64) {
+	in := record.NewBatch(record.RawSchema(), n)
 	var size int64
 	for i := 0; i < n; i++ {
 		m := line(i)
 		in.Columns[0].AppendString([]byte(m))
-		in.Origins = append(in.Origins, schema.Origin{Offset: size})
+		in.Origins = append(in.Origins, record.Origin{Offset: size})
 		in.Rows++
 		size += int64(len(m)) + 1
 	}
@@ -33,8 +33,8 @@ func referenceEvent(i int) string {
 
 // runBench parses in repeatedly, reporting ns/record, MB/s and
 // allocs/record.
-func runBench(b *testing.B, output schema.Record, parse func(in, out *schema.Batch, bad func(int, string)), in *schema.Batch, size int64) {
-	out := schema.NewBatch(output, in.Rows)
+func runBench(b *testing.B, output record.Schema, parse func(in, out *record.Batch, bad func(int, string)), in *record.Batch, size int64) {
+	out := record.NewBatch(output, in.Rows)
 	bad := func(row int, reason string) { b.Fatalf("row %d: %s", row, reason) }
 	b.SetBytes(size)
 	b.ReportAllocs()

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // jsonGen writes random valid JSON text with random whitespace and escapes.
@@ -221,7 +221,7 @@ func TestJSONMatchesEncodingJSON(t *testing.T) {
 // expectedRow renders what the parser should yield for m, as formatRow
 // does.
 func expectedRow(t *testing.T, fields []Field, m map[string]any) string {
-	out := schema.NewBatch(output(fields, nil), 1)
+	out := record.NewBatch(output(fields, nil), 1)
 	for k, f := range fields {
 		v := &out.Columns[k]
 		var x any = m
@@ -234,23 +234,23 @@ func expectedRow(t *testing.T, fields []Field, m map[string]any) string {
 			continue
 		}
 		switch f.Type {
-		case schema.ColumnString:
+		case record.ColumnString:
 			v.AppendString([]byte(x.(string)))
-		case schema.ColumnBool:
+		case record.ColumnBool:
 			v.AppendBool(x.(bool))
-		case schema.ColumnInt:
+		case record.ColumnInt:
 			i, err := strconv.ParseInt(string(x.(json.Number)), 10, 64)
 			if err != nil {
 				t.Fatal(err)
 			}
 			v.AppendInt(i)
-		case schema.ColumnFloat:
+		case record.ColumnFloat:
 			fl, err := x.(json.Number).Float64()
 			if err != nil {
 				t.Fatal(err)
 			}
 			v.AppendFloat(fl)
-		case schema.ColumnTimestamp:
+		case record.ColumnTimestamp:
 			r, ok := new(big.Rat).SetString(string(x.(json.Number)))
 			if !ok {
 				t.Fatalf("big.Rat rejects %s", x)

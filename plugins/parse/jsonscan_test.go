@@ -5,15 +5,15 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 var (
-	tInt  = schema.ColumnInt
-	tStr  = schema.ColumnString
-	tFlt  = schema.ColumnFloat
-	tBool = schema.ColumnBool
-	tTS   = schema.ColumnTimestamp
+	tInt  = record.ColumnInt
+	tStr  = record.ColumnString
+	tFlt  = record.ColumnFloat
+	tBool = record.ColumnBool
+	tTS   = record.ColumnTimestamp
 )
 
 // eventFields are the fields of the reference event shape.
@@ -178,7 +178,7 @@ func TestJSONParseBatch(t *testing.T) {
 func TestJSONParseMismatchedBatches(t *testing.T) {
 	j := &JSON{Fields: eventFields}
 	in := rawBatch(`{}`, `{}`)
-	out := schema.NewBatch(schema.Record{Columns: []schema.Column{{Name: "x", Type: tInt}}}, 2)
+	out := record.NewBatch(record.Schema{Columns: []record.Column{{Name: "x", Type: tInt}}}, 2)
 	n := 0
 	j.Parse(in, out, func(row int, reason string) {
 		n++
@@ -192,7 +192,7 @@ func TestJSONParseMismatchedBatches(t *testing.T) {
 }
 
 // Steady-state parsing allocates nothing per record. (A batch with a null
-// allocates its null marks once, because schema.Vector.Reset drops them.)
+// allocates its null marks once, because record.Vector.Reset drops them.)
 func TestJSONParseAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items under the race detector")
@@ -202,7 +202,7 @@ func TestJSONParseAllocs(t *testing.T) {
 		`{"user_id":123,"action":"click","ts":1700000000,"device":"ios"}`,
 		`{"user_id":124,"action":"cl\"ick","ts":1700000000.25,"extra":{"a":[1,"x\n"]},"device":"a\u00e9"}`,
 	)
-	out := schema.NewBatch(j.Output(), 16)
+	out := record.NewBatch(j.Output(), 16)
 	bad := func(int, string) { t.Fatal("bad row") }
 	j.Parse(in, out, bad)
 	allocs := testing.AllocsPerRun(100, func() {

@@ -3,21 +3,21 @@ package parse
 import (
 	"testing"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // TestParseCarriesMetadata checks that a source's metadata columns reach
 // the parsed records of the messages that parse, row for row, and that a
 // rejected message takes its metadata with it.
 func TestParseCarriesMetadata(t *testing.T) {
-	meta := []schema.Column{{Name: "src.key", Type: schema.ColumnString}, {Name: "src.time", Type: schema.ColumnTimestamp}}
-	fields := []Field{{Name: "n", Type: schema.ColumnInt, Path: []string{"n"}, Required: true}}
-	csvFields := []Field{{Name: "n", Type: schema.ColumnInt, Required: true}}
+	meta := []record.Column{{Name: "src.key", Type: record.ColumnString}, {Name: "src.time", Type: record.ColumnTimestamp}}
+	fields := []Field{{Name: "n", Type: record.ColumnInt, Path: []string{"n"}, Required: true}}
+	csvFields := []Field{{Name: "n", Type: record.ColumnInt, Required: true}}
 	tests := []struct {
 		name   string
 		parser interface {
-			Output() schema.Record
-			Transform(in, out *schema.Batch, reject func(int, string))
+			Output() record.Schema
+			Transform(in, out *record.Batch, reject func(int, string))
 		}
 		msgs []string
 	}{
@@ -27,7 +27,7 @@ func TestParseCarriesMetadata(t *testing.T) {
 	for _, tt := range tests {
 		in := messages(meta, tt.msgs)
 		name, p := tt.name, tt.parser
-		out := schema.NewBatch(p.Output(), 3)
+		out := record.NewBatch(p.Output(), 3)
 		var rejected []int
 		p.Transform(in, out, func(row int, _ string) { rejected = append(rejected, row) })
 		if err := out.Validate(); err != nil {
@@ -50,8 +50,8 @@ func TestParseCarriesMetadata(t *testing.T) {
 
 // messages is a raw batch of msgs with metadata: keys k0, k1, then null;
 // times 100, 101, 102.
-func messages(meta []schema.Column, msgs []string) *schema.Batch {
-	in := schema.NewBatch(schema.Record{Raw: true, Meta: meta}, len(msgs))
+func messages(meta []record.Column, msgs []string) *record.Batch {
+	in := record.NewBatch(record.Schema{Raw: true, Meta: meta}, len(msgs))
 	for i, msg := range msgs {
 		in.Columns[0].AppendString([]byte(msg))
 		if i == 2 {
@@ -60,7 +60,7 @@ func messages(meta []schema.Column, msgs []string) *schema.Batch {
 			in.Columns[1].AppendString([]byte{'k', byte('0' + i)})
 		}
 		in.Columns[2].AppendInt(int64(100 + i))
-		in.Origins = append(in.Origins, schema.Origin{Offset: int64(i)})
+		in.Origins = append(in.Origins, record.Origin{Offset: int64(i)})
 		in.Rows++
 	}
 	return in

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/internal/expression"
@@ -36,7 +38,7 @@ type Field struct {
 	// Name is the field's name in the output records.
 	Name string
 	// Type is the field's type.
-	Type schema.ColumnType
+	Type record.ColumnType
 	// Unit is how a timestamp is written in the input: "s", "ms", "us" or
 	// "ns" since the Unix epoch, or "rfc3339" text. It is empty for other
 	// types.
@@ -51,19 +53,19 @@ type Field struct {
 
 // output returns the record schema the fields declare, in order, with the
 // metadata columns meta.
-func output(fields []Field, meta []schema.Column) schema.Record {
-	cols := make([]schema.Column, len(fields))
+func output(fields []Field, meta []record.Column) record.Schema {
+	cols := make([]record.Column, len(fields))
 	for i, f := range fields {
-		cols[i] = schema.Column{Name: f.Name, Type: f.Type}
+		cols[i] = record.Column{Name: f.Name, Type: f.Type}
 	}
-	return schema.Record{Columns: cols, Meta: meta}
+	return record.Schema{Columns: cols, Meta: meta}
 }
 
 // fieldBlock declares the nested `field "NAME"` block; JSON fields may add a
 // dotted path.
 func fieldBlock(json bool) *schema.Field {
 	fields := []*schema.Field{
-		schema.Enum("type", "The type of the field's values in the output records.", schema.ColumnTypeNames...).
+		schema.Enum("type", "The type of the field's values in the output records.", record.ColumnTypeNames...).
 			Example(`"int"`).Example(`"timestamp"`),
 		schema.Enum("unit", "How a timestamp is written: seconds, milliseconds, microseconds or nanoseconds since the Unix epoch, or RFC 3339 text. Only for type = \"timestamp\"; the default is \"ms\".", timestampUnits...).
 			AsOptional().Example(`"s"`).Example(`"rfc3339"`),
@@ -94,7 +96,7 @@ func usableName(name string) bool {
 	if !identifier.MatchString(name) {
 		return false
 	}
-	rec := schema.Record{Columns: []schema.Column{{Name: name, Type: schema.ColumnInt}}}
+	rec := record.Schema{Columns: []record.Column{{Name: name, Type: record.ColumnInt}}}
 	_, diags := expression.Compile(schema.Text{Value: name}, rec, "a field name")
 	return !diags.HasErrors()
 }
@@ -131,8 +133,8 @@ func buildFields(args *schema.Values, json bool) ([]Field, hcl.Diagnostics) {
 				Subject:  subject.Ptr(),
 			})
 		}
-		f.Type, _ = schema.ParseColumnType(fb.String("type"))
-		if a := fb.Attr("unit"); a != nil && f.Type != schema.ColumnTimestamp && !fb.Invalid("type") {
+		f.Type, _ = record.ParseColumnType(fb.String("type"))
+		if a := fb.Attr("unit"); a != nil && f.Type != record.ColumnTimestamp && !fb.Invalid("type") {
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Unit only applies to timestamps",
@@ -140,7 +142,7 @@ func buildFields(args *schema.Values, json bool) ([]Field, hcl.Diagnostics) {
 				Subject:  hcl.RangeBetween(a.NameRange, a.Range).Ptr(),
 			})
 		}
-		if f.Type == schema.ColumnTimestamp {
+		if f.Type == record.ColumnTimestamp {
 			f.Unit = defaultUnit
 			if fb.Has("unit") {
 				f.Unit = fb.String("unit")

@@ -4,9 +4,10 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var standard = plugintest.Events
@@ -25,8 +26,8 @@ func TestJSON(t *testing.T) {
   field "ts" { type = "timestamp" }
 }`,
 			want: &JSON{OnError: OnErrorDeadLetter, Fields: []Field{
-				{Name: "user_id", Type: schema.ColumnInt, Required: true, Path: []string{"user_id"}},
-				{Name: "ts", Type: schema.ColumnTimestamp, Unit: "ms", Required: true, Path: []string{"ts"}},
+				{Name: "user_id", Type: record.ColumnInt, Required: true, Path: []string{"user_id"}},
+				{Name: "ts", Type: record.ColumnTimestamp, Unit: "ms", Required: true, Path: []string{"ts"}},
 			}},
 		},
 		{
@@ -42,8 +43,8 @@ func TestJSON(t *testing.T) {
   on_error = "fail"
 }`,
 			want: &JSON{OnError: OnErrorFail, Fields: []Field{
-				{Name: "ts", Type: schema.ColumnTimestamp, Unit: "rfc3339", Path: []string{"meta", "time"}},
-				{Name: "_ok2", Type: schema.ColumnBool, Required: true, Path: []string{"_ok2"}},
+				{Name: "ts", Type: record.ColumnTimestamp, Unit: "rfc3339", Path: []string{"meta", "time"}},
+				{Name: "_ok2", Type: record.ColumnBool, Required: true, Path: []string{"_ok2"}},
 			}},
 		},
 		{
@@ -121,7 +122,7 @@ func TestJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := plugintest.Expect(t, JSONPlugin, tt.src, schema.RawRecord(), tt.diags, tt.want)
+			c := plugintest.Expect(t, JSONPlugin, tt.src, record.RawSchema(), tt.diags, tt.want)
 			if c == nil {
 				return
 			}
@@ -142,7 +143,7 @@ func TestCSV(t *testing.T) {
   field "action" { type = "string" }
 }`,
 			want: &CSV{OnError: OnErrorDeadLetter, Delimiter: ',', Header: true, Fields: []Field{
-				{Name: "action", Type: schema.ColumnString, Required: true},
+				{Name: "action", Type: record.ColumnString, Required: true},
 			}},
 		},
 		{
@@ -157,7 +158,7 @@ func TestCSV(t *testing.T) {
   on_error = "drop"
 }`,
 			want: &CSV{OnError: OnErrorDrop, Delimiter: '\t', Fields: []Field{
-				{Name: "x", Type: schema.ColumnFloat},
+				{Name: "x", Type: record.ColumnFloat},
 			}},
 		},
 		{
@@ -202,7 +203,7 @@ func TestCSV(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := plugintest.Expect(t, CSVPlugin, tt.src, schema.RawRecord(), tt.diags, tt.want)
+			c := plugintest.Expect(t, CSVPlugin, tt.src, record.RawSchema(), tt.diags, tt.want)
 			if c == nil {
 				return
 			}
@@ -215,7 +216,7 @@ func TestCSV(t *testing.T) {
 func TestExamples(t *testing.T) {
 	for _, p := range []*plugins.Plugin{JSONPlugin, CSVPlugin} {
 		for i, ex := range p.Examples {
-			c, diags := plugintest.Build(p, ex.Config, schema.RawRecord())
+			c, diags := plugintest.Build(p, ex.Config, record.RawSchema())
 			if len(diags) > 0 {
 				t.Fatalf("%s example %q: %s", p.Header(), ex.Title, diags.Error())
 			}

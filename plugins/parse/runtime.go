@@ -24,7 +24,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // slot holds the value of one declared field while a row is decoded.
@@ -79,7 +79,7 @@ func (r *rowBuffer) missing(fields []Field) string {
 
 // appendRow appends the decoded row to out, with origin i of in when in
 // tracks origins. Every required field must be present (see missing).
-func (r *rowBuffer) appendRow(fields []Field, in, out *schema.Batch, i int) {
+func (r *rowBuffer) appendRow(fields []Field, in, out *record.Batch, i int) {
 	for k := range fields {
 		s := &r.slots[k]
 		v := &out.Columns[k]
@@ -88,17 +88,17 @@ func (r *rowBuffer) appendRow(fields []Field, in, out *schema.Batch, i int) {
 			continue
 		}
 		switch fields[k].Type {
-		case schema.ColumnString:
+		case record.ColumnString:
 			if s.esc {
 				v.AppendString(r.scratch[s.off:s.end])
 			} else {
 				v.AppendString(s.str)
 			}
-		case schema.ColumnInt, schema.ColumnTimestamp:
+		case record.ColumnInt, record.ColumnTimestamp:
 			v.AppendInt(s.i)
-		case schema.ColumnFloat:
+		case record.ColumnFloat:
 			v.AppendFloat(s.f)
-		case schema.ColumnBool:
+		case record.ColumnBool:
 			v.AppendBool(s.b)
 		}
 	}
@@ -114,8 +114,8 @@ func (r *rowBuffer) appendRow(fields []Field, in, out *schema.Batch, i int) {
 
 // checkBatches returns why in and out cannot be used with fields, or "".
 // Parse reports every row with that reason rather than panicking.
-func checkBatches(fields []Field, in, out *schema.Batch) string {
-	if len(in.Columns) == 0 || in.Columns[0].Type != schema.ColumnString || in.Columns[0].Len() < in.Rows {
+func checkBatches(fields []Field, in, out *record.Batch) string {
+	if len(in.Columns) == 0 || in.Columns[0].Type != record.ColumnString || in.Columns[0].Len() < in.Rows {
 		return fmt.Sprintf("internal error: the input batch is not a raw batch of %d messages", in.Rows)
 	}
 	if meta := len(in.Columns) - 1; len(out.Columns) != len(fields)+meta {
@@ -153,7 +153,7 @@ func fieldName(f *Field) string {
 // want describes the input a field accepts, for reasons: "int", or
 // "timestamp in seconds".
 func want(f *Field) string {
-	if f.Type != schema.ColumnTimestamp {
+	if f.Type != record.ColumnTimestamp {
 		return f.Type.String()
 	}
 	switch f.Unit {

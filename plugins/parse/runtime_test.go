@@ -8,22 +8,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // rawBatch returns a raw batch of the messages, with origins 100, 101, ...
-func rawBatch(msgs ...string) *schema.Batch {
-	b := schema.NewBatch(schema.RawRecord(), len(msgs))
+func rawBatch(msgs ...string) *record.Batch {
+	b := record.NewBatch(record.RawSchema(), len(msgs))
 	for i, m := range msgs {
 		b.Columns[0].AppendString([]byte(m))
-		b.Origins = append(b.Origins, schema.Origin{Partition: 1, Offset: int64(100 + i)})
+		b.Origins = append(b.Origins, record.Origin{Partition: 1, Offset: int64(100 + i)})
 		b.Rows++
 	}
 	return b
 }
 
 // fld declares a field; path is the dotted JSON path ("" for the name).
-func fld(name string, t schema.ColumnType, required bool, unitOrPath ...string) Field {
+func fld(name string, t record.ColumnType, required bool, unitOrPath ...string) Field {
 	f := Field{Name: name, Type: t, Required: required, Path: []string{name}}
 	for _, s := range unitOrPath {
 		switch s {
@@ -33,7 +33,7 @@ func fld(name string, t schema.ColumnType, required bool, unitOrPath ...string) 
 			f.Path = strings.Split(s, ".")
 		}
 	}
-	if t == schema.ColumnTimestamp && f.Unit == "" {
+	if t == record.ColumnTimestamp && f.Unit == "" {
 		f.Unit = "ms"
 	}
 	return f
@@ -41,7 +41,7 @@ func fld(name string, t schema.ColumnType, required bool, unitOrPath ...string) 
 
 // formatRow renders row i of b as "name=value ..." with strings quoted and
 // nulls as "null".
-func formatRow(b *schema.Batch, i int) string {
+func formatRow(b *record.Batch, i int) string {
 	parts := make([]string, len(b.Columns))
 	for k := range b.Columns {
 		v := &b.Columns[k]
@@ -49,13 +49,13 @@ func formatRow(b *schema.Batch, i int) string {
 		switch {
 		case v.IsNull(i):
 			s = "null"
-		case v.Type == schema.ColumnString:
+		case v.Type == record.ColumnString:
 			s = fmt.Sprintf("%q", v.String(i))
-		case v.Type == schema.ColumnInt || v.Type == schema.ColumnTimestamp:
+		case v.Type == record.ColumnInt || v.Type == record.ColumnTimestamp:
 			s = fmt.Sprint(v.Ints[i])
-		case v.Type == schema.ColumnFloat:
+		case v.Type == record.ColumnFloat:
 			s = fmt.Sprint(v.Floats[i])
-		case v.Type == schema.ColumnBool:
+		case v.Type == record.ColumnBool:
 			s = fmt.Sprint(v.Bools[i])
 		}
 		parts[k] = b.Schema.Columns[k].Name + "=" + s
@@ -67,14 +67,14 @@ func formatRow(b *schema.Batch, i int) string {
 type parseResult struct {
 	rows []string
 	bad  []string // "row: reason"
-	out  *schema.Batch
+	out  *record.Batch
 }
 
 // runParse parses msgs with parse and checks the batch invariants.
-func runParse(t testing.TB, output schema.Record, parse func(in, out *schema.Batch, bad func(int, string)), msgs ...string) parseResult {
+func runParse(t testing.TB, output record.Schema, parse func(in, out *record.Batch, bad func(int, string)), msgs ...string) parseResult {
 	t.Helper()
 	in := rawBatch(msgs...)
-	out := schema.NewBatch(output, len(msgs))
+	out := record.NewBatch(output, len(msgs))
 	var res parseResult
 	kept := make(map[int]bool)
 	parse(in, out, func(row int, reason string) {

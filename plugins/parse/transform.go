@@ -2,18 +2,18 @@ package parse
 
 import (
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // Transform is Parse for the runner. The rows it rejects are the messages
 // that did not parse; the runner applies OnError to them.
-func (j *JSON) Transform(in, out *schema.Batch, reject func(row int, reason string)) {
+func (j *JSON) Transform(in, out *record.Batch, reject func(row int, reason string)) {
 	j.Parse(in, out, reject)
 }
 
 // Transform is Parse for the runner. With Header = true the first row of
 // the stream is consumed as the header: neither appended nor rejected.
-func (c *CSV) Transform(in, out *schema.Batch, reject func(row int, reason string)) {
+func (c *CSV) Transform(in, out *record.Batch, reject func(row int, reason string)) {
 	c.Parse(in, out, reject)
 }
 
@@ -42,9 +42,9 @@ type csvStream struct {
 	st  *csvState
 }
 
-func (s *csvStream) Output() schema.Record { return s.csv.Output() }
+func (s *csvStream) Output() record.Schema { return s.csv.Output() }
 
-func (s *csvStream) Transform(in, out *schema.Batch, reject func(row int, reason string)) {
+func (s *csvStream) Transform(in, out *record.Batch, reject func(row int, reason string)) {
 	s.st.parse(in, out, reject)
 }
 

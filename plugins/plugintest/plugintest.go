@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"fmt"
 
 	"github.com/hashicorp/hcl/v2"
@@ -21,7 +23,7 @@ import (
 // with input as the record schema reaching it. The diagnostics are those of
 // parsing, decoding and building, in that order; Build is not called when
 // decoding fails. Diagnostics ranges use the file name "test.hcl".
-func Build(p *plugins.Plugin, src string, input schema.Record) (plugins.Component, hcl.Diagnostics) {
+func Build(p *plugins.Plugin, src string, input record.Schema) (plugins.Component, hcl.Diagnostics) {
 	file, diags := hclsyntax.ParseConfig([]byte(src), "test.hcl", hcl.InitialPos)
 	if diags.HasErrors() {
 		return nil, diags
@@ -42,11 +44,11 @@ func Build(p *plugins.Plugin, src string, input schema.Record) (plugins.Componen
 
 // Events is the standard record schema plugin tests and examples use: the
 // user events of the reference pipeline.
-var Events = schema.Record{Columns: []schema.Column{
-	{Name: "user_id", Type: schema.ColumnInt},
-	{Name: "action", Type: schema.ColumnString},
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "device", Type: schema.ColumnString},
+var Events = record.Schema{Columns: []record.Column{
+	{Name: "user_id", Type: record.ColumnInt},
+	{Name: "action", Type: record.ColumnString},
+	{Name: "ts", Type: record.ColumnTimestamp},
+	{Name: "device", Type: record.ColumnString},
 }}
 
 // Summaries renders diagnostics as "line:col: Summary" ("-" for no
@@ -67,7 +69,7 @@ func Summaries(diags hcl.Diagnostics) []string {
 // int64 for int and timestamp columns (Unix ms), float64, bool or string. The
 // origin is appended too. A value that does not fit its column panics: it is
 // a mistake in the test.
-func AppendRow(b *schema.Batch, origin schema.Origin, values ...any) {
+func AppendRow(b *record.Batch, origin record.Origin, values ...any) {
 	if len(values) != len(b.Columns) {
 		panic(fmt.Sprintf("plugintest: %d values for %d columns", len(values), len(b.Columns)))
 	}
@@ -98,7 +100,7 @@ func AppendRow(b *schema.Batch, origin schema.Origin, values ...any) {
 // diagnostics, as Summaries, equal wantDiags and the component equals want
 // (reflect.DeepEqual; a nil want requires a nil component). It returns the
 // component for further checks.
-func Expect(t testing.TB, p *plugins.Plugin, src string, input schema.Record, wantDiags []string, want plugins.Component) plugins.Component {
+func Expect(t testing.TB, p *plugins.Plugin, src string, input record.Schema, wantDiags []string, want plugins.Component) plugins.Component {
 	t.Helper()
 	c, diags := Build(p, src, input)
 	if got := Summaries(diags); !reflect.DeepEqual(got, wantDiags) {

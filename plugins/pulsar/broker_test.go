@@ -15,13 +15,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 
 	"github.com/sluice-io/sluice/internal/pulsartest"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 const testTimeout = 5 * time.Second
@@ -101,7 +102,7 @@ func produceWith(t *testing.T, url, topic string, n int, batching bool) []int32 
 // openSource builds and opens a source block.
 func openSource(t *testing.T, src string) *sourceReader {
 	t.Helper()
-	c, diags := plugintest.Build(SourcePlugin, src, schema.Record{})
+	c, diags := plugintest.Build(SourcePlugin, src, record.Schema{})
 	if diags.HasErrors() {
 		t.Fatal(diags)
 	}
@@ -118,9 +119,9 @@ func openSource(t *testing.T, src string) *sourceReader {
 
 // readAll reads r to io.EOF, handing each batch to each, and fails the test
 // after a timeout.
-func readAll(t *testing.T, r *sourceReader, each func(b *schema.Batch)) {
+func readAll(t *testing.T, r *sourceReader, each func(b *record.Batch)) {
 	t.Helper()
-	b := schema.NewBatch(sourceRecord, 16)
+	b := record.NewBatch(sourceRecord, 16)
 	deadline := time.Now().Add(4 * testTimeout)
 	for {
 		ctx, cancel := context.WithDeadline(context.Background(), deadline)
@@ -155,7 +156,7 @@ func newChecker(t *testing.T, parts []int32) *checker {
 	return &checker{t: t, parts: parts, seen: map[int]bool{}, next: map[int32]int64{}}
 }
 
-func (c *checker) add(b *schema.Batch) {
+func (c *checker) add(b *record.Batch) {
 	c.t.Helper()
 	for row := range b.Rows {
 		var m struct{ I int }
@@ -249,7 +250,7 @@ func TestSourceBoundedRead(t *testing.T) {
 			readAll(t, r, c.add)
 			c.complete()
 			// Reading again after the end still ends.
-			if err := r.Read(context.Background(), schema.NewBatch(sourceRecord, 1), 1); !errors.Is(err, io.EOF) {
+			if err := r.Read(context.Background(), record.NewBatch(sourceRecord, 1), 1); !errors.Is(err, io.EOF) {
 				t.Fatalf("Read after the end: %v, want io.EOF", err)
 			}
 			c.commitAll(r)
@@ -279,7 +280,7 @@ func TestSourceCommitPartly(t *testing.T) {
   end          = "latest"
 }`, b.URL(), topic))
 	counts := map[int32]int64{}
-	readAll(t, r, func(b *schema.Batch) {
+	readAll(t, r, func(b *record.Batch) {
 		for _, o := range b.Origins {
 			counts[o.Partition]++
 		}
@@ -316,7 +317,7 @@ func TestSourceReconnect(t *testing.T) {
 }`, b.URL(), topic, typ))
 			c := newChecker(t, parts)
 			batches := 0
-			readAll(t, r, func(batch *schema.Batch) {
+			readAll(t, r, func(batch *record.Batch) {
 				c.add(batch)
 				batches++
 				switch batches {
@@ -370,7 +371,7 @@ func TestSourceEmptyAndConsumed(t *testing.T) {
 	r = openSource(t, src)
 	r.emptyAfter = 200 * time.Millisecond
 	start := time.Now()
-	readAll(t, r, func(b *schema.Batch) { t.Fatalf("got %d rows from an acknowledged subscription", b.Rows) })
+	readAll(t, r, func(b *record.Batch) { t.Fatalf("got %d rows from an acknowledged subscription", b.Rows) })
 	if d := time.Since(start); d > testTimeout {
 		t.Fatalf("ending took %v", d)
 	}
@@ -389,7 +390,7 @@ func TestSourceUnboundedCancel(t *testing.T) {
 		t.Fatalf("Partitions() = %d, want 1", r.Partitions())
 	}
 	produce(t, b.URL(), "t", 1) // after the subscription: start = latest sees it
-	batch := schema.NewBatch(sourceRecord, 4)
+	batch := record.NewBatch(sourceRecord, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	if err := r.Read(ctx, batch, 4); err != nil || batch.Rows != 1 || batch.Columns[0].String(0) != `{"i":0}` {
@@ -442,9 +443,9 @@ func TestSinkWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := schema.NewBatch(window, 4)
+	batch := record.NewBatch(window, 4)
 	for i := range 50 {
-		plugintest.AppendRow(batch, schema.Origin{}, int64(1714564800000), int64(1714564860000), fmt.Sprint("a", i), int64(i), i%2 == 0)
+		plugintest.AppendRow(batch, record.Origin{}, int64(1714564800000), int64(1714564860000), fmt.Sprint("a", i), int64(i), i%2 == 0)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -498,9 +499,9 @@ func TestSinkKeyExpression(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer w.Close()
-	batch := schema.NewBatch(plugintest.Events, 2)
-	plugintest.AppendRow(batch, schema.Origin{}, 42, "click", int64(0), "ios")
-	plugintest.AppendRow(batch, schema.Origin{}, nil, "view", int64(1), nil)
+	batch := record.NewBatch(plugintest.Events, 2)
+	plugintest.AppendRow(batch, record.Origin{}, 42, "click", int64(0), "ios")
+	plugintest.AppendRow(batch, record.Origin{}, nil, "view", int64(1), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 	if err := w.Write(ctx, batch); err != nil {
@@ -532,7 +533,7 @@ func TestDeadLetterWrite(t *testing.T) {
 	}
 	at := time.Date(2024, 5, 1, 12, 0, 0, 250e6, time.FixedZone("x", 3600))
 	recs := []plugins.DeadRecord{
-		{Time: at, Stage: `parse "json"`, Reason: "bad", Payload: []byte{0xff, '{'}, Origin: schema.Origin{Partition: 3, Offset: 17}},
+		{Time: at, Stage: `parse "json"`, Reason: "bad", Payload: []byte{0xff, '{'}, Origin: record.Origin{Partition: 3, Offset: 17}},
 		{Time: at, Stage: "map", Reason: "division by zero", Payload: []byte(`{"a":1}`)},
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -574,7 +575,7 @@ func TestSourceTopicsPattern(t *testing.T) {
 	}
 	// ev-a's partitions are 0 and 1, ev-b is 2.
 	seen := map[string]int{}
-	readAll(t, r, func(batch *schema.Batch) {
+	readAll(t, r, func(batch *record.Batch) {
 		for row, o := range batch.Origins {
 			seen[fmt.Sprintf("%d:%s", o.Partition, batch.Columns[0].String(row))]++
 		}

@@ -3,6 +3,8 @@ package pulsar
 import (
 	"github.com/hashicorp/hcl/v2"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -17,11 +19,11 @@ type DeadLetter struct {
 	// Pipeline is the pipeline's name, set as the pipeline property.
 	Pipeline string
 	// Input is the schema of the records the stages hand on.
-	Input schema.Record
+	Input record.Schema
 }
 
 // Output returns the input unchanged.
-func (d *DeadLetter) Output() schema.Record { return d.Input }
+func (d *DeadLetter) Output() record.Schema { return d.Input }
 
 // DeadLetterPlugin declares `dead_letter "pulsar"`.
 var DeadLetterPlugin = &plugins.Plugin{

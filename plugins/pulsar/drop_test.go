@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 
@@ -27,7 +29,6 @@ import (
 	_ "github.com/sluice-io/sluice/plugins/all"
 	"github.com/sluice-io/sluice/runner"
 	"github.com/sluice-io/sluice/runner/config"
-	"github.com/sluice-io/sluice/schema"
 )
 
 const (
@@ -200,11 +201,11 @@ type dropSink struct {
 	writes int
 }
 
-func (s *dropSink) Output() schema.Record { return schema.Record{} }
+func (s *dropSink) Output() record.Schema { return record.Schema{} }
 
 func (s *dropSink) Open(context.Context, *plugins.Runtime) (plugins.Writer, error) { return s, nil }
 
-func (s *dropSink) Write(_ context.Context, b *schema.Batch) error {
+func (s *dropSink) Write(_ context.Context, b *record.Batch) error {
 	s.mu.Lock()
 	s.writes++
 	k := s.writes

@@ -6,9 +6,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 func abs(t *testing.T, p string) string {
@@ -215,7 +216,7 @@ func TestSourceBuild(t *testing.T) {
 			if tt.want != nil {
 				want = tt.want()
 			}
-			plugintest.Expect(t, SourcePlugin, tt.src, schema.Record{}, tt.diags, want)
+			plugintest.Expect(t, SourcePlugin, tt.src, record.Schema{}, tt.diags, want)
 		})
 	}
 }
@@ -223,12 +224,12 @@ func TestSourceBuild(t *testing.T) {
 // window is the record schema of a tumbling window's results grouped by
 // action, with a count, emitted every period: its rows are identified by
 // window_start and action.
-var window = schema.Record{Columns: []schema.Column{
-	{Name: "window_start", Type: schema.ColumnTimestamp},
-	{Name: "window_end", Type: schema.ColumnTimestamp},
-	{Name: "action", Type: schema.ColumnString},
-	{Name: "events", Type: schema.ColumnInt},
-	{Name: "final", Type: schema.ColumnBool},
+var window = record.Schema{Columns: []record.Column{
+	{Name: "window_start", Type: record.ColumnTimestamp},
+	{Name: "window_end", Type: record.ColumnTimestamp},
+	{Name: "action", Type: record.ColumnString},
+	{Name: "events", Type: record.ColumnInt},
+	{Name: "final", Type: record.ColumnBool},
 }, Key: []string{"window_start", "action"}}
 
 func TestSinkBuild(t *testing.T) {
@@ -263,7 +264,7 @@ func TestSinkBuild(t *testing.T) {
 		t.Fatal(diags)
 	}
 	s := c.(*Sink)
-	if s.Key == nil || s.Key.Type != schema.ColumnString || s.WindowKey != nil || s.Compression != CompressionZSTD ||
+	if s.Key == nil || s.Key.Type != record.ColumnString || s.WindowKey != nil || s.Compression != CompressionZSTD ||
 		s.BatchingMaxMessages != 10 || s.BatchingMaxDelay != time.Millisecond ||
 		!reflect.DeepEqual(s.Properties, map[string]string{"producer": "sluice"}) || s.Topic != "persistent://acme/prod/results" {
 		t.Fatalf("got %#v", s)
@@ -271,7 +272,7 @@ func TestSinkBuild(t *testing.T) {
 
 	// Records without a key (raw events, or window results after a map
 	// that dropped a group field) have no default key.
-	for _, rec := range []schema.Record{plugintest.Events, window.Without("action")} {
+	for _, rec := range []record.Schema{plugintest.Events, window.Without("action")} {
 		c, _ = plugintest.Build(SinkPlugin, `sink "pulsar" "out" { topic = "t" }`, rec)
 		if c.(*Sink).WindowKey != nil {
 			t.Fatalf("window key %v for records %s without a key", c.(*Sink).WindowKey, rec)

@@ -21,12 +21,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/sluice-io/sluice/internal/pulsartest"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // failTimeout is the operation timeout of connections expected to fail.
@@ -145,7 +146,7 @@ func tryRead(t *testing.T, url, extra string) readResult {
   end          = "latest"
 %s
 }`, url, extra)
-	c, diags := plugintest.Build(SourcePlugin, src, schema.Record{})
+	c, diags := plugintest.Build(SourcePlugin, src, record.Schema{})
 	if diags.HasErrors() {
 		t.Fatalf("%s\n%s", diags, src)
 	}
@@ -161,7 +162,7 @@ func tryRead(t *testing.T, url, extra string) readResult {
 	}
 	defer r.Close()
 	var res readResult
-	readAll(t, r.(*sourceReader), func(b *schema.Batch) { res.rows += b.Rows })
+	readAll(t, r.(*sourceReader), func(b *record.Batch) { res.rows += b.Rows })
 	res.log = logs.String()
 	return res
 }

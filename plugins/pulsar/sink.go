@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/internal/expression"
@@ -43,11 +45,11 @@ type Sink struct {
 	// Pipeline is the pipeline's name, the first part of default keys.
 	Pipeline string
 	// Input is the schema of the records the sink receives.
-	Input schema.Record
+	Input record.Schema
 }
 
 // Output returns the sink's input unchanged.
-func (s *Sink) Output() schema.Record { return s.Input }
+func (s *Sink) Output() record.Schema { return s.Input }
 
 // SinkPlugin declares `sink "pulsar" "NAME"`.
 var SinkPlugin = &plugins.Plugin{
@@ -148,7 +150,7 @@ func buildTopic(args *schema.Values) (string, hcl.Diagnostics) {
 // windowKey returns the columns of the default key of window results: the
 // record's Key (window_start and the group_by fields) when it has one, else
 // nil (the records are not identified by a key).
-func windowKey(rec schema.Record) []int {
+func windowKey(rec record.Schema) []int {
 	if len(rec.Key) == 0 {
 		return nil
 	}

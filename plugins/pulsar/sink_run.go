@@ -6,12 +6,13 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/sluice-io/sluice/record"
+
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/sluice-io/sluice/internal/expression"
 	"github.com/sluice-io/sluice/internal/ndjson"
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var _ plugins.SinkOpener = (*Sink)(nil)
@@ -124,7 +125,7 @@ type sinkWriter struct {
 
 // Write publishes every row of b and returns once the broker has stored
 // them all.
-func (w *sinkWriter) Write(ctx context.Context, b *schema.Batch) error {
+func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 	if b.Rows == 0 {
 		return nil
 	}
@@ -166,13 +167,13 @@ func (w *sinkWriter) Write(ctx context.Context, b *schema.Batch) error {
 // appendValue appends an expression's value as key text.
 func appendValue(dst []byte, v expression.Value) []byte {
 	switch v.Type {
-	case schema.ColumnString:
+	case record.ColumnString:
 		return append(dst, v.Str...)
-	case schema.ColumnInt, schema.ColumnTimestamp:
+	case record.ColumnInt, record.ColumnTimestamp:
 		return strconv.AppendInt(dst, v.Int, 10)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		return strconv.AppendFloat(dst, v.Float, 'g', -1, 64)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		return strconv.AppendBool(dst, v.Bool)
 	}
 	return dst
@@ -180,7 +181,7 @@ func appendValue(dst []byte, v expression.Value) []byte {
 
 // appendWindowKey appends the default key of a window result:
 // pipeline|window_start ms|the fields after window_end but final.
-func (w *sinkWriter) appendWindowKey(dst []byte, b *schema.Batch, row int) []byte {
+func (w *sinkWriter) appendWindowKey(dst []byte, b *record.Batch, row int) []byte {
 	dst = append(dst, w.pipeline...)
 	for _, c := range w.windowKey {
 		dst = append(dst, '|')
@@ -190,18 +191,18 @@ func (w *sinkWriter) appendWindowKey(dst []byte, b *schema.Batch, row int) []byt
 }
 
 // appendCell appends one field as key text; a null is empty.
-func appendCell(dst []byte, v *schema.Vector, row int) []byte {
+func appendCell(dst []byte, v *record.Vector, row int) []byte {
 	if v.IsNull(row) {
 		return dst
 	}
 	switch v.Type {
-	case schema.ColumnString:
+	case record.ColumnString:
 		return append(dst, v.StringBytes(row)...)
-	case schema.ColumnInt, schema.ColumnTimestamp:
+	case record.ColumnInt, record.ColumnTimestamp:
 		return strconv.AppendInt(dst, v.Ints[row], 10)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		return strconv.AppendFloat(dst, v.Floats[row], 'g', -1, 64)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		return strconv.AppendBool(dst, v.Bools[row])
 	}
 	return dst

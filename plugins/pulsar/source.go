@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -48,7 +50,7 @@ type Source struct {
 	ReceiverQueueSize int
 }
 
-// The metadata columns of every message (schema.Record.Meta), readable in
+// The metadata columns of every message (record.Schema.Meta), readable in
 // expressions as pulsar.key and so on, and by a window's event_time.
 const (
 	MetaTopic       = "pulsar.topic"        // the partition's topic name
@@ -59,17 +61,17 @@ const (
 )
 
 // sourceRecord is the schema of the source's records.
-var sourceRecord = schema.Record{Raw: true, Meta: []schema.Column{
-	{Name: MetaTopic, Type: schema.ColumnString},
-	{Name: MetaKey, Type: schema.ColumnString},
-	{Name: MetaProperties, Type: schema.ColumnStringMap},
-	{Name: MetaPublishTime, Type: schema.ColumnTimestamp},
-	{Name: MetaEventTime, Type: schema.ColumnTimestamp},
+var sourceRecord = record.Schema{Raw: true, Meta: []record.Column{
+	{Name: MetaTopic, Type: record.ColumnString},
+	{Name: MetaKey, Type: record.ColumnString},
+	{Name: MetaProperties, Type: record.ColumnStringMap},
+	{Name: MetaPublishTime, Type: record.ColumnTimestamp},
+	{Name: MetaEventTime, Type: record.ColumnTimestamp},
 }}
 
 // Output returns raw bytes, one record per message to be parsed by the next
 // stage, with the message's metadata columns.
-func (s *Source) Output() schema.Record { return sourceRecord }
+func (s *Source) Output() record.Schema { return sourceRecord }
 
 // SourcePlugin declares `source "pulsar"`.
 var SourcePlugin = &plugins.Plugin{

@@ -13,10 +13,11 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
 
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/schema"
 )
 
 var _ plugins.Opener = (*Source)(nil)
@@ -333,7 +334,7 @@ func (r *sourceReader) partition(topic string) int {
 }
 
 // Read waits for a message, then appends what is available up to maxRows.
-func (r *sourceReader) Read(ctx context.Context, b *schema.Batch, maxRows int) error {
+func (r *sourceReader) Read(ctx context.Context, b *record.Batch, maxRows int) error {
 	if err := r.canceled(ctx); err != nil {
 		return err
 	}
@@ -384,7 +385,7 @@ func (r *sourceReader) wakeAt(t time.Time) <-chan time.Time {
 
 // take appends msg to b unless it was delivered already or lies past the
 // end of a bounded read.
-func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
+func (r *sourceReader) take(b *record.Batch, msg pulsarapi.Message) {
 	id := msg.ID()
 	pos := positionOf(id)
 	r.mu.Lock()
@@ -420,7 +421,7 @@ func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
 	}
 	b.Columns[0].AppendString(msg.Payload())
 	appendMeta(b, msg)
-	b.Origins = append(b.Origins, schema.Origin{Partition: int32(pi), Offset: p.next})
+	b.Origins = append(b.Origins, record.Origin{Partition: int32(pi), Offset: p.next})
 	b.Rows++
 	if len(p.ids) == 0 {
 		p.base = p.next
@@ -435,7 +436,7 @@ func (r *sourceReader) take(b *schema.Batch, msg pulsarapi.Message) {
 }
 
 // appendMeta appends the metadata columns of msg (see sourceRecord).
-func appendMeta(b *schema.Batch, msg pulsarapi.Message) {
+func appendMeta(b *record.Batch, msg pulsarapi.Message) {
 	m := b.Columns[1:6]
 	m[0].AppendText(msg.Topic())
 	if k := msg.Key(); k != "" {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/internal/expression"
@@ -42,37 +44,37 @@ type Aggregate struct {
 	// Quantile is q of approx_percentile(x, q), between 0 and 1.
 	Quantile float64
 	// Type is the type of the output column.
-	Type schema.ColumnType
+	Type record.ColumnType
 }
 
 // funcInfo says how a function is called and typed.
 type funcInfo struct {
 	usage  string                       // e.g. "sum(x)"
 	args   int                          // number of arguments
-	accept func(schema.ColumnType) bool // allowed types of x; nil means any
+	accept func(record.ColumnType) bool // allowed types of x; nil means any
 	need   string                       // description of the accepted types
-	result func(schema.ColumnType) schema.ColumnType
+	result func(record.ColumnType) record.ColumnType
 }
 
-func always(t schema.ColumnType) func(schema.ColumnType) schema.ColumnType {
-	return func(schema.ColumnType) schema.ColumnType { return t }
+func always(t record.ColumnType) func(record.ColumnType) record.ColumnType {
+	return func(record.ColumnType) record.ColumnType { return t }
 }
 
-func same(t schema.ColumnType) schema.ColumnType { return t }
+func same(t record.ColumnType) record.ColumnType { return t }
 
-func orderable(t schema.ColumnType) bool {
-	return t.Numeric() || t == schema.ColumnTimestamp || t == schema.ColumnString
+func orderable(t record.ColumnType) bool {
+	return t.Numeric() || t == record.ColumnTimestamp || t == record.ColumnString
 }
 
 var funcs = map[Func]funcInfo{
-	Count:               {usage: "count()", args: 0, result: always(schema.ColumnInt)},
-	Sum:                 {usage: "sum(x)", args: 1, accept: schema.ColumnType.Numeric, need: "a number (int or float)", result: same},
+	Count:               {usage: "count()", args: 0, result: always(record.ColumnInt)},
+	Sum:                 {usage: "sum(x)", args: 1, accept: record.ColumnType.Numeric, need: "a number (int or float)", result: same},
 	Min:                 {usage: "min(x)", args: 1, accept: orderable, need: "an int, float, timestamp or string", result: same},
 	Max:                 {usage: "max(x)", args: 1, accept: orderable, need: "an int, float, timestamp or string", result: same},
-	Avg:                 {usage: "avg(x)", args: 1, accept: schema.ColumnType.Numeric, need: "a number (int or float)", result: always(schema.ColumnFloat)},
-	CountDistinct:       {usage: "count_distinct(x)", args: 1, result: always(schema.ColumnInt)},
-	ApproxCountDistinct: {usage: "approx_count_distinct(x)", args: 1, result: always(schema.ColumnInt)},
-	ApproxPercentile:    {usage: "approx_percentile(x, q)", args: 2, accept: schema.ColumnType.Numeric, need: "a number (int or float)", result: always(schema.ColumnFloat)},
+	Avg:                 {usage: "avg(x)", args: 1, accept: record.ColumnType.Numeric, need: "a number (int or float)", result: always(record.ColumnFloat)},
+	CountDistinct:       {usage: "count_distinct(x)", args: 1, result: always(record.ColumnInt)},
+	ApproxCountDistinct: {usage: "approx_count_distinct(x)", args: 1, result: always(record.ColumnInt)},
+	ApproxPercentile:    {usage: "approx_percentile(x, q)", args: 2, accept: record.ColumnType.Numeric, need: "a number (int or float)", result: always(record.ColumnFloat)},
 	First:               {usage: "first(x)", args: 1, result: same},
 	Last:                {usage: "last(x)", args: 1, result: same},
 }
@@ -101,7 +103,7 @@ type call struct {
 // ParseAggregate parses and checks the aggregate call text, the value of the
 // entry name in `aggregate`, against the input record in. It returns nil
 // when the call is unusable; the diagnostics say why, pointing inside text.
-func ParseAggregate(name string, text schema.Text, in schema.Record) (*Aggregate, hcl.Diagnostics) {
+func ParseAggregate(name string, text schema.Text, in record.Schema) (*Aggregate, hcl.Diagnostics) {
 	c, diags := splitCall(text)
 	if c == nil {
 		return nil, diags
@@ -132,7 +134,7 @@ func ParseAggregate(name string, text schema.Text, in schema.Record) (*Aggregate
 	}
 	a := &Aggregate{Name: name, Func: fn}
 	if fn == Count {
-		a.Type = info.result(schema.ColumnInvalid)
+		a.Type = info.result(record.ColumnInvalid)
 		if diags.HasErrors() {
 			return nil, diags
 		}

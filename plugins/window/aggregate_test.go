@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins/plugintest"
@@ -12,14 +14,14 @@ import (
 )
 
 // wide is a record with every column type, for aggregate tests.
-var wide = schema.Record{Columns: []schema.Column{
-	{Name: "user_id", Type: schema.ColumnInt},
-	{Name: "action", Type: schema.ColumnString},
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "device", Type: schema.ColumnString},
-	{Name: "price", Type: schema.ColumnFloat},
-	{Name: "qty", Type: schema.ColumnInt},
-	{Name: "ok", Type: schema.ColumnBool},
+var wide = record.Schema{Columns: []record.Column{
+	{Name: "user_id", Type: record.ColumnInt},
+	{Name: "action", Type: record.ColumnString},
+	{Name: "ts", Type: record.ColumnTimestamp},
+	{Name: "device", Type: record.ColumnString},
+	{Name: "price", Type: record.ColumnFloat},
+	{Name: "qty", Type: record.ColumnInt},
+	{Name: "ok", Type: record.ColumnBool},
 }}
 
 // buildAggregate builds a tumbling window whose only aggregate, named a, is
@@ -55,28 +57,28 @@ func TestAggregates(t *testing.T) {
 	tests := []struct {
 		call     string
 		fn       Func
-		typ      schema.ColumnType
+		typ      record.ColumnType
 		quantile float64
 	}{
-		{"count()", Count, schema.ColumnInt, 0},
-		{" count( ) ", Count, schema.ColumnInt, 0},
-		{"sum(user_id)", Sum, schema.ColumnInt, 0},
-		{"sum(price * qty)", Sum, schema.ColumnFloat, 0},
-		{"sum((price + 1) * (qty - 1))", Sum, schema.ColumnFloat, 0},
-		{"sum(len(action))", Sum, schema.ColumnInt, 0},
-		{"avg(qty)", Avg, schema.ColumnFloat, 0},
-		{"min(ts)", Min, schema.ColumnTimestamp, 0},
-		{"max(action)", Max, schema.ColumnString, 0},
-		{"max(price)", Max, schema.ColumnFloat, 0},
-		{"count_distinct(user_id)", CountDistinct, schema.ColumnInt, 0},
-		{"count_distinct(action + ',' + device)", CountDistinct, schema.ColumnInt, 0},
-		{"approx_count_distinct(device)", ApproxCountDistinct, schema.ColumnInt, 0},
-		{"approx_percentile(price, 0.99)", ApproxPercentile, schema.ColumnFloat, 0.99},
-		{"approx_percentile(qty,1)", ApproxPercentile, schema.ColumnFloat, 1},
-		{"approx_percentile(qty, .5)", ApproxPercentile, schema.ColumnFloat, 0.5},
-		{"first(action)", First, schema.ColumnString, 0},
-		{"last(ok)", Last, schema.ColumnBool, 0},
-		{"last(ts)", Last, schema.ColumnTimestamp, 0},
+		{"count()", Count, record.ColumnInt, 0},
+		{" count( ) ", Count, record.ColumnInt, 0},
+		{"sum(user_id)", Sum, record.ColumnInt, 0},
+		{"sum(price * qty)", Sum, record.ColumnFloat, 0},
+		{"sum((price + 1) * (qty - 1))", Sum, record.ColumnFloat, 0},
+		{"sum(len(action))", Sum, record.ColumnInt, 0},
+		{"avg(qty)", Avg, record.ColumnFloat, 0},
+		{"min(ts)", Min, record.ColumnTimestamp, 0},
+		{"max(action)", Max, record.ColumnString, 0},
+		{"max(price)", Max, record.ColumnFloat, 0},
+		{"count_distinct(user_id)", CountDistinct, record.ColumnInt, 0},
+		{"count_distinct(action + ',' + device)", CountDistinct, record.ColumnInt, 0},
+		{"approx_count_distinct(device)", ApproxCountDistinct, record.ColumnInt, 0},
+		{"approx_percentile(price, 0.99)", ApproxPercentile, record.ColumnFloat, 0.99},
+		{"approx_percentile(qty,1)", ApproxPercentile, record.ColumnFloat, 1},
+		{"approx_percentile(qty, .5)", ApproxPercentile, record.ColumnFloat, 0.5},
+		{"first(action)", First, record.ColumnString, 0},
+		{"last(ok)", Last, record.ColumnBool, 0},
+		{"last(ts)", Last, record.ColumnTimestamp, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.call, func(t *testing.T) {
@@ -91,7 +93,7 @@ func TestAggregates(t *testing.T) {
 			if (a.Arg == nil) != (tt.fn == Count) {
 				t.Errorf("Arg = %v for %s", a.Arg, tt.fn)
 			}
-			if last := w.Out.Columns[len(w.Out.Columns)-1]; last != (schema.Column{Name: "a", Type: tt.typ}) {
+			if last := w.Out.Columns[len(w.Out.Columns)-1]; last != (record.Column{Name: "a", Type: tt.typ}) {
 				t.Errorf("last output column = %+v", last)
 			}
 		})

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -21,14 +23,14 @@ func build(k Kind) plugins.BuildFunc {
 		var diags hcl.Diagnostics
 		diags = append(diags, w.decodeTimes(args)...)
 		diags = append(diags, w.decodeEmit(args.Text("emit"))...)
-		out := []schema.Column{
-			{Name: ColumnWindowStart, Type: schema.ColumnTimestamp},
-			{Name: ColumnWindowEnd, Type: schema.ColumnTimestamp},
+		out := []record.Column{
+			{Name: ColumnWindowStart, Type: record.ColumnTimestamp},
+			{Name: ColumnWindowEnd, Type: record.ColumnTimestamp},
 		}
 		if b.Input.Raw {
 			// The loader reports a window over unparsed bytes; field checks
 			// would only repeat that error.
-			w.Out = schema.Record{Columns: w.withFinal(out)}
+			w.Out = record.Schema{Columns: w.withFinal(out)}
 			return w, diags
 		}
 		diags = append(diags, w.decodeEventTime(args.Text("event_time"), b.Input)...)
@@ -39,16 +41,16 @@ func build(k Kind) plugins.BuildFunc {
 		// A result is identified by its window and group (DESIGN §5's
 		// deterministic key), not by its aggregates.
 		key := append([]string{ColumnWindowStart}, w.GroupBy...)
-		w.Out = schema.Record{Columns: w.withFinal(out), Key: key}
+		w.Out = record.Schema{Columns: w.withFinal(out), Key: key}
 		return w, diags
 	}
 }
 
-func (w *Window) withFinal(cols []schema.Column) []schema.Column {
+func (w *Window) withFinal(cols []record.Column) []record.Column {
 	if w.EmitOnClose {
 		return cols
 	}
-	return append(cols, schema.Column{Name: ColumnFinal, Type: schema.ColumnBool})
+	return append(cols, record.Column{Name: ColumnFinal, Type: record.ColumnBool})
 }
 
 // decodeTimes reads and checks the durations of the kind.
@@ -178,7 +180,7 @@ func (w *Window) decodeEmit(t schema.Text) hcl.Diagnostics {
 }
 
 // decodeEventTime checks that event_time names a timestamp field of in.
-func (w *Window) decodeEventTime(t schema.Text, in schema.Record) hcl.Diagnostics {
+func (w *Window) decodeEventTime(t schema.Text, in record.Schema) hcl.Diagnostics {
 	w.EventTime = t.Value
 	// The event time may be a field or a metadata column of the source,
 	// such as pulsar.publish_time.
@@ -186,7 +188,7 @@ func (w *Window) decodeEventTime(t schema.Text, in schema.Record) hcl.Diagnostic
 	if !ok {
 		return hcl.Diagnostics{unknownField(t, in, "event_time", in.MetaNames())}
 	}
-	if typ := col.Type; typ != schema.ColumnTimestamp {
+	if typ := col.Type; typ != record.ColumnTimestamp {
 		return hcl.Diagnostics{{
 			Severity: hcl.DiagError,
 			Summary:  "Event time is not a timestamp",
@@ -210,7 +212,7 @@ func valueRange(t schema.Text) hcl.Range {
 
 // unknownField is the error for a name that is not a field of in (nor
 // one of meta, the source metadata the argument may name).
-func unknownField(t schema.Text, in schema.Record, arg string, meta []string) *hcl.Diagnostic {
+func unknownField(t schema.Text, in record.Schema, arg string, meta []string) *hcl.Diagnostic {
 	what := "field"
 	if len(meta) > 0 {
 		what = "field or source metadata"
@@ -233,7 +235,7 @@ func unknownField(t schema.Text, in schema.Record, arg string, meta []string) *h
 }
 
 // decodeGroupBy checks the key fields and appends them to out.
-func (w *Window) decodeGroupBy(elems []schema.Elem, in schema.Record, out []schema.Column) ([]schema.Column, hcl.Diagnostics) {
+func (w *Window) decodeGroupBy(elems []schema.Elem, in record.Schema, out []record.Column) ([]record.Column, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	seen := map[string]hcl.Range{}
 	for _, e := range elems {
@@ -271,7 +273,7 @@ func (w *Window) decodeGroupBy(elems []schema.Elem, in schema.Record, out []sche
 }
 
 // decodeAggregates compiles the aggregate calls and appends their columns.
-func (w *Window) decodeAggregates(args *schema.Values, in schema.Record, out []schema.Column) ([]schema.Column, hcl.Diagnostics) {
+func (w *Window) decodeAggregates(args *schema.Values, in record.Schema, out []record.Column) ([]record.Column, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	elems := args.Elems("aggregate")
 	if len(elems) == 0 && args.Has("aggregate") {
@@ -292,17 +294,17 @@ func (w *Window) decodeAggregates(args *schema.Values, in schema.Record, out []s
 		if a == nil {
 			// Keep the column, of unknown type, so that later stages
 			// referring to it raise no follow-on errors.
-			out = append(out, schema.Column{Name: e.Key, Type: schema.ColumnInvalid})
+			out = append(out, record.Column{Name: e.Key, Type: record.ColumnInvalid})
 			continue
 		}
 		w.Aggregates = append(w.Aggregates, *a)
-		out = append(out, schema.Column{Name: a.Name, Type: a.Type})
+		out = append(out, record.Column{Name: a.Name, Type: a.Type})
 	}
 	return out, diags
 }
 
 // clash reports an aggregate named like an output column before it.
-func (w *Window) clash(name string, out []schema.Column, at hcl.Range) *hcl.Diagnostic {
+func (w *Window) clash(name string, out []record.Column, at hcl.Range) *hcl.Diagnostic {
 	var why string
 	switch {
 	case name == ColumnWindowStart || name == ColumnWindowEnd:
@@ -333,8 +335,8 @@ func (w *Window) clash(name string, out []schema.Column, at hcl.Range) *hcl.Diag
 }
 
 // article gives the type name with "a" or "an", as in "an int".
-func article(t schema.ColumnType) string {
-	if t == schema.ColumnInt {
+func article(t record.ColumnType) string {
+	if t == record.ColumnInt {
 		return "an int"
 	}
 	return "a " + t.String()

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/sluice-io/sluice/plugins/window/agg"
 	"github.com/sluice-io/sluice/runner/eventtime"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // Operator is the running state of one window stage: the watermark valve
@@ -192,7 +193,7 @@ func (w *Window) NewOperator(partitions int, now int64) (*Operator, error) {
 // may be nil; the reason strings are fresh. An error means the batch does
 // not fit the window (missing column, negative partition); the rows before
 // the failing one are processed.
-func (o *Operator) Process(in *schema.Batch, now int64, out *schema.Batch, late, bad func(row int, reason string)) error {
+func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late, bad func(row int, reason string)) error {
 	if o.valve.Finished() {
 		return errors.New("window: Process after Finish")
 	}
@@ -267,7 +268,7 @@ func (o *Operator) lateReason(t int64) string {
 // since its last row is emitted with final = false. The scheduler calls it
 // at NextTick and often enough to notice idle partitions (say every
 // idle_timeout / 4).
-func (o *Operator) Tick(now int64, out *schema.Batch) error {
+func (o *Operator) Tick(now int64, out *record.Batch) error {
 	if w, changed := o.valve.Advance(now); changed {
 		o.closeUpTo(w, out)
 	}
@@ -292,7 +293,7 @@ func (o *Operator) NextTick() (int64, bool) {
 // Finish ends a bounded input: W becomes +∞ (eventtime.EndOfTime), so every
 // open window closes and is emitted (final = true with emit = "every D").
 // Process fails afterwards; Finish again emits nothing.
-func (o *Operator) Finish(out *schema.Batch) error {
+func (o *Operator) Finish(out *record.Batch) error {
 	w, _ := o.valve.Finish()
 	o.closeUpTo(w, out)
 	return nil
@@ -310,7 +311,7 @@ func (o *Operator) Stats() OperatorStats {
 }
 
 // closeUpTo fires the timers of every window with end <= w and emits them.
-func (o *Operator) closeUpTo(w int64, out *schema.Batch) {
+func (o *Operator) closeUpTo(w int64, out *record.Batch) {
 	o.fired = o.fired[:0]
 	if o.timers.Fire(w, o.onTimer) == 0 {
 		return

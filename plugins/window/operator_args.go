@@ -5,11 +5,12 @@ import (
 	"math"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/sluice-io/sluice/plugins/window/agg"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // argument is how the operator gets one aggregate's argument for a row.
@@ -22,7 +23,7 @@ import (
 // has neither.
 type argument struct {
 	fn    agg.Func
-	typ   schema.ColumnType // the argument's type; ColumnInvalid for count()
+	typ   record.ColumnType // the argument's type; ColumnInvalid for count()
 	ident string            // the field name when the argument is one
 	prog  *vm.Program       // the compiled argument; nil for count()
 	col   int               // input column of the fast path, or -1
@@ -44,14 +45,14 @@ func identifier(p *vm.Program) string {
 
 // binding is where the operator finds its fields in the input schema.
 type binding struct {
-	cols      []schema.Column // the schema bound to, compared by identity
+	cols      []record.Column // the schema bound to, compared by identity
 	eventTime int
 	groupBy   []int
 }
 
 // bind finds the event time, group_by and fast-path argument columns in rec,
 // unless rec is the schema bound last time.
-func (o *Operator) bind(rec schema.Record) error {
+func (o *Operator) bind(rec record.Schema) error {
 	if b := &o.bound; len(b.cols) > 0 && len(rec.Columns) == len(b.cols) && &rec.Columns[0] == &b.cols[0] {
 		return nil
 	}
@@ -68,7 +69,7 @@ func (o *Operator) bind(rec schema.Record) error {
 	if !ok {
 		return fmt.Errorf("window: the input has no field %q (event_time)", o.w.EventTime)
 	}
-	if col.Type != schema.ColumnTimestamp {
+	if col.Type != record.ColumnTimestamp {
 		return fmt.Errorf("window: event_time %q is %s, not a timestamp", o.w.EventTime, col.Type)
 	}
 	b.eventTime = i
@@ -93,7 +94,7 @@ func (o *Operator) bind(rec schema.Record) error {
 }
 
 // evalSlow evaluates the slow-path arguments of row into o.vals.
-func (o *Operator) evalSlow(in *schema.Batch, row int) error {
+func (o *Operator) evalSlow(in *record.Batch, row int) error {
 	filled := false
 	for i := range o.args {
 		a := &o.args[i]
@@ -120,7 +121,7 @@ func (o *Operator) evalSlow(in *schema.Batch, row int) error {
 // fillEnv sets the environment of the slow path to the fields of row, typed
 // as expression.Env declares them: ints as int, timestamps as time.Time
 // (UTC), nulls as nil.
-func (o *Operator) fillEnv(in *schema.Batch, row int) {
+func (o *Operator) fillEnv(in *record.Batch, row int) {
 	if o.env == nil {
 		o.env = make(map[string]any, len(in.Schema.Columns))
 	}
@@ -131,29 +132,29 @@ func (o *Operator) fillEnv(in *schema.Batch, row int) {
 			continue
 		}
 		switch col.Type {
-		case schema.ColumnInt:
+		case record.ColumnInt:
 			o.env[col.Name] = int(v.Ints[row])
-		case schema.ColumnTimestamp:
+		case record.ColumnTimestamp:
 			o.env[col.Name] = time.UnixMilli(v.Ints[row]).UTC()
-		case schema.ColumnFloat:
+		case record.ColumnFloat:
 			o.env[col.Name] = v.Floats[row]
-		case schema.ColumnBool:
+		case record.ColumnBool:
 			o.env[col.Name] = v.Bools[row]
-		case schema.ColumnString:
+		case record.ColumnString:
 			o.env[col.Name] = v.String(row) // valid during Run; AddString copies
 		}
 	}
 }
 
 // toValue converts an expression result to an argument of type t.
-func toValue(r any, t schema.ColumnType) (agg.Value, bool) {
+func toValue(r any, t record.ColumnType) (agg.Value, bool) {
 	v := agg.Value{Type: t}
 	if r == nil {
 		v.Null = true
 		return v, true
 	}
 	switch t {
-	case schema.ColumnInt:
+	case record.ColumnInt:
 		switch x := r.(type) {
 		case int:
 			v.I = int64(x)
@@ -178,7 +179,7 @@ func toValue(r any, t schema.ColumnType) (agg.Value, bool) {
 		default:
 			return v, false
 		}
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		switch x := r.(type) {
 		case float64:
 			v.F = x
@@ -187,19 +188,19 @@ func toValue(r any, t schema.ColumnType) (agg.Value, bool) {
 		default:
 			return v, false
 		}
-	case schema.ColumnTimestamp:
+	case record.ColumnTimestamp:
 		x, ok := r.(time.Time)
 		if !ok {
 			return v, false
 		}
 		v.I = x.UnixMilli()
-	case schema.ColumnString:
+	case record.ColumnString:
 		x, ok := r.(string)
 		if !ok {
 			return v, false
 		}
 		v.S = x
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		x, ok := r.(bool)
 		if !ok {
 			return v, false
@@ -212,7 +213,7 @@ func toValue(r any, t schema.ColumnType) (agg.Value, bool) {
 }
 
 // add adds row (event time t) to the states of one group.
-func (o *Operator) add(states []agg.State, in *schema.Batch, row int, t int64) {
+func (o *Operator) add(states []agg.State, in *record.Batch, row int, t int64) {
 	for i := range o.args {
 		a := &o.args[i]
 		s := &states[i]
@@ -228,13 +229,13 @@ func (o *Operator) add(states []agg.State, in *schema.Batch, row int, t int64) {
 				continue
 			}
 			switch a.typ {
-			case schema.ColumnInt, schema.ColumnTimestamp:
+			case record.ColumnInt, record.ColumnTimestamp:
 				s.AddInt(v.Ints[row], t)
-			case schema.ColumnFloat:
+			case record.ColumnFloat:
 				s.AddFloat(v.Floats[row], t)
-			case schema.ColumnString:
+			case record.ColumnString:
 				s.AddString(v.String(row), t)
-			case schema.ColumnBool:
+			case record.ColumnBool:
 				s.AddBool(v.Bools[row], t)
 			}
 		}
@@ -249,7 +250,7 @@ func (o *Operator) add(states []agg.State, in *schema.Batch, row int, t int64) {
 // ended by 0x00 0x00.
 
 // groupKey encodes the group key of row into o.keyBuf.
-func (o *Operator) groupKey(in *schema.Batch, row int) {
+func (o *Operator) groupKey(in *record.Batch, row int) {
 	b := o.keyBuf[:0]
 	for _, c := range o.bound.groupBy {
 		v := &in.Columns[c]
@@ -259,17 +260,17 @@ func (o *Operator) groupKey(in *schema.Batch, row int) {
 		}
 		b = append(b, 1)
 		switch v.Type {
-		case schema.ColumnInt, schema.ColumnTimestamp:
+		case record.ColumnInt, record.ColumnTimestamp:
 			b = appendUint64(b, uint64(v.Ints[row])^(1<<63))
-		case schema.ColumnFloat:
+		case record.ColumnFloat:
 			b = appendUint64(b, floatKey(v.Floats[row]))
-		case schema.ColumnBool:
+		case record.ColumnBool:
 			if v.Bools[row] {
 				b = append(b, 1)
 			} else {
 				b = append(b, 0)
 			}
-		case schema.ColumnString:
+		case record.ColumnString:
 			for _, ch := range v.StringBytes(row) {
 				b = append(b, ch)
 				if ch == 0 {
@@ -317,7 +318,7 @@ func readUint64(b string) uint64 {
 
 // emit appends one output row: the window, the group values decoded from
 // key, the aggregate results, and final when the output has that column.
-func (o *Operator) emit(out *schema.Batch, start, end int64, key string, states []agg.State, final bool) {
+func (o *Operator) emit(out *record.Batch, start, end int64, key string, states []agg.State, final bool) {
 	out.Columns[0].AppendInt(start)
 	out.Columns[1].AppendInt(end)
 	c := 2
@@ -332,16 +333,16 @@ func (o *Operator) emit(out *schema.Batch, start, end int64, key string, states 
 		}
 		k = k[1:]
 		switch v.Type {
-		case schema.ColumnInt, schema.ColumnTimestamp:
+		case record.ColumnInt, record.ColumnTimestamp:
 			v.AppendInt(int64(readUint64(k[:8]) ^ (1 << 63)))
 			k = k[8:]
-		case schema.ColumnFloat:
+		case record.ColumnFloat:
 			v.AppendFloat(floatFromKey(readUint64(k[:8])))
 			k = k[8:]
-		case schema.ColumnBool:
+		case record.ColumnBool:
 			v.AppendBool(k[0] == 1)
 			k = k[1:]
-		case schema.ColumnString:
+		case record.ColumnString:
 			s := o.strBuf[:0]
 			i := 0
 			for ; ; i++ {
@@ -372,19 +373,19 @@ func (o *Operator) emit(out *schema.Batch, start, end int64, key string, states 
 }
 
 // appendValue appends an aggregate result to its output column.
-func appendValue(v *schema.Vector, r agg.Value) {
+func appendValue(v *record.Vector, r agg.Value) {
 	if r.Null {
 		v.AppendNull()
 		return
 	}
 	switch v.Type {
-	case schema.ColumnInt, schema.ColumnTimestamp:
+	case record.ColumnInt, record.ColumnTimestamp:
 		v.AppendInt(r.I)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		v.AppendFloat(r.F)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		v.AppendBool(r.B)
-	case schema.ColumnString:
+	case record.ColumnString:
 		v.AppendString([]byte(r.S))
 	default:
 		v.AppendNull()

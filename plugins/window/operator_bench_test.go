@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // BenchmarkOperator measures the hot path over 2,000 events per second of
@@ -60,10 +60,10 @@ func BenchmarkOperator(b *testing.B) {
 }
 
 func benchmarkOperator(b *testing.B, src string) {
-	in := schema.Record{Columns: []schema.Column{
-		{Name: "ts", Type: schema.ColumnTimestamp},
-		{Name: "action", Type: schema.ColumnString},
-		{Name: "user_id", Type: schema.ColumnInt},
+	in := record.Schema{Columns: []record.Column{
+		{Name: "ts", Type: record.ColumnTimestamp},
+		{Name: "action", Type: record.ColumnString},
+		{Name: "user_id", Type: record.ColumnInt},
 	}}
 	var p = Plugins()[0]
 	for _, q := range Plugins() {
@@ -83,9 +83,9 @@ func benchmarkOperator(b *testing.B, src string) {
 	)
 	actions := []string{"view", "click", "scroll", "share", "like", "comment", "purchase"}
 	r := rand.New(rand.NewPCG(1, 2))
-	var prepared []*schema.Batch
+	var prepared []*record.Batch
 	for i := range batches {
-		bt := schema.NewBatch(in, perBatch)
+		bt := record.NewBatch(in, perBatch)
 		for j := range perBatch {
 			n := int64(i*perBatch + j)
 			bt.Columns[0].AppendInt(n/2 - r.Int64N(5000))
@@ -99,7 +99,7 @@ func benchmarkOperator(b *testing.B, src string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	out := schema.NewBatch(w.Out, 64)
+	out := record.NewBatch(w.Out, 64)
 	feed := func(k int) {
 		bt := prepared[k%batches]
 		if k >= batches && k%batches == 0 {

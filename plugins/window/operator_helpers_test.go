@@ -6,20 +6,21 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // opInput is the record schema of the operator tests.
-var opInput = schema.Record{Columns: []schema.Column{
-	{Name: "ts", Type: schema.ColumnTimestamp},
-	{Name: "key", Type: schema.ColumnString},
-	{Name: "g2", Type: schema.ColumnInt},
-	{Name: "user", Type: schema.ColumnInt},
-	{Name: "v", Type: schema.ColumnInt},
-	{Name: "f", Type: schema.ColumnFloat},
-	{Name: "w", Type: schema.ColumnInt},
+var opInput = record.Schema{Columns: []record.Column{
+	{Name: "ts", Type: record.ColumnTimestamp},
+	{Name: "key", Type: record.ColumnString},
+	{Name: "g2", Type: record.ColumnInt},
+	{Name: "user", Type: record.ColumnInt},
+	{Name: "v", Type: record.ColumnInt},
+	{Name: "f", Type: record.ColumnFloat},
+	{Name: "w", Type: record.ColumnInt},
 }}
 
 // ev is one input record of the operator tests.
@@ -54,8 +55,8 @@ func buildWindow(t testing.TB, k Kind, src string) *Window {
 }
 
 // batchOf returns the events as a batch with origins.
-func batchOf(evs []ev) *schema.Batch {
-	b := schema.NewBatch(opInput, len(evs))
+func batchOf(evs []ev) *record.Batch {
+	b := record.NewBatch(opInput, len(evs))
 	for _, e := range evs {
 		if e.tsNull {
 			b.Columns[0].AppendNull()
@@ -76,14 +77,14 @@ func batchOf(evs []ev) *schema.Batch {
 		}
 		b.Columns[5].AppendFloat(e.f)
 		b.Columns[6].AppendInt(e.w)
-		b.Origins = append(b.Origins, schema.Origin{Partition: int32(e.part), Offset: int64(b.Rows)})
+		b.Origins = append(b.Origins, record.Origin{Partition: int32(e.part), Offset: int64(b.Rows)})
 		b.Rows++
 	}
 	return b
 }
 
 // rowStrings renders each output row as "a|b|c", nulls as "null".
-func rowStrings(b *schema.Batch) []string {
+func rowStrings(b *record.Batch) []string {
 	var out []string
 	for r := 0; r < b.Rows; r++ {
 		var parts []string
@@ -95,18 +96,18 @@ func rowStrings(b *schema.Batch) []string {
 	return out
 }
 
-func cell(v *schema.Vector, r int) string {
+func cell(v *record.Vector, r int) string {
 	if v.IsNull(r) {
 		return "null"
 	}
 	switch v.Type {
-	case schema.ColumnInt, schema.ColumnTimestamp:
+	case record.ColumnInt, record.ColumnTimestamp:
 		return strconv.FormatInt(v.Ints[r], 10)
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		return strconv.FormatFloat(v.Floats[r], 'g', -1, 64)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		return strconv.FormatBool(v.Bools[r])
-	case schema.ColumnString:
+	case record.ColumnString:
 		return strconv.Quote(v.String(r))
 	}
 	return "?"
@@ -133,7 +134,7 @@ type runResult struct {
 func run(t testing.TB, o *Operator, steps []step, chunk int, base int) runResult {
 	t.Helper()
 	var res runResult
-	out := schema.NewBatch(o.w.Out, 16)
+	out := record.NewBatch(o.w.Out, 16)
 	idx := base
 	for _, s := range steps {
 		switch {
@@ -177,7 +178,7 @@ func (r runResult) String() string {
 
 // buildWith builds src with plugin p against the input in; the second
 // result is the diagnostics' text when they hold errors.
-func buildWith(p *plugins.Plugin, src string, in schema.Record) (*Window, string) {
+func buildWith(p *plugins.Plugin, src string, in record.Schema) (*Window, string) {
 	c, diags := plugintest.Build(p, src, in)
 	if diags.HasErrors() {
 		return nil, diags.Error()

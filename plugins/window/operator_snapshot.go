@@ -11,9 +11,10 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins/window/agg"
 	"github.com/sluice-io/sluice/runner/eventtime"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // ErrBadSnapshot is wrapped by the errors Restore returns for input that is
@@ -381,17 +382,17 @@ func (o *Operator) validKey(k string) bool {
 			continue
 		}
 		switch o.w.Out.Columns[2+c].Type {
-		case schema.ColumnInt, schema.ColumnTimestamp, schema.ColumnFloat:
+		case record.ColumnInt, record.ColumnTimestamp, record.ColumnFloat:
 			if len(k) < 8 {
 				return false
 			}
 			k = k[8:]
-		case schema.ColumnBool:
+		case record.ColumnBool:
 			if len(k) < 1 || k[0] > 1 {
 				return false
 			}
 			k = k[1:]
-		case schema.ColumnString:
+		case record.ColumnString:
 			i := 0
 			for ; ; i++ {
 				if i+1 >= len(k) {

@@ -7,8 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/runner/eventtime"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // on returns a batch step at processing time now of events "ts:key" or
@@ -198,7 +199,7 @@ func TestOperatorBadRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := schema.NewBatch(w.Out, 4)
+	out := record.NewBatch(w.Out, 4)
 	in := batchOf([]ev{
 		{ts: 1, w: 4},
 		{ts: 500, w: 0}, // division by zero: bad, and does not move time
@@ -235,12 +236,12 @@ func TestOperatorBadRows(t *testing.T) {
 
 // TestOperatorGroupKeys checks keys of every type, nulls and their order.
 func TestOperatorGroupKeys(t *testing.T) {
-	in := schema.Record{Columns: []schema.Column{
-		{Name: "ts", Type: schema.ColumnTimestamp},
-		{Name: "s", Type: schema.ColumnString},
-		{Name: "i", Type: schema.ColumnInt},
-		{Name: "f", Type: schema.ColumnFloat},
-		{Name: "b", Type: schema.ColumnBool},
+	in := record.Schema{Columns: []record.Column{
+		{Name: "ts", Type: record.ColumnTimestamp},
+		{Name: "s", Type: record.ColumnString},
+		{Name: "i", Type: record.ColumnInt},
+		{Name: "f", Type: record.ColumnFloat},
+		{Name: "b", Type: record.ColumnBool},
 	}}
 	p := Plugins()[0]
 	c, diags := buildWith(p, `window "tumbling" {
@@ -257,7 +258,7 @@ func TestOperatorGroupKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := schema.NewBatch(in, 8)
+	b := record.NewBatch(in, 8)
 	add := func(s *string, i int64, f float64, bo bool) {
 		b.Columns[0].AppendInt(1)
 		if s == nil {
@@ -278,7 +279,7 @@ func TestOperatorGroupKeys(t *testing.T) {
 	add(str("a"), -9, 0, false)
 	add(str("a\x00"), 3, 0, false) // -0 and 0 are one group
 	add(str("a"), 3, -1e300, true)
-	out := schema.NewBatch(w.Out, 8)
+	out := record.NewBatch(w.Out, 8)
 	if err := o.Process(b, 0, out, nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -306,13 +307,13 @@ func TestOperatorBindsByName(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := schema.Record{Columns: []schema.Column{
-		{Name: "extra", Type: schema.ColumnBool},
-		{Name: "user", Type: schema.ColumnInt},
-		{Name: "key", Type: schema.ColumnString},
-		{Name: "ts", Type: schema.ColumnTimestamp},
+	rec := record.Schema{Columns: []record.Column{
+		{Name: "extra", Type: record.ColumnBool},
+		{Name: "user", Type: record.ColumnInt},
+		{Name: "key", Type: record.ColumnString},
+		{Name: "ts", Type: record.ColumnTimestamp},
 	}}
-	b := schema.NewBatch(rec, 2)
+	b := record.NewBatch(rec, 2)
 	for i, k := range []string{"x", "y"} {
 		b.Columns[0].AppendBool(true)
 		b.Columns[1].AppendInt(int64(i))
@@ -320,7 +321,7 @@ func TestOperatorBindsByName(t *testing.T) {
 		b.Columns[3].AppendInt(int64(3 + i))
 		b.Rows++
 	}
-	out := schema.NewBatch(w.Out, 2)
+	out := record.NewBatch(w.Out, 2)
 	if err := o.Process(b, 0, out, nil, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +330,7 @@ func TestOperatorBindsByName(t *testing.T) {
 		t.Errorf("rows %q, want %q", got, want)
 	}
 	o, _ = w.NewOperator(1, 0)
-	noTS := schema.NewBatch(schema.Record{Columns: rec.Columns[:3]}, 0)
+	noTS := record.NewBatch(record.Schema{Columns: rec.Columns[:3]}, 0)
 	if err := o.Process(noTS, 0, out, nil, nil); err == nil || !strings.Contains(err.Error(), `no field "ts"`) {
 		t.Errorf("err = %v", err)
 	}

@@ -5,8 +5,9 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins/window/agg"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // group is the state of one (window, group key): one agg.State per
@@ -60,7 +61,7 @@ func floorDiv(a, b int64) int64 {
 // addPanes adds row (event time t, group key in o.keyBuf) to every open
 // tumbling or sliding window that contains t, and reports whether it was
 // dropped from at least one closed window (end <= W).
-func (o *Operator) addPanes(in *schema.Batch, row int, t int64) (dropped bool) {
+func (o *Operator) addPanes(in *record.Batch, row int, t int64) (dropped bool) {
 	w := o.valve.Watermark()
 	last := floorDiv(t-o.offset, o.slide)*o.slide + o.offset // latest start <= t
 	for s := last; s > t-o.size; s -= o.slide {
@@ -90,7 +91,7 @@ func (o *Operator) addPanes(in *schema.Batch, row int, t int64) (dropped bool) {
 // closePanes emits and frees the windows of the fired timers. Timers fire by
 // end; tumbling and sliding windows of one end share their start, so rows
 // come out by end, start, then group key.
-func (o *Operator) closePanes(out *schema.Batch) {
+func (o *Operator) closePanes(out *record.Batch) {
 	for _, t := range o.fired {
 		p := o.panes[int64(t.Key)]
 		if p == nil {
@@ -108,7 +109,7 @@ func (o *Operator) closePanes(out *schema.Batch) {
 }
 
 // emitClosing sorts o.closing and emits each entry.
-func (o *Operator) emitClosing(out *schema.Batch, final bool) {
+func (o *Operator) emitClosing(out *record.Batch, final bool) {
 	slices.SortFunc(o.closing, compareClosing)
 	for i := range o.closing {
 		c := &o.closing[i]
@@ -120,7 +121,7 @@ func (o *Operator) emitClosing(out *schema.Batch, final bool) {
 
 // emitUpdates emits every open (window, group) changed since its last row,
 // with final = false (emit = "every D").
-func (o *Operator) emitUpdates(out *schema.Batch) {
+func (o *Operator) emitUpdates(out *record.Batch) {
 	o.closing = o.closing[:0]
 	for _, p := range o.panes {
 		for _, g := range p.groups {

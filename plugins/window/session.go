@@ -3,7 +3,7 @@ package window
 import (
 	"slices"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // session is one open session window of a group key: [start, last+gap),
@@ -25,7 +25,7 @@ type sessionList struct {
 // addSession adds row (event time t, group key in o.keyBuf) to the sessions
 // of its key, merging those it bridges, and reports whether it was late: no
 // open session absorbs it and t+gap <= W.
-func (o *Operator) addSession(in *schema.Batch, row int, t int64) (late bool) {
+func (o *Operator) addSession(in *record.Batch, row int, t int64) (late bool) {
 	gap := o.gap
 	l := o.sessions[string(o.keyBuf)]
 	lo, hi := 0, 0
@@ -81,7 +81,7 @@ func (o *Operator) addSession(in *schema.Batch, row int, t int64) (late bool) {
 
 // closeSessions emits and frees the sessions of the fired timers, by end,
 // start, then group key.
-func (o *Operator) closeSessions(out *schema.Batch) {
+func (o *Operator) closeSessions(out *record.Batch) {
 	o.closing = o.closing[:0]
 	for _, t := range o.fired {
 		s := o.byID[t.Key]

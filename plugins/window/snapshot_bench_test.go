@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // BenchmarkSnapshot100kGroups measures a checkpoint of the reference
@@ -13,10 +13,10 @@ import (
 // the state's size is reported.
 func BenchmarkSnapshot100kGroups(b *testing.B) {
 	const groups = 100_000
-	in := schema.Record{Columns: []schema.Column{
-		{Name: "ts", Type: schema.ColumnTimestamp},
-		{Name: "user_id", Type: schema.ColumnInt},
-		{Name: "item", Type: schema.ColumnInt},
+	in := record.Schema{Columns: []record.Column{
+		{Name: "ts", Type: record.ColumnTimestamp},
+		{Name: "user_id", Type: record.ColumnInt},
+		{Name: "item", Type: record.ColumnInt},
 	}}
 	w, diags := buildWith(Plugins()[0], `window "tumbling" {
   event_time = "ts"
@@ -31,8 +31,8 @@ func BenchmarkSnapshot100kGroups(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	out := schema.NewBatch(w.Out, 16)
-	bt := schema.NewBatch(in, 4096)
+	out := record.NewBatch(w.Out, 16)
+	bt := record.NewBatch(in, 4096)
 	for i := range 4 * groups {
 		bt.Columns[0].AppendInt(int64(i % 1000))
 		bt.Columns[1].AppendInt(int64(i % groups))

@@ -8,6 +8,8 @@ package window
 import (
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -84,11 +86,11 @@ type Window struct {
 	Late string
 
 	// Out is the schema of the emitted rows.
-	Out schema.Record
+	Out record.Schema
 }
 
 // Output returns the schema of the rows the window emits.
-func (w *Window) Output() schema.Record { return w.Out }
+func (w *Window) Output() record.Schema { return w.Out }
 
 var _ plugins.Component = (*Window)(nil)
 

@@ -6,11 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/plugintest"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // standard is the record schema the plugin examples are written for.
@@ -67,7 +68,7 @@ func TestExamples(t *testing.T) {
 }
 
 func TestBuild(t *testing.T) {
-	ts := func(n string) schema.Column { return schema.Column{Name: n, Type: schema.ColumnTimestamp} }
+	ts := func(n string) record.Column { return record.Column{Name: n, Type: record.ColumnTimestamp} }
 	tests := []struct {
 		name string
 		src  string
@@ -77,7 +78,7 @@ func TestBuild(t *testing.T) {
 		src:  "window \"tumbling\" {\nevent_time = \"ts\"\nsize = \"1m\"\naggregate = { n = \"count()\" }\n}",
 		want: Window{Kind: Tumbling, EventTime: "ts", EventTimeIndex: 2, Size: time.Minute, Slide: time.Minute,
 			IdleTimeout: 30 * time.Second, EmitOnClose: true, Late: LateDrop,
-			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"), {Name: "n", Type: schema.ColumnInt}}, Key: []string{"window_start"}}},
+			Out: record.Schema{Columns: []record.Column{ts("window_start"), ts("window_end"), {Name: "n", Type: record.ColumnInt}}, Key: []string{"window_start"}}},
 	}, {
 		name: "tumbling with everything",
 		src: `window "tumbling" {
@@ -94,9 +95,9 @@ func TestBuild(t *testing.T) {
 		want: Window{Kind: Tumbling, EventTime: "ts", EventTimeIndex: 2, Size: time.Hour, Slide: time.Hour, Offset: 15 * time.Minute,
 			Watermark: 2 * time.Minute, IdleTimeout: time.Minute, GroupBy: []string{"device", "action"}, GroupByIndex: []int{3, 1},
 			EmitEvery: 10 * time.Second, Late: LateDeadLetter,
-			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"),
-				{Name: "device", Type: schema.ColumnString}, {Name: "action", Type: schema.ColumnString},
-				{Name: "users", Type: schema.ColumnInt}, {Name: "last", Type: schema.ColumnString}, {Name: "final", Type: schema.ColumnBool}},
+			Out: record.Schema{Columns: []record.Column{ts("window_start"), ts("window_end"),
+				{Name: "device", Type: record.ColumnString}, {Name: "action", Type: record.ColumnString},
+				{Name: "users", Type: record.ColumnInt}, {Name: "last", Type: record.ColumnString}, {Name: "final", Type: record.ColumnBool}},
 				Key: []string{"window_start", "device", "action"}}},
 	}, {
 		name: "sliding",
@@ -109,7 +110,7 @@ func TestBuild(t *testing.T) {
 }`,
 		want: Window{Kind: Sliding, EventTime: "ts", EventTimeIndex: 2, Size: 5 * time.Minute, Slide: time.Minute, Offset: 30 * time.Second,
 			IdleTimeout: 30 * time.Second, EmitOnClose: true, Late: LateDrop,
-			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"), {Name: "s", Type: schema.ColumnInt}}, Key: []string{"window_start"}}},
+			Out: record.Schema{Columns: []record.Column{ts("window_start"), ts("window_end"), {Name: "s", Type: record.ColumnInt}}, Key: []string{"window_start"}}},
 	}, {
 		name: "sliding with slide equal to size",
 		src: `window "sliding" {
@@ -120,7 +121,7 @@ func TestBuild(t *testing.T) {
 }`,
 		want: Window{Kind: Sliding, EventTime: "ts", EventTimeIndex: 2, Size: time.Minute, Slide: time.Minute,
 			IdleTimeout: 30 * time.Second, EmitOnClose: true, Late: LateDrop,
-			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"), ts("s")}, Key: []string{"window_start"}}},
+			Out: record.Schema{Columns: []record.Column{ts("window_start"), ts("window_end"), ts("s")}, Key: []string{"window_start"}}},
 	}, {
 		name: "session",
 		src: `window "session" {
@@ -131,8 +132,8 @@ func TestBuild(t *testing.T) {
 }`,
 		want: Window{Kind: Session, EventTime: "ts", EventTimeIndex: 2, Gap: 30 * time.Minute,
 			IdleTimeout: 30 * time.Second, GroupBy: []string{"user_id"}, GroupByIndex: []int{0}, EmitOnClose: true, Late: LateDrop,
-			Out: schema.Record{Columns: []schema.Column{ts("window_start"), ts("window_end"),
-				{Name: "user_id", Type: schema.ColumnInt}, {Name: "a", Type: schema.ColumnFloat}}, Key: []string{"window_start", "user_id"}}},
+			Out: record.Schema{Columns: []record.Column{ts("window_start"), ts("window_end"),
+				{Name: "user_id", Type: record.ColumnInt}, {Name: "a", Type: record.ColumnFloat}}, Key: []string{"window_start", "user_id"}}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,7 +267,7 @@ func TestRawInput(t *testing.T) {
   group_by = ["action"]
   aggregate = { n = "count()" }
 }`
-	c, diags := plugintest.Build(pluginNamed(t, Tumbling), src, schema.RawRecord())
+	c, diags := plugintest.Build(pluginNamed(t, Tumbling), src, record.RawSchema())
 	if len(diags) > 0 {
 		t.Fatalf("diagnostics: %q", render(diags))
 	}

@@ -8,6 +8,8 @@ package config
 import (
 	"time"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/internal/objstore"
@@ -53,9 +55,9 @@ type Pipeline struct {
 }
 
 // Output is the record schema the sinks receive.
-func (p *Pipeline) Output() schema.Record {
+func (p *Pipeline) Output() record.Schema {
 	if len(p.Chain) == 0 {
-		return schema.Record{}
+		return record.Schema{}
 	}
 	return p.Chain[len(p.Chain)-1].Output
 }
@@ -66,8 +68,8 @@ type Stage struct {
 	Name      string // the instance name of a sink (its second label); "" otherwise
 	Args      *schema.Values
 	Component plugins.Component // nil when the block has errors
-	Input     schema.Record     // the records reaching the block
-	Output    schema.Record     // the records it hands on
+	Input     record.Schema     // the records reaching the block
+	Output    record.Schema     // the records it hands on
 	DefRange  hcl.Range
 
 	decodeFailed bool        // some arguments failed to decode: the component is not kept

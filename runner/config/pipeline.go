@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
@@ -83,7 +85,7 @@ type chainBuilder struct {
 	ctx       *schema.Context
 	p         *Pipeline
 	source    *Stage
-	current   schema.Record // what the next stage receives
+	current   record.Schema // what the next stage receives
 	known     bool          // false once a stage failed: later schemas are unknown
 	firstSink *Stage
 	sinkNames map[string]*Stage
@@ -150,7 +152,7 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 			})
 		}
 		b.source = st
-		st.Input = schema.Record{}
+		st.Input = record.Schema{}
 		b.build(st)
 		b.p.Chain = append([]*Stage{st}, b.p.Chain...)
 	case plugins.KindParse, plugins.KindStage:
@@ -189,7 +191,7 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 			return
 		}
 		b.p.DeadLetter = st
-		st.Input = schema.Record{}
+		st.Input = record.Schema{}
 		b.build(st)
 	}
 }

@@ -21,12 +21,13 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/internal/ndjson"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/file"
 	"github.com/sluice-io/sluice/runner"
 	"github.com/sluice-io/sluice/runner/config"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // Result is the outcome of one test block.
@@ -101,7 +102,7 @@ func Update(r Result) error {
 // input returns the test's input as a bounded source with the schema of the
 // replaced source: raw lines, or typed records decoded from JSON objects
 // whose timestamps are Unix milliseconds or RFC 3339 text.
-func input(path string, out schema.Record) plugins.Opener {
+func input(path string, out record.Schema) plugins.Opener {
 	f := &file.Source{Path: path}
 	switch {
 	case out.Raw && len(out.Meta) > 0:
@@ -117,10 +118,10 @@ func input(path string, out schema.Record) plugins.Opener {
 // metadata value is null.
 type rawInput struct {
 	file *file.Source
-	out  schema.Record
+	out  record.Schema
 }
 
-func (r *rawInput) Output() schema.Record { return r.out }
+func (r *rawInput) Output() record.Schema { return r.out }
 
 func (r *rawInput) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reader, error) {
 	rd, err := r.file.Open(ctx, rt)
@@ -133,7 +134,7 @@ func (r *rawInput) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reade
 // nullMeta pads the metadata columns of each batch with nulls.
 type nullMeta struct{ plugins.Reader }
 
-func (n nullMeta) Read(ctx context.Context, b *schema.Batch, max int) error {
+func (n nullMeta) Read(ctx context.Context, b *record.Batch, max int) error {
 	err := n.Reader.Read(ctx, b, max)
 	for m := 1; m < len(b.Columns); m++ {
 		for b.Columns[m].Len() < b.Rows {
@@ -229,11 +230,11 @@ type collector struct {
 	groups [][]string
 }
 
-func (c *collector) Output() schema.Record { return schema.Record{} }
+func (c *collector) Output() record.Schema { return record.Schema{} }
 
 func (c *collector) Open(context.Context, *plugins.Runtime) (plugins.Writer, error) { return c, nil }
 
-func (c *collector) Write(_ context.Context, b *schema.Batch) error {
+func (c *collector) Write(_ context.Context, b *record.Batch) error {
 	g := make([]string, b.Rows)
 	var buf []byte
 	for i := range b.Rows {
@@ -251,8 +252,8 @@ func (c *collector) Close() error { return nil }
 // discard is a sink that keeps nothing.
 type discard struct{}
 
-func (discard) Output() schema.Record                      { return schema.Record{} }
-func (discard) Write(context.Context, *schema.Batch) error { return nil }
+func (discard) Output() record.Schema                      { return record.Schema{} }
+func (discard) Write(context.Context, *record.Batch) error { return nil }
 func (discard) Close() error                               { return nil }
 func (d discard) Open(context.Context, *plugins.Runtime) (plugins.Writer, error) {
 	return d, nil
@@ -262,7 +263,7 @@ func (d discard) Open(context.Context, *plugins.Runtime) (plugins.Writer, error)
 // dead records, and Result.Stats reports them.
 type discardDead struct{}
 
-func (discardDead) Output() schema.Record                                 { return schema.Record{} }
+func (discardDead) Output() record.Schema                                 { return record.Schema{} }
 func (discardDead) WriteDead(context.Context, []plugins.DeadRecord) error { return nil }
 func (discardDead) Close() error                                          { return nil }
 func (d discardDead) Open(context.Context, *plugins.Runtime) (plugins.DeadWriter, error) {

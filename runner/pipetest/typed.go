@@ -4,10 +4,11 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/file"
 	"github.com/sluice-io/sluice/plugins/parse"
-	"github.com/sluice-io/sluice/schema"
 )
 
 // typedInput reads a test input for a source that yields typed records:
@@ -16,10 +17,10 @@ import (
 // test, naming the line's byte offset.
 type typedInput struct {
 	file *file.Source
-	out  schema.Record
+	out  record.Schema
 }
 
-func (t *typedInput) Output() schema.Record { return t.out }
+func (t *typedInput) Output() record.Schema { return t.out }
 
 func (t *typedInput) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reader, error) {
 	r, err := t.file.Open(ctx, rt)
@@ -29,7 +30,7 @@ func (t *typedInput) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Rea
 	p := &parse.JSON{OnError: parse.OnErrorFail}
 	for _, c := range t.out.Columns {
 		f := parse.Field{Name: c.Name, Type: c.Type, Path: []string{c.Name}}
-		if c.Type == schema.ColumnTimestamp {
+		if c.Type == record.ColumnTimestamp {
 			f.Unit = "ms"
 		}
 		p.Fields = append(p.Fields, f)
@@ -40,15 +41,15 @@ func (t *typedInput) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Rea
 type typedReader struct {
 	raw    plugins.Reader
 	parser *parse.JSON
-	buf    *schema.Batch
+	buf    *record.Batch
 }
 
 func (r *typedReader) Partitions() int { return r.raw.Partitions() }
 func (r *typedReader) Close() error    { return r.raw.Close() }
 
-func (r *typedReader) Read(ctx context.Context, b *schema.Batch, max int) error {
+func (r *typedReader) Read(ctx context.Context, b *record.Batch, max int) error {
 	if r.buf == nil {
-		r.buf = schema.NewBatch(schema.RawRecord(), max)
+		r.buf = record.NewBatch(record.RawSchema(), max)
 	}
 	r.buf.Reset()
 	err := r.raw.Read(ctx, r.buf, max)

@@ -7,13 +7,13 @@ import (
 	"math/bits"
 	"strings"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/DataDog/sketches-go/ddsketch/mapping"
 	"github.com/DataDog/sketches-go/ddsketch/store"
 	"github.com/axiomhq/hyperloglog"
 	metro "github.com/dgryski/go-metro"
-
-	"github.com/sluice-io/sluice/schema"
 )
 
 // The Add methods add one record: its argument value and its event time ts
@@ -41,13 +41,13 @@ func (s *State) Add(v Value, ts int64) {
 	switch {
 	case v.Null || s.fn == Count:
 		s.AddNull(ts)
-	case v.Type == schema.ColumnInt || v.Type == schema.ColumnTimestamp:
+	case v.Type == record.ColumnInt || v.Type == record.ColumnTimestamp:
 		s.AddInt(v.I, ts)
-	case v.Type == schema.ColumnFloat:
+	case v.Type == record.ColumnFloat:
 		s.AddFloat(v.F, ts)
-	case v.Type == schema.ColumnString:
+	case v.Type == record.ColumnString:
 		s.AddString(v.S, ts)
-	case v.Type == schema.ColumnBool:
+	case v.Type == record.ColumnBool:
 		s.AddBool(v.B, ts)
 	default:
 		s.wrongType(v.Type)
@@ -60,8 +60,8 @@ func (s *State) AddInt(v, ts int64) {
 		s.n++
 		return
 	}
-	if s.typ != schema.ColumnInt && s.typ != schema.ColumnTimestamp {
-		s.wrongType(schema.ColumnInt)
+	if s.typ != record.ColumnInt && s.typ != record.ColumnTimestamp {
+		s.wrongType(record.ColumnInt)
 	}
 	switch s.fn {
 	case Sum, Avg:
@@ -104,8 +104,8 @@ func (s *State) AddFloat(v float64, ts int64) {
 		s.n++
 		return
 	}
-	if s.typ != schema.ColumnFloat {
-		s.wrongType(schema.ColumnFloat)
+	if s.typ != record.ColumnFloat {
+		s.wrongType(record.ColumnFloat)
 	}
 	switch s.fn {
 	case Sum, Avg:
@@ -145,8 +145,8 @@ func (s *State) AddString(v string, ts int64) {
 		s.n++
 		return
 	}
-	if s.typ != schema.ColumnString {
-		s.wrongType(schema.ColumnString)
+	if s.typ != record.ColumnString {
+		s.wrongType(record.ColumnString)
 	}
 	switch s.fn {
 	case Min:
@@ -185,8 +185,8 @@ func (s *State) AddBool(v bool, ts int64) {
 		s.n++
 		return
 	}
-	if s.typ != schema.ColumnBool {
-		s.wrongType(schema.ColumnBool)
+	if s.typ != record.ColumnBool {
+		s.wrongType(record.ColumnBool)
 	}
 	var k int64
 	if v {
@@ -210,7 +210,7 @@ func (s *State) AddBool(v bool, ts int64) {
 }
 
 // wrongType panics: the stage added a value of the wrong type, a bug.
-func (s *State) wrongType(t schema.ColumnType) {
+func (s *State) wrongType(t record.ColumnType) {
 	panic(fmt.Sprintf("agg: %s value added to %s over %s", t, s.fn, s.typ))
 }
 

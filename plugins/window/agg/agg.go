@@ -35,10 +35,10 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/DataDog/sketches-go/ddsketch"
 	"github.com/axiomhq/hyperloglog"
-
-	"github.com/sluice-io/sluice/schema"
 )
 
 // Func is an aggregate function. Its numbering is part of the snapshot
@@ -94,28 +94,28 @@ func ParseFunc(name string) (Func, error) {
 
 // Accepts reports whether f takes an argument of type t. count() takes any
 // type, ColumnInvalid included, as it has no argument.
-func (f Func) Accepts(t schema.ColumnType) bool {
+func (f Func) Accepts(t record.ColumnType) bool {
 	switch f {
 	case Count:
 		return true
 	case Sum, Avg, ApproxPercentile:
 		return t.Numeric()
 	case Min, Max:
-		return t.Numeric() || t == schema.ColumnTimestamp || t == schema.ColumnString
+		return t.Numeric() || t == record.ColumnTimestamp || t == record.ColumnString
 	case CountDistinct, ApproxCountDistinct, First, Last:
-		return t >= schema.ColumnString && t <= schema.ColumnTimestamp
+		return t >= record.ColumnString && t <= record.ColumnTimestamp
 	}
 	return false
 }
 
 // ResultType returns the type of f's result over an argument of type arg:
 // int for the counts, float for avg and approx_percentile, arg otherwise.
-func (f Func) ResultType(arg schema.ColumnType) schema.ColumnType {
+func (f Func) ResultType(arg record.ColumnType) record.ColumnType {
 	switch f {
 	case Count, CountDistinct, ApproxCountDistinct:
-		return schema.ColumnInt
+		return record.ColumnInt
 	case Avg, ApproxPercentile:
-		return schema.ColumnFloat
+		return record.ColumnFloat
 	}
 	return arg
 }
@@ -123,7 +123,7 @@ func (f Func) ResultType(arg schema.ColumnType) schema.ColumnType {
 // Value is an aggregate result, or an argument for Add. Exactly one payload
 // field is meaningful, chosen by Type, unless Null is set.
 type Value struct {
-	Type schema.ColumnType
+	Type record.ColumnType
 	Null bool
 	I    int64   // ColumnInt, and ColumnTimestamp as Unix milliseconds
 	F    float64 // ColumnFloat
@@ -152,7 +152,7 @@ const (
 // approx_count_distinct's values up to hllExactLimit; ext the rest.
 type State struct {
 	fn  Func
-	typ schema.ColumnType
+	typ record.ColumnType
 	n   int64
 	i   int64
 	hi  int64
@@ -175,7 +175,7 @@ type sketches struct {
 // otherwise. It fails when fn does not take arg or q is out of range; the
 // window stage's declaration has already reported these to the user, so an
 // error here is a bug.
-func New(fn Func, arg schema.ColumnType, q float64) (State, error) {
+func New(fn Func, arg record.ColumnType, q float64) (State, error) {
 	if fn < Count || fn > Last {
 		return State{}, fmt.Errorf("agg: unknown aggregate function %d", fn)
 	}
@@ -196,7 +196,7 @@ func New(fn Func, arg schema.ColumnType, q float64) (State, error) {
 func (s *State) Func() Func { return s.fn }
 
 // ArgType returns the type of the state's argument, as given to New.
-func (s *State) ArgType() schema.ColumnType { return s.typ }
+func (s *State) ArgType() record.ColumnType { return s.typ }
 
 // Quantile returns q of approx_percentile, and 0 for other functions.
 func (s *State) Quantile() float64 {
@@ -207,14 +207,14 @@ func (s *State) Quantile() float64 {
 }
 
 // ResultType returns the type of Result's values.
-func (s *State) ResultType() schema.ColumnType { return s.fn.ResultType(s.typ) }
+func (s *State) ResultType() record.ColumnType { return s.fn.ResultType(s.typ) }
 
 // Overflow reports whether an int sum lies outside the int64 range, so that
 // Result saturated it to math.MaxInt64 or math.MinInt64. The sum itself is
 // kept exact in 128 bits: an intermediate overflow that later values bring
 // back into range does not count.
 func (s *State) Overflow() bool {
-	return s.fn == Sum && s.typ == schema.ColumnInt && !fits64(s.i, s.hi)
+	return s.fn == Sum && s.typ == record.ColumnInt && !fits64(s.i, s.hi)
 }
 
 // Result returns the aggregate's current value, typed as ResultType. It
@@ -246,13 +246,13 @@ func (s *State) Result() Value {
 	}
 	switch s.fn {
 	case Sum:
-		if s.typ == schema.ColumnFloat {
+		if s.typ == record.ColumnFloat {
 			v.F = s.f
 		} else {
 			v.I = saturate(s.i, s.hi)
 		}
 	case Avg:
-		if s.typ == schema.ColumnFloat {
+		if s.typ == record.ColumnFloat {
 			v.F = s.f / float64(s.n)
 		} else {
 			v.F = float128(s.i, s.hi) / float64(s.n)
@@ -265,11 +265,11 @@ func (s *State) Result() Value {
 		v.F = x
 	default: // Min, Max, First, Last
 		switch s.typ {
-		case schema.ColumnFloat:
+		case record.ColumnFloat:
 			v.F = s.f
-		case schema.ColumnString:
+		case record.ColumnString:
 			v.S = string(s.str)
-		case schema.ColumnBool:
+		case record.ColumnBool:
 			v.B = s.i != 0
 		default:
 			v.I = s.i

@@ -6,15 +6,15 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // Shorthands for argument values.
-func vi(x int64) Value         { return Value{Type: schema.ColumnInt, I: x} }
-func vt(x int64) Value         { return Value{Type: schema.ColumnTimestamp, I: x} }
-func vf(x float64) Value       { return Value{Type: schema.ColumnFloat, F: x} }
-func vs(x string) Value        { return Value{Type: schema.ColumnString, S: x} }
-func vb(x bool) Value          { return Value{Type: schema.ColumnBool, B: x} }
+func vi(x int64) Value         { return Value{Type: record.ColumnInt, I: x} }
+func vt(x int64) Value         { return Value{Type: record.ColumnTimestamp, I: x} }
+func vf(x float64) Value       { return Value{Type: record.ColumnFloat, F: x} }
+func vs(x string) Value        { return Value{Type: record.ColumnString, S: x} }
+func vb(x bool) Value          { return Value{Type: record.ColumnBool, B: x} }
 func null() Value              { return Value{Null: true} }
 func at(v Value, ts int64) rec { return rec{v, ts} }
 
@@ -33,7 +33,7 @@ func recs(vs ...Value) []rec {
 	return out
 }
 
-func mustNew(t testing.TB, fn Func, typ schema.ColumnType, q float64) State {
+func mustNew(t testing.TB, fn Func, typ record.ColumnType, q float64) State {
 	t.Helper()
 	s, err := New(fn, typ, q)
 	if err != nil {
@@ -51,7 +51,7 @@ func sameValue(got, want Value, tol float64) bool {
 	if got.Null {
 		return true
 	}
-	if got.Type == schema.ColumnFloat {
+	if got.Type == record.ColumnFloat {
 		switch {
 		case math.IsNaN(want.F):
 			return math.IsNaN(got.F)
@@ -66,26 +66,26 @@ func sameValue(got, want Value, tol float64) bool {
 }
 
 var (
-	rInt   = func(x int64) Value { return Value{Type: schema.ColumnInt, I: x} }
-	rFloat = func(x float64) Value { return Value{Type: schema.ColumnFloat, F: x} }
-	rNull  = func(t schema.ColumnType) Value { return Value{Type: t, Null: true} }
+	rInt   = func(x int64) Value { return Value{Type: record.ColumnInt, I: x} }
+	rFloat = func(x float64) Value { return Value{Type: record.ColumnFloat, F: x} }
+	rNull  = func(t record.ColumnType) Value { return Value{Type: t, Null: true} }
 )
 
 func TestResult(t *testing.T) {
-	I, F, S, T, B := schema.ColumnInt, schema.ColumnFloat, schema.ColumnString, schema.ColumnTimestamp, schema.ColumnBool
+	I, F, S, T, B := record.ColumnInt, record.ColumnFloat, record.ColumnString, record.ColumnTimestamp, record.ColumnBool
 	nan, inf := math.NaN(), math.Inf(1)
 	negZero := math.Copysign(0, -1)
 	tests := []struct {
 		name     string
 		fn       Func
-		typ      schema.ColumnType
+		typ      record.ColumnType
 		q        float64
 		in       []rec
 		want     Value
 		tol      float64
 		overflow bool
 	}{
-		{name: "count empty", fn: Count, typ: schema.ColumnInvalid, want: rInt(0)},
+		{name: "count empty", fn: Count, typ: record.ColumnInvalid, want: rInt(0)},
 		{name: "count counts nulls", fn: Count, typ: I, in: recs(vi(1), null(), vi(3)), want: rInt(3)},
 		{name: "count any type", fn: Count, typ: S, in: recs(vs("a"), null()), want: rInt(2)},
 
@@ -177,14 +177,14 @@ func TestResult(t *testing.T) {
 // (as a zero-copy parser's would) changes nothing in the state.
 func TestStringsAreCopied(t *testing.T) {
 	want := map[Func]Value{
-		Min:           {Type: schema.ColumnString, S: "hello"},
-		Max:           {Type: schema.ColumnString, S: "zzzzz"},
-		First:         {Type: schema.ColumnString, S: "hello"},
-		Last:          {Type: schema.ColumnString, S: "zzzzz"},
+		Min:           {Type: record.ColumnString, S: "hello"},
+		Max:           {Type: record.ColumnString, S: "zzzzz"},
+		First:         {Type: record.ColumnString, S: "hello"},
+		Last:          {Type: record.ColumnString, S: "zzzzz"},
 		CountDistinct: rInt(3),
 	}
 	for fn, w := range want {
-		s := mustNew(t, fn, schema.ColumnString, 0)
+		s := mustNew(t, fn, record.ColumnString, 0)
 		buf := []byte("hello")
 		s.AddString(unsafe.String(&buf[0], len(buf)), 1)
 		copy(buf, "zzzzz")
@@ -204,25 +204,25 @@ func TestStringsAreCopied(t *testing.T) {
 func TestNew(t *testing.T) {
 	tests := []struct {
 		fn  Func
-		typ schema.ColumnType
+		typ record.ColumnType
 		q   float64
 		ok  bool
 	}{
-		{Count, schema.ColumnInvalid, 0, true},
-		{Sum, schema.ColumnString, 0, false},
-		{Sum, schema.ColumnTimestamp, 0, false},
-		{Avg, schema.ColumnBool, 0, false},
-		{Min, schema.ColumnBool, 0, false},
-		{Max, schema.ColumnTimestamp, 0, true},
-		{First, schema.ColumnBool, 0, true},
-		{First, schema.ColumnInvalid, 0, false},
-		{CountDistinct, schema.ColumnType(9), 0, false},
-		{ApproxPercentile, schema.ColumnFloat, 0.99, true},
-		{ApproxPercentile, schema.ColumnFloat, 1.5, false},
-		{ApproxPercentile, schema.ColumnFloat, math.NaN(), false},
-		{ApproxPercentile, schema.ColumnString, 0.5, false},
-		{0, schema.ColumnInt, 0, false},
-		{Last + 1, schema.ColumnInt, 0, false},
+		{Count, record.ColumnInvalid, 0, true},
+		{Sum, record.ColumnString, 0, false},
+		{Sum, record.ColumnTimestamp, 0, false},
+		{Avg, record.ColumnBool, 0, false},
+		{Min, record.ColumnBool, 0, false},
+		{Max, record.ColumnTimestamp, 0, true},
+		{First, record.ColumnBool, 0, true},
+		{First, record.ColumnInvalid, 0, false},
+		{CountDistinct, record.ColumnType(9), 0, false},
+		{ApproxPercentile, record.ColumnFloat, 0.99, true},
+		{ApproxPercentile, record.ColumnFloat, 1.5, false},
+		{ApproxPercentile, record.ColumnFloat, math.NaN(), false},
+		{ApproxPercentile, record.ColumnString, 0.5, false},
+		{0, record.ColumnInt, 0, false},
+		{Last + 1, record.ColumnInt, 0, false},
 	}
 	for _, tt := range tests {
 		_, err := New(tt.fn, tt.typ, tt.q)
@@ -245,7 +245,7 @@ func TestParseFunc(t *testing.T) {
 }
 
 func TestWrongTypePanics(t *testing.T) {
-	s := mustNew(t, Sum, schema.ColumnInt, 0)
+	s := mustNew(t, Sum, record.ColumnInt, 0)
 	defer func() {
 		if r := recover(); r == nil {
 			t.Error("AddString on sum over int did not panic")

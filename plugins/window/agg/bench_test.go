@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unsafe"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // BenchmarkAdd measures adding one record to a state that already holds
@@ -24,23 +24,23 @@ func BenchmarkAdd(b *testing.B) {
 	benches := []struct {
 		name string
 		fn   Func
-		typ  schema.ColumnType
+		typ  record.ColumnType
 		add  func(s *State, i int)
 	}{
-		{"count", Count, schema.ColumnInvalid, func(s *State, i int) { s.AddNull(int64(i)) }},
-		{"sum/int", Sum, schema.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
-		{"sum/float", Sum, schema.ColumnFloat, func(s *State, i int) { s.AddFloat(floats[i&(n-1)], int64(i)) }},
-		{"min/int", Min, schema.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
-		{"max/float", Max, schema.ColumnFloat, func(s *State, i int) { s.AddFloat(floats[i&(n-1)], int64(i)) }},
-		{"max/string", Max, schema.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i)) }},
-		{"avg/int", Avg, schema.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
-		{"first/string", First, schema.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i&(n-1))) }},
-		{"last/string", Last, schema.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i)) }},
-		{"count_distinct/int", CountDistinct, schema.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
-		{"count_distinct/string", CountDistinct, schema.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i)) }},
-		{"approx_count_distinct/string", ApproxCountDistinct, schema.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i)) }},
-		{"approx_count_distinct/int", ApproxCountDistinct, schema.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
-		{"approx_percentile/float", ApproxPercentile, schema.ColumnFloat, func(s *State, i int) { s.AddFloat(floats[i&(n-1)], int64(i)) }},
+		{"count", Count, record.ColumnInvalid, func(s *State, i int) { s.AddNull(int64(i)) }},
+		{"sum/int", Sum, record.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
+		{"sum/float", Sum, record.ColumnFloat, func(s *State, i int) { s.AddFloat(floats[i&(n-1)], int64(i)) }},
+		{"min/int", Min, record.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
+		{"max/float", Max, record.ColumnFloat, func(s *State, i int) { s.AddFloat(floats[i&(n-1)], int64(i)) }},
+		{"max/string", Max, record.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i)) }},
+		{"avg/int", Avg, record.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
+		{"first/string", First, record.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i&(n-1))) }},
+		{"last/string", Last, record.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i)) }},
+		{"count_distinct/int", CountDistinct, record.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
+		{"count_distinct/string", CountDistinct, record.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i)) }},
+		{"approx_count_distinct/string", ApproxCountDistinct, record.ColumnString, func(s *State, i int) { s.AddString(strs[i&(n-1)], int64(i)) }},
+		{"approx_count_distinct/int", ApproxCountDistinct, record.ColumnInt, func(s *State, i int) { s.AddInt(ints[i&(n-1)], int64(i)) }},
+		{"approx_percentile/float", ApproxPercentile, record.ColumnFloat, func(s *State, i int) { s.AddFloat(floats[i&(n-1)], int64(i)) }},
 	}
 	for _, bb := range benches {
 		b.Run(bb.name, func(b *testing.B) {
@@ -62,7 +62,7 @@ func BenchmarkAdd(b *testing.B) {
 func BenchmarkResult(b *testing.B) {
 	for _, fn := range []Func{Count, Sum, CountDistinct, ApproxCountDistinct, ApproxPercentile} {
 		b.Run(fn.String(), func(b *testing.B) {
-			s := mustNew(b, fn, schema.ColumnInt, 0.5)
+			s := mustNew(b, fn, record.ColumnInt, 0.5)
 			for i := range int64(1000) {
 				s.AddInt(i, i)
 			}
@@ -89,7 +89,7 @@ func TestMemoryPerGroup(t *testing.T) {
 		runtime.ReadMemStats(&before)
 		held := make([][]State, groups)
 		for g := range held {
-			held[g] = []State{mustNew(t, Count, schema.ColumnInvalid, 0), mustNew(t, CountDistinct, schema.ColumnInt, 0)}
+			held[g] = []State{mustNew(t, Count, record.ColumnInvalid, 0), mustNew(t, CountDistinct, record.ColumnInt, 0)}
 			for i := range 2 * distinct {
 				held[g][0].AddNull(int64(i))
 				held[g][1].AddInt(int64(g+i%distinct), int64(i))

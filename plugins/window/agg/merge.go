@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // Merge adds the records of o to s, as if each had been added to s after
@@ -25,7 +25,7 @@ func (s *State) Merge(o *State) error {
 	}
 	switch s.fn {
 	case Sum, Avg:
-		if s.typ == schema.ColumnFloat {
+		if s.typ == record.ColumnFloat {
 			s.f += o.f
 		} else {
 			lo, carry := bits.Add64(uint64(s.i), uint64(o.i), 0)
@@ -92,9 +92,9 @@ func (s *State) describe() string {
 // less reports whether s's value orders before o's (min, max).
 func (s *State) less(o *State) bool {
 	switch s.typ {
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		return floatLess(s.f, o.f)
-	case schema.ColumnString:
+	case record.ColumnString:
 		return string(s.str) < string(o.str)
 	}
 	return s.i < o.i
@@ -103,7 +103,7 @@ func (s *State) less(o *State) bool {
 // take copies o's value and event time into s (min, max, first, last).
 func (s *State) take(o *State) {
 	s.i, s.f, s.ts = o.i, o.f, o.ts
-	if s.typ == schema.ColumnString {
+	if s.typ == record.ColumnString {
 		s.str = append(s.str[:0], o.str...)
 	}
 }

@@ -7,13 +7,13 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // config is one aggregate to test: a function, its argument type and q.
 type config struct {
 	fn  Func
-	typ schema.ColumnType
+	typ record.ColumnType
 	q   float64
 }
 
@@ -23,7 +23,7 @@ func (c config) String() string { return fmt.Sprintf("%s(%s,%v)", c.fn, c.typ, c
 func configs() []config {
 	var out []config
 	for fn := Count; fn <= Last; fn++ {
-		for typ := schema.ColumnString; typ <= schema.ColumnTimestamp; typ++ {
+		for typ := record.ColumnString; typ <= record.ColumnTimestamp; typ++ {
 			if !fn.Accepts(typ) {
 				continue
 			}
@@ -40,13 +40,13 @@ func configs() []config {
 // randomValue returns a value of type typ, null one time in ten. Values
 // repeat often; floats are multiples of 1/4, so that float sums are exact
 // in any order, or NaN, ±Inf, ±0; ints include the extremes, to overflow.
-func randomValue(r *rand.Rand, typ schema.ColumnType) Value {
+func randomValue(r *rand.Rand, typ record.ColumnType) Value {
 	if r.IntN(10) == 0 {
 		return Value{Null: true}
 	}
 	v := Value{Type: typ}
 	switch typ {
-	case schema.ColumnInt, schema.ColumnTimestamp:
+	case record.ColumnInt, record.ColumnTimestamp:
 		switch r.IntN(50) {
 		case 0:
 			v.I = math.MaxInt64
@@ -55,7 +55,7 @@ func randomValue(r *rand.Rand, typ schema.ColumnType) Value {
 		default:
 			v.I = r.Int64N(200) - 100
 		}
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		switch r.IntN(100) {
 		case 0:
 			v.F = math.NaN()
@@ -66,9 +66,9 @@ func randomValue(r *rand.Rand, typ schema.ColumnType) Value {
 		default:
 			v.F = float64(r.IntN(800)-400) / 4
 		}
-	case schema.ColumnString:
+	case record.ColumnString:
 		v.S = fmt.Sprintf("s%d", r.IntN(60))
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		v.B = r.IntN(2) == 0
 	}
 	return v
@@ -76,7 +76,7 @@ func randomValue(r *rand.Rand, typ schema.ColumnType) Value {
 
 // randomRecs returns n records with event times in [0, 20), so that ties
 // are common.
-func randomRecs(r *rand.Rand, typ schema.ColumnType, n int) []rec {
+func randomRecs(r *rand.Rand, typ record.ColumnType, n int) []rec {
 	out := make([]rec, n)
 	for i := range out {
 		out[i] = rec{randomValue(r, typ), r.Int64N(20)}
@@ -145,9 +145,9 @@ func within(got, want int64, tol float64) bool {
 
 func TestMergeMismatch(t *testing.T) {
 	tests := []struct{ a, b config }{
-		{config{Sum, schema.ColumnInt, 0}, config{Sum, schema.ColumnFloat, 0}},
-		{config{Sum, schema.ColumnInt, 0}, config{Avg, schema.ColumnInt, 0}},
-		{config{ApproxPercentile, schema.ColumnInt, 0.5}, config{ApproxPercentile, schema.ColumnInt, 0.9}},
+		{config{Sum, record.ColumnInt, 0}, config{Sum, record.ColumnFloat, 0}},
+		{config{Sum, record.ColumnInt, 0}, config{Avg, record.ColumnInt, 0}},
+		{config{ApproxPercentile, record.ColumnInt, 0.5}, config{ApproxPercentile, record.ColumnInt, 0.9}},
 	}
 	for _, tt := range tests {
 		a, b := mustNew(t, tt.a.fn, tt.a.typ, tt.a.q), mustNew(t, tt.b.fn, tt.b.typ, tt.b.q)
@@ -160,7 +160,7 @@ func TestMergeMismatch(t *testing.T) {
 		}
 	}
 	// count() has no argument: its type does not matter.
-	a, b := mustNew(t, Count, schema.ColumnInvalid, 0), mustNew(t, Count, schema.ColumnString, 0)
+	a, b := mustNew(t, Count, record.ColumnInvalid, 0), mustNew(t, Count, record.ColumnString, 0)
 	b.AddNull(0)
 	if err := a.Merge(&b); err != nil || a.Result().I != 1 {
 		t.Errorf("count merge: %v, %+v", err, a.Result())
@@ -171,7 +171,7 @@ func TestMergeMismatch(t *testing.T) {
 // two states, is within 2% once merged.
 func TestApproxCountDistinctAccuracy(t *testing.T) {
 	const n = 100_000
-	for _, typ := range []schema.ColumnType{schema.ColumnInt, schema.ColumnString, schema.ColumnFloat} {
+	for _, typ := range []record.ColumnType{record.ColumnInt, record.ColumnString, record.ColumnFloat} {
 		for seed := range uint64(3) {
 			r := rand.New(rand.NewPCG(seed, 2))
 			one, a, b := mustNew(t, ApproxCountDistinct, typ, 0), mustNew(t, ApproxCountDistinct, typ, 0), mustNew(t, ApproxCountDistinct, typ, 0)
@@ -217,7 +217,7 @@ func TestApproxPercentileAccuracy(t *testing.T) {
 			vals[i] = gen(r)
 		}
 		for _, q := range qs {
-			one, a, b := mustNew(t, ApproxPercentile, schema.ColumnFloat, q), mustNew(t, ApproxPercentile, schema.ColumnFloat, q), mustNew(t, ApproxPercentile, schema.ColumnFloat, q)
+			one, a, b := mustNew(t, ApproxPercentile, record.ColumnFloat, q), mustNew(t, ApproxPercentile, record.ColumnFloat, q), mustNew(t, ApproxPercentile, record.ColumnFloat, q)
 			for _, v := range vals {
 				one.AddFloat(v, 0)
 				if r.IntN(2) == 0 {
@@ -248,7 +248,7 @@ func TestApproxPercentileAccuracy(t *testing.T) {
 // set of hashes.
 func TestApproxCountDistinctModes(t *testing.T) {
 	for _, sizes := range [][2]int{{10, 3000}, {3000, 10}, {1000, 1000}, {1000, 400}, {3000, 3000}, {0, 2000}} {
-		one, a, b := mustNew(t, ApproxCountDistinct, schema.ColumnInt, 0), mustNew(t, ApproxCountDistinct, schema.ColumnInt, 0), mustNew(t, ApproxCountDistinct, schema.ColumnInt, 0)
+		one, a, b := mustNew(t, ApproxCountDistinct, record.ColumnInt, 0), mustNew(t, ApproxCountDistinct, record.ColumnInt, 0), mustNew(t, ApproxCountDistinct, record.ColumnInt, 0)
 		for i := range sizes[0] {
 			one.AddInt(int64(i), 0)
 			a.AddInt(int64(i), 0)

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/axiomhq/hyperloglog"
+	"github.com/sluice-io/sluice/record"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/axiomhq/hyperloglog"
 )
 
 // The snapshot of a State (version 1), all integers as (zig-zag) varints
@@ -63,7 +63,7 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 	}
 	switch s.fn {
 	case Sum, Avg:
-		if s.typ == schema.ColumnFloat {
+		if s.typ == record.ColumnFloat {
 			b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.f))
 		} else {
 			b = binary.AppendVarint(binary.AppendVarint(b, s.i), s.hi)
@@ -95,11 +95,11 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 // appendValue appends the value of min, max, first or last.
 func (s *State) appendValue(b []byte) []byte {
 	switch s.typ {
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		return binary.LittleEndian.AppendUint64(b, math.Float64bits(s.f))
-	case schema.ColumnString:
+	case record.ColumnString:
 		return append(binary.AppendUvarint(b, uint64(len(s.str))), s.str...)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		return append(b, byte(s.i))
 	}
 	return binary.AppendVarint(b, s.i)
@@ -107,7 +107,7 @@ func (s *State) appendValue(b []byte) []byte {
 
 // appendDistinct appends count_distinct's values.
 func (s *State) appendDistinct(b []byte) []byte {
-	if s.typ == schema.ColumnString {
+	if s.typ == record.ColumnString {
 		b = binary.AppendUvarint(b, uint64(len(s.ext.strs)))
 		for v := range s.ext.strs {
 			b = append(binary.AppendUvarint(b, uint64(len(v))), v...)
@@ -117,9 +117,9 @@ func (s *State) appendDistinct(b []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(s.set.len()))
 	s.set.each(func(k uint64) {
 		switch s.typ {
-		case schema.ColumnFloat:
+		case record.ColumnFloat:
 			b = binary.LittleEndian.AppendUint64(b, k)
-		case schema.ColumnBool:
+		case record.ColumnBool:
 			b = append(b, byte(k))
 		default:
 			b = binary.AppendVarint(b, int64(k))
@@ -177,7 +177,7 @@ func (r *reader) state() (State, error) {
 	if v := r.b[0]; v != snapshotVersion {
 		return State{}, fmt.Errorf("%w: %d (this sluice reads version %d)", ErrVersion, v, snapshotVersion)
 	}
-	fn, typ := Func(r.b[1]), schema.ColumnType(r.b[2])
+	fn, typ := Func(r.b[1]), record.ColumnType(r.b[2])
 	r.b = r.b[3:]
 	q := 0.0
 	if fn == ApproxPercentile {
@@ -200,7 +200,7 @@ func (r *reader) state() (State, error) {
 	}
 	switch fn {
 	case Sum, Avg:
-		if typ == schema.ColumnFloat {
+		if typ == record.ColumnFloat {
 			t.f = math.Float64frombits(r.uint64())
 		} else {
 			t.i, t.hi = r.varint(), r.varint()
@@ -223,11 +223,11 @@ func (r *reader) state() (State, error) {
 // value decodes the value of min, max, first or last into t.
 func (r *reader) value(t *State) {
 	switch t.typ {
-	case schema.ColumnFloat:
+	case record.ColumnFloat:
 		t.f = math.Float64frombits(r.uint64())
-	case schema.ColumnString:
+	case record.ColumnString:
 		t.str = append([]byte(nil), r.bytes(r.uvarint())...)
-	case schema.ColumnBool:
+	case record.ColumnBool:
 		t.i = int64(r.bool())
 	default:
 		t.i = r.varint()
@@ -243,15 +243,15 @@ func (r *reader) distinct(t *State) {
 	}
 	for range k {
 		switch t.typ {
-		case schema.ColumnString:
+		case record.ColumnString:
 			x := t.sketches()
 			if x.strs == nil {
 				x.strs = make(map[string]struct{}, k)
 			}
 			x.strs[string(r.bytes(r.uvarint()))] = struct{}{}
-		case schema.ColumnFloat:
+		case record.ColumnFloat:
 			t.set.add(floatKey(math.Float64frombits(r.uint64())))
-		case schema.ColumnBool:
+		case record.ColumnBool:
 			t.set.add(r.bool())
 		default:
 			t.set.add(uint64(r.varint()))

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/sluice-io/sluice/schema"
+	"github.com/sluice-io/sluice/record"
 )
 
 // Snapshot, restore, then keep adding: the restored state ends where a state
@@ -67,7 +67,7 @@ func TestSnapshotTruncatedOrTrailing(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range data {
-			target := mustNew(t, Count, schema.ColumnInvalid, 0)
+			target := mustNew(t, Count, record.ColumnInvalid, 0)
 			target.AddNull(0)
 			err := target.UnmarshalBinary(data[:i])
 			if err == nil {
@@ -96,19 +96,19 @@ func TestSnapshotErrors(t *testing.T) {
 		{"empty", nil, ErrTruncated},
 		{"unknown version", []byte{2, byte(Count), 0, 0}, ErrVersion},
 		{"version zero", []byte{0, byte(Count), 0, 0}, ErrVersion},
-		{"unknown function", []byte{1, 42, byte(schema.ColumnInt), 0}, ErrCorrupt},
-		{"wrong argument type", []byte{1, byte(Sum), byte(schema.ColumnString), 0}, ErrCorrupt},
-		{"quantile out of range", append([]byte{1, byte(ApproxPercentile), byte(schema.ColumnFloat)}, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f+0x10, 0), ErrCorrupt},
+		{"unknown function", []byte{1, 42, byte(record.ColumnInt), 0}, ErrCorrupt},
+		{"wrong argument type", []byte{1, byte(Sum), byte(record.ColumnString), 0}, ErrCorrupt},
+		{"quantile out of range", append([]byte{1, byte(ApproxPercentile), byte(record.ColumnFloat)}, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f+0x10, 0), ErrCorrupt},
 		{"count overflows int64", []byte{1, byte(Count), 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, ErrCorrupt},
 		{"varint too long", []byte{1, byte(Count), 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}, ErrCorrupt},
-		{"bool not 0 or 1", []byte{1, byte(First), byte(schema.ColumnBool), 1, 0, 2}, ErrCorrupt},
-		{"more distinct values than values", []byte{1, byte(CountDistinct), byte(schema.ColumnInt), 1, 2, 2, 4}, ErrCorrupt},
-		{"no distinct value", []byte{1, byte(CountDistinct), byte(schema.ColumnInt), 1, 0}, ErrCorrupt},
-		{"huge string", []byte{1, byte(Min), byte(schema.ColumnString), 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrTruncated},
-		{"empty hyperloglog", []byte{1, byte(ApproxCountDistinct), byte(schema.ColumnInt), 1, 1, 0}, ErrCorrupt},
-		{"no exact hash", []byte{1, byte(ApproxCountDistinct), byte(schema.ColumnInt), 1, 0, 0}, ErrCorrupt},
-		{"unknown hyperloglog form", []byte{1, byte(ApproxCountDistinct), byte(schema.ColumnInt), 1, 2, 0}, ErrCorrupt},
-		{"hyperloglog of another precision", append([]byte{1, byte(ApproxCountDistinct), byte(schema.ColumnInt), 1, 1, 8, 2, 16, 0, 0}, make([]byte, 6)...), ErrCorrupt},
+		{"bool not 0 or 1", []byte{1, byte(First), byte(record.ColumnBool), 1, 0, 2}, ErrCorrupt},
+		{"more distinct values than values", []byte{1, byte(CountDistinct), byte(record.ColumnInt), 1, 2, 2, 4}, ErrCorrupt},
+		{"no distinct value", []byte{1, byte(CountDistinct), byte(record.ColumnInt), 1, 0}, ErrCorrupt},
+		{"huge string", []byte{1, byte(Min), byte(record.ColumnString), 1, 0xff, 0xff, 0xff, 0xff, 0x0f}, ErrTruncated},
+		{"empty hyperloglog", []byte{1, byte(ApproxCountDistinct), byte(record.ColumnInt), 1, 1, 0}, ErrCorrupt},
+		{"no exact hash", []byte{1, byte(ApproxCountDistinct), byte(record.ColumnInt), 1, 0, 0}, ErrCorrupt},
+		{"unknown hyperloglog form", []byte{1, byte(ApproxCountDistinct), byte(record.ColumnInt), 1, 2, 0}, ErrCorrupt},
+		{"hyperloglog of another precision", append([]byte{1, byte(ApproxCountDistinct), byte(record.ColumnInt), 1, 1, 8, 2, 16, 0, 0}, make([]byte, 6)...), ErrCorrupt},
 		{"percentile count mismatch", append(percentileHeader(0.5), 2, 0, 1, 2, 1, 0), ErrCorrupt},
 		{"percentile zero bin count", append(percentileHeader(0.5), 1, 0, 1, 2, 0, 0), ErrCorrupt},
 		{"percentile index out of range", append(percentileHeader(0.5), 1, 0, 1, 0xfe, 0xff, 0xff, 0x0f, 1, 0), ErrCorrupt},
@@ -130,7 +130,7 @@ func TestSnapshotErrors(t *testing.T) {
 // percentileHeader is the start of an approx_percentile(float, q) snapshot,
 // up to n.
 func percentileHeader(q float64) []byte {
-	s, _ := New(ApproxPercentile, schema.ColumnFloat, q)
+	s, _ := New(ApproxPercentile, record.ColumnFloat, q)
 	b, _ := s.MarshalBinary()
 	return b[:len(b)-1] // without n = 0
 }

@@ -1,4 +1,9 @@
-package schema
+// Package record is sluice's data model: the schema of the records one stage
+// hands to the next (Schema, Column, ColumnType) and the batches of typed
+// columns that carry them (Batch, Vector, Origin). Every stage, the runner
+// and every plugin exchange records through these types; how a plugin's HCL
+// arguments are declared and decoded lives in package schema instead.
+package record
 
 import (
 	"fmt"
@@ -55,10 +60,10 @@ type Column struct {
 	Type ColumnType
 }
 
-// Record describes the records that one stage hands to the next: either raw
+// Schema describes the records that one stage hands to the next: either raw
 // message bytes (Raw, as a source yields them before a parse stage) or typed
 // columns in order.
-type Record struct {
+type Schema struct {
 	Raw     bool
 	Columns []Column
 	// Key names the columns that identify a result row, such as a window
@@ -80,9 +85,9 @@ type Record struct {
 
 // Width is the number of vectors of a batch of the record: the payload of a
 // raw record or its columns, then its metadata columns.
-func (r Record) Width() int { return r.base() + len(r.Meta) }
+func (r Schema) Width() int { return r.base() + len(r.Meta) }
 
-func (r Record) base() int {
+func (r Schema) base() int {
 	if r.Raw {
 		return 1
 	}
@@ -90,7 +95,7 @@ func (r Record) base() int {
 }
 
 // vectorType is the type of batch vector i.
-func (r Record) vectorType(i int) ColumnType {
+func (r Schema) vectorType(i int) ColumnType {
 	switch b := r.base(); {
 	case i >= b:
 		return r.Meta[i-b].Type
@@ -102,7 +107,7 @@ func (r Record) vectorType(i int) ColumnType {
 
 // MetaIndex returns the batch position of the metadata column named name,
 // or -1.
-func (r Record) MetaIndex(name string) int {
+func (r Schema) MetaIndex(name string) int {
 	for j, c := range r.Meta {
 		if c.Name == name {
 			return r.base() + j
@@ -113,7 +118,7 @@ func (r Record) MetaIndex(name string) int {
 
 // Find returns the batch position and type of the column or, failing
 // that, the metadata column named name.
-func (r Record) Find(name string) (int, Column, bool) {
+func (r Schema) Find(name string) (int, Column, bool) {
 	if i := r.Index(name); i >= 0 {
 		return i, r.Columns[i], true
 	}
@@ -123,11 +128,11 @@ func (r Record) Find(name string) (int, Column, bool) {
 	return -1, Column{}, false
 }
 
-// RawRecord is the schema of unparsed message bytes.
-func RawRecord() Record { return Record{Raw: true} }
+// RawSchema is the schema of unparsed message bytes.
+func RawSchema() Schema { return Schema{Raw: true} }
 
 // Index returns the position of the column named name, or -1.
-func (r Record) Index(name string) int {
+func (r Schema) Index(name string) int {
 	for i, c := range r.Columns {
 		if c.Name == name {
 			return i
@@ -137,7 +142,7 @@ func (r Record) Index(name string) int {
 }
 
 // Lookup returns the column named name.
-func (r Record) Lookup(name string) (Column, bool) {
+func (r Schema) Lookup(name string) (Column, bool) {
 	if i := r.Index(name); i >= 0 {
 		return r.Columns[i], true
 	}
@@ -145,7 +150,7 @@ func (r Record) Lookup(name string) (Column, bool) {
 }
 
 // Names returns the column names in order.
-func (r Record) Names() []string {
+func (r Schema) Names() []string {
 	out := make([]string, len(r.Columns))
 	for i, c := range r.Columns {
 		out[i] = c.Name
@@ -154,7 +159,7 @@ func (r Record) Names() []string {
 }
 
 // MetaNames returns the names of the metadata columns in order.
-func (r Record) MetaNames() []string {
+func (r Schema) MetaNames() []string {
 	out := make([]string, len(r.Meta))
 	for i, c := range r.Meta {
 		out[i] = c.Name
@@ -165,7 +170,7 @@ func (r Record) MetaNames() []string {
 // With returns a copy of r where the column named c.Name is replaced by c,
 // or c is appended when there is none. Replacing a key column drops the
 // key: the rows are no longer identified by it.
-func (r Record) With(c Column) Record {
+func (r Schema) With(c Column) Schema {
 	cols := make([]Column, len(r.Columns), len(r.Columns)+1)
 	copy(cols, r.Columns)
 	key := r.Key
@@ -177,11 +182,11 @@ func (r Record) With(c Column) Record {
 	} else {
 		cols = append(cols, c)
 	}
-	return Record{Columns: cols, Key: key, Meta: r.Meta}
+	return Schema{Columns: cols, Key: key, Meta: r.Meta}
 }
 
 // Without returns a copy of r without the named columns.
-func (r Record) Without(names ...string) Record {
+func (r Schema) Without(names ...string) Schema {
 	cols := make([]Column, 0, len(r.Columns))
 	for _, c := range r.Columns {
 		drop := false
@@ -198,12 +203,12 @@ func (r Record) Without(names ...string) Record {
 			key = nil // dropping a key column leaves the rows without identity
 		}
 	}
-	return Record{Columns: cols, Key: key, Meta: r.Meta}
+	return Schema{Columns: cols, Key: key, Meta: r.Meta}
 }
 
 // String renders the schema as "{name type, ...}" or "raw bytes", followed
 // by " with metadata {name type, ...}" when it has metadata columns.
-func (r Record) String() string {
+func (r Schema) String() string {
 	s := "raw bytes"
 	if !r.Raw {
 		s = columnsText(r.Columns)

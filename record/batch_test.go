@@ -1,4 +1,4 @@
-package schema
+package record
 
 import (
 	"slices"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestBatchAppendAndRead(t *testing.T) {
-	rec := Record{Columns: []Column{{"user_id", ColumnInt}, {"action", ColumnString}, {"price", ColumnFloat}, {"ok", ColumnBool}, {"ts", ColumnTimestamp}}}
+	rec := Schema{Columns: []Column{{"user_id", ColumnInt}, {"action", ColumnString}, {"price", ColumnFloat}, {"ok", ColumnBool}, {"ts", ColumnTimestamp}}}
 	b := NewBatch(rec, 4)
 	rows := []struct {
 		id     int64
@@ -51,7 +51,7 @@ func TestBatchAppendAndRead(t *testing.T) {
 }
 
 func TestRawBatch(t *testing.T) {
-	b := NewBatch(RawRecord(), 2)
+	b := NewBatch(RawSchema(), 2)
 	b.Columns[0].AppendString([]byte(`{"a":1}`))
 	b.Rows++
 	if err := b.Validate(); err != nil || b.Columns[0].String(0) != `{"a":1}` {
@@ -72,14 +72,14 @@ func BenchmarkAppendString(b *testing.B) {
 }
 
 func TestRecordKeyFollowsColumns(t *testing.T) {
-	rec := Record{Columns: []Column{
+	rec := Schema{Columns: []Column{
 		{Name: "window_start", Type: ColumnTimestamp},
 		{Name: "action", Type: ColumnString},
 		{Name: "events", Type: ColumnInt},
 	}, Key: []string{"window_start", "action"}}
 	tests := []struct {
 		name string
-		got  Record
+		got  Schema
 		want []string
 	}{
 		{"add a column", rec.With(Column{Name: "rate", Type: ColumnFloat}), rec.Key},

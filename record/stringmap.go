@@ -1,4 +1,4 @@
-package schema
+package record
 
 import (
 	"encoding/binary"

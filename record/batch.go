@@ -1,4 +1,4 @@
-package schema
+package record
 
 import (
 	"fmt"
@@ -121,21 +121,21 @@ type Origin struct {
 	Offset    int64
 }
 
-// Batch is a block of records following one Record schema, stored by column.
+// Batch is a block of records following one Schema, stored by column.
 // Stages receive and hand on batches of hundreds to thousands of rows; a
 // Batch is owned by one stage at a time and is not safe for concurrent use.
 //
 // A batch of raw records (Schema.Raw) has one string column: the payloads.
 // Metadata columns (Schema.Meta) follow the payload or the columns.
 type Batch struct {
-	Schema  Record
+	Schema  Schema
 	Rows    int
 	Columns []Vector // one per schema column (one payload column when raw), then one per metadata column
 	Origins []Origin // one per row, or empty when origins are not tracked
 }
 
 // NewBatch returns an empty batch for rec with room for capacity rows.
-func NewBatch(rec Record, capacity int) *Batch {
+func NewBatch(rec Schema, capacity int) *Batch {
 	b := &Batch{Schema: rec, Columns: make([]Vector, 0, rec.Width())}
 	if rec.Raw {
 		b.Columns = append(b.Columns, newVector(ColumnString, capacity))
