@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/runner/eventtime"
+	"github.com/sluice-io/sluice/eventtime"
 )
 
 // drive runs p on parts (blocking after the lines) with a manual clock and

@@ -5,10 +5,10 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/sluice-io/sluice/eventtime"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/runner/config"
-	"github.com/sluice-io/sluice/runner/eventtime"
 )
 
 // DefaultBatchSize is the number of rows a source is asked for at a time.

@@ -9,8 +9,8 @@ import (
 
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/sluice-io/sluice/eventtime"
 	"github.com/sluice-io/sluice/plugins/window/agg"
-	"github.com/sluice-io/sluice/runner/eventtime"
 )
 
 // Operator is the running state of one window stage: the watermark valve

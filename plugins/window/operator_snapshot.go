@@ -13,8 +13,8 @@ import (
 
 	"github.com/sluice-io/sluice/record"
 
+	"github.com/sluice-io/sluice/eventtime"
 	"github.com/sluice-io/sluice/plugins/window/agg"
-	"github.com/sluice-io/sluice/runner/eventtime"
 )
 
 // ErrBadSnapshot is wrapped by the errors Restore returns for input that is

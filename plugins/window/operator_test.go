@@ -9,7 +9,7 @@ import (
 
 	"github.com/sluice-io/sluice/record"
 
-	"github.com/sluice-io/sluice/runner/eventtime"
+	"github.com/sluice-io/sluice/eventtime"
 )
 
 // on returns a batch step at processing time now of events "ts:key" or

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/runner/eventtime"
+	"github.com/sluice-io/sluice/eventtime"
 )
 
 func TestEvery(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/runner/eventtime"
+	"github.com/sluice-io/sluice/eventtime"
 )
 
 const none = eventtime.NoWatermark

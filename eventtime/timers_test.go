@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/sluice-io/sluice/runner/eventtime"
+	"github.com/sluice-io/sluice/eventtime"
 )
 
 type tm = eventtime.Timer

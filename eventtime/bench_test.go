@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluice-io/sluice/runner/eventtime"
+	"github.com/sluice-io/sluice/eventtime"
 )
 
 // BenchmarkObserveAdvance is the per-record hot path of a window stage with
