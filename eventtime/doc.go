@@ -5,8 +5,8 @@
 // # Time
 //
 // Every time in this package, event time and processing time alike, is a
-// plain int64 of Unix milliseconds (finer units are truncated, as DESIGN.md
-// section 4 says). Durations taken from configuration are time.Duration and
+// plain int64 of Unix milliseconds (finer units are truncated, as docs/event-time.md
+// "Time" says). Durations taken from configuration are time.Duration and
 // are truncated to whole milliseconds. Processing time enters only as an
 // explicit now argument, which the scheduler reads once per batch from its
 // Clock (clock.Now().UnixMilli()); nothing here reads a clock on its own, so

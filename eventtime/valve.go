@@ -8,7 +8,7 @@ import (
 
 // ValveConfig holds the window stage's event-time settings. The zero value
 // means no allowed out-of-orderness and partitions that never become idle;
-// the configuration layer supplies DESIGN.md's defaults (idle_timeout 30s).
+// the configuration layer supplies the documented defaults (idle_timeout 30s).
 type ValveConfig struct {
 	// Watermark is the allowed out-of-orderness (the stage's `watermark`):
 	// W = min over active partitions of max_p − Watermark. Must be ≥ 0.
@@ -32,7 +32,7 @@ type ValveConfig struct {
 // NoWatermark; Finish moves it to EndOfTime for good.
 //
 // W moves only in Advance (and Finish), so the caller decides when time
-// passes. To make results independent of batch sizes (DESIGN.md section 4),
+// passes. To make results independent of batch sizes (docs/event-time.md, "The watermark"),
 // the scheduler calls Observe then Advance for each record, passing the
 // processing time it read once for the batch, and calls Advance on
 // processing-time ticks so that idle partitions are noticed. Both are O(1)

@@ -9,7 +9,7 @@ import (
 	"github.com/sluice-io/sluice/eventtime"
 )
 
-// valveModel is the straightforward reading of DESIGN.md section 4, recomputed
+// valveModel is the straightforward reading of docs/event-time.md, recomputed
 // from scratch at every step.
 type valveModel struct {
 	delay, idle int64

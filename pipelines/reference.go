@@ -3,7 +3,7 @@ package pipelines
 import "strings"
 
 // Reference returns the pipeline of the reference benchmark workload
-// (DESIGN's user activity: JSON user events, heartbeats filtered out,
+// (the user activity pipeline of pipelines/user_activity.hcl: JSON user events, heartbeats filtered out,
 // 1-minute tumbling windows with a 2-minute watermark, count and exact
 // distinct users per action) named "bench", reading from source (a whole
 // source block, such as `source "file" { path = "…" }`) and writing NDJSON

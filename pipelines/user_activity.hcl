@@ -1,9 +1,10 @@
-# Per-minute activity per action from JSON user events: the pipeline of
-# DESIGN.md section 3 (parse -> filter -> map -> 1-minute tumbling window ->
-# lake + console), reading the bundled NDJSON file so that it runs anywhere.
-# user_activity_pulsar.hcl reads the same events from a Pulsar topic; the
-# Parquet lake sink arrives with a later release, so the lake here is an
-# NDJSON file.
+# Per-minute activity per action from JSON user events (parse -> filter ->
+# map -> 1-minute tumbling window -> lake + console), reading the bundled
+# NDJSON file so that it runs anywhere. user_activity_pulsar.hcl reads the
+# same events from a Pulsar topic. The lake here is an NDJSON file so that
+# the output is easy to read; `sink "parquet"` (docs/plugins.md) writes the
+# same rows as a Parquet lake, exactly once with a checkpoint block
+# (docs/checkpoints.md).
 pipeline "user_activity" {
   source "file" {
     path = "../testdata/user_events.ndjson"

@@ -1,5 +1,5 @@
 # Per-minute activity per action, read from a Pulsar topic: the pipeline of
-# DESIGN.md section 3 with a console sink. `sluice demo` runs it against its
+# user_activity.hcl with a console sink. `sluice demo` runs it against its
 # embedded broker; to run it yourself:
 #
 #   sluice broker --partitions 4=user-events &

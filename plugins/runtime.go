@@ -213,7 +213,7 @@ type Sequential interface {
 }
 
 // Committer is implemented by a Writer whose output must appear exactly
-// once across crashes and restarts (DESIGN §5), such as the Parquet sink.
+// once across crashes and restarts (docs/checkpoints.md, "Sinks"), such as the Parquet sink.
 // Write stages rows under temporary names that readers of the destination do
 // not see. The runner drives the commit protocol from its one goroutine:
 //

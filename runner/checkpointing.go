@@ -19,7 +19,7 @@ import (
 // their output in a run without checkpoints.
 const DefaultCommitEvery = 10 * time.Second
 
-// checkpointer takes a run's checkpoints (DESIGN §5) or, without a
+// checkpointer takes a run's checkpoints (docs/checkpoints.md) or, without a
 // checkpoint store, commits its transactional sinks on an interval. It is
 // driven by the scheduler, on the scheduler's goroutine.
 type checkpointer struct {

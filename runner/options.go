@@ -33,7 +33,7 @@ type Options struct {
 
 	// Checkpoints, when set, makes every pipeline take a checkpoint every
 	// CheckpointEvery (default 10s) into this store and resume from its
-	// newest checkpoint (DESIGN §5).
+	// newest checkpoint (docs/checkpoints.md).
 	Checkpoints     *checkpoint.Store
 	CheckpointEvery time.Duration
 	// ResetState starts afresh when the newest checkpoint cannot be

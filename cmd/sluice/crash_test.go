@@ -8,7 +8,7 @@
 
 package main
 
-// The crash test of exactly-once output (DESIGN §5, docs/checkpoints.md):
+// The crash test of exactly-once output (docs/checkpoints.md):
 // the user-activity pipeline reads a 4-partition topic of the embedded
 // Pulsar broker (kept in a directory, so that it survives a restart) into
 // Parquet with checkpoints; the `sluice run` process is killed with

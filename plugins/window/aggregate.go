@@ -18,7 +18,7 @@ import (
 // Func is an aggregate function, as written in an aggregate call.
 type Func string
 
-// The aggregate functions of DESIGN.md section 4.
+// The aggregate functions of docs/event-time.md, "Aggregates".
 const (
 	Count               Func = "count"                 // count(): records in the window
 	Sum                 Func = "sum"                   // sum(x): int or float total

@@ -38,7 +38,7 @@ func build(k Kind) plugins.BuildFunc {
 		diags = append(diags, ds...)
 		out, ds = w.decodeAggregates(args, b.Input, out)
 		diags = append(diags, ds...)
-		// A result is identified by its window and group (DESIGN §5's
+		// A result is identified by its window and group (docs/checkpoints.md: the
 		// deterministic key), not by its aggregates.
 		key := append([]string{ColumnWindowStart}, w.GroupBy...)
 		w.Out = record.Schema{Columns: w.withFinal(out), Key: key}

@@ -15,7 +15,7 @@ import (
 
 // Operator is the running state of one window stage: the watermark valve
 // over its source partitions, the open windows and their per-group aggregate
-// states, and the timers that close them. It implements DESIGN.md section 4
+// states, and the timers that close them. It implements docs/event-time.md
 // exactly; the decisions the design leaves open are these:
 //
 //   - Order of work. Process takes rows in order and, for each row: reads its

@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// This file holds a deliberately naive model of DESIGN.md section 4 and a
+// This file holds a deliberately naive model of docs/event-time.md and a
 // property test comparing the operator with it on random inputs.
 
 // modelAggregates is the aggregate block the model understands, in the

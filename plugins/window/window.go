@@ -2,7 +2,7 @@
 // `window "sliding"` and `window "session"`. It checks their arguments
 // against the records that reach them and describes the rows they emit:
 // window_start, window_end, the group_by fields, then the aggregates in the
-// order written (DESIGN.md sections 3 and 4).
+// order written (docs/event-time.md, "Output rows").
 package window
 
 import (

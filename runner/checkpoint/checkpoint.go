@@ -1,7 +1,7 @@
 // Package checkpoint defines what a pipeline's checkpoint holds, how it is
 // encoded, and how checkpoints are kept in a store: one folder per
 // pipeline, one object per checkpoint, named by its epoch, the newest few
-// kept (DESIGN §5).
+// kept (docs/checkpoints.md).
 package checkpoint
 
 import (

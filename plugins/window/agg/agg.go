@@ -1,7 +1,7 @@
 // Package agg holds the running state of one aggregate of a window stage for
 // one (window, group key): count(), sum(x), min(x), max(x), avg(x),
 // count_distinct(x), approx_count_distinct(x), approx_percentile(x, q),
-// first(x) and last(x) (DESIGN.md section 4).
+// first(x) and last(x) (docs/event-time.md, "Aggregates").
 //
 // A State is a plain struct, meant to be held by value in a slice, one per
 // aggregate of a group. Records are added with typed methods (AddInt,
