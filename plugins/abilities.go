@@ -1,0 +1,67 @@
+package plugins
+
+// This file declares the optional abilities the runner and the loader look
+// for by type assertion on a built Component, as database/sql/driver does:
+// a plugin implements only the ones that apply to it. A window, parser or
+// source written outside this repository works the same way as the bundled
+// ones, because the runner asks for these interfaces and never for a
+// concrete plugin type.
+
+import "github.com/hashicorp/hcl/v2"
+
+// Resumable is implemented by a source component whose readers resume from
+// a checkpoint (their Reader implements Resumer). CheckResumable reports,
+// from the configuration alone, why this configuration cannot resume
+// (a Pulsar source on a shared subscription, say), positioned at the
+// argument at fault; it returns nil when it can.
+//
+// A pipeline that takes checkpoints needs a Resumable source whose
+// CheckResumable reports no error: the loader checks it, so that
+// `sluice lint` refuses what `sluice run` would, and the runner checks it
+// again, with the same text, before it opens the source.
+type Resumable interface {
+	Component
+	CheckResumable() hcl.Diagnostics
+}
+
+// OnError is what happens to a record a stage cannot process (a message
+// that does not parse, say).
+type OnError string
+
+// The error policies a stage may declare.
+const (
+	OnErrorDrop       OnError = "drop"        // count the record and skip it
+	OnErrorDeadLetter OnError = "dead_letter" // send it to the pipeline's dead letter
+	OnErrorFail       OnError = "fail"        // stop the pipeline with an error at the first one
+)
+
+// ErrorPolicy is implemented by a Transformer that rejects records (a
+// parser): the runner applies the policy to the rows it rejects. A stage
+// without it sends rejected rows to the dead letter.
+type ErrorPolicy interface {
+	ErrorPolicy() OnError
+}
+
+// EventTimed is implemented by a stateful stage (OperatorStarter) that
+// places records in time by one of its input columns. The runner uses the
+// first such stage's column to tell which partition holds the pipeline's
+// watermark back.
+type EventTimed interface {
+	EventTimeColumn() string
+}
+
+// StateFingerprinter is implemented by a stateful stage whose checkpointed
+// state can only be restored into the same configuration (the same window
+// size, group_by and aggregates). StateFingerprint returns text that
+// changes whenever that configuration changes; a checkpoint taken with
+// another fingerprint is refused on restart rather than restored wrongly.
+type StateFingerprinter interface {
+	StateFingerprint() string
+}
+
+// LateRouter is implemented by a stateful stage that can send records it
+// finds late (behind the watermark) to the dead letter instead of dropping
+// them. LateToDeadLetter reports whether it does.
+type LateRouter interface {
+	LateToDeadLetter() bool
+}
