@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"regexp"
 
+	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/record"
 
 	"github.com/hashicorp/hcl/v2"
@@ -17,14 +18,14 @@ import (
 )
 
 // OnError says what happens to a message that cannot be parsed or lacks a
-// required field.
-type OnError string
+// required field: the runner's error policy (plugins.ErrorPolicy).
+type OnError = plugins.OnError
 
 // The values of `on_error`.
 const (
-	OnErrorDrop       OnError = "drop"        // count the message and skip it
-	OnErrorDeadLetter OnError = "dead_letter" // send it to the pipeline's dead letter
-	OnErrorFail       OnError = "fail"        // stop the pipeline with an error
+	OnErrorDrop       = plugins.OnErrorDrop       // count the message and skip it
+	OnErrorDeadLetter = plugins.OnErrorDeadLetter // send it to the pipeline's dead letter
+	OnErrorFail       = plugins.OnErrorFail       // stop the pipeline with an error
 )
 
 // The timestamp units a field may declare.
