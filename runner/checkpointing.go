@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/plugins/window"
 	"github.com/sluice-io/sluice/runner/checkpoint"
 )
 
@@ -325,15 +324,8 @@ func fingerprint(pl *plan) string {
 			continue
 		}
 		fmt.Fprintf(&b, "%s\n%s\n", st.title, st.out)
-		if w, ok := st.operator.(*window.Window); ok {
-			fmt.Fprintf(&b, "%s %v %v %v %v %q %q %v %v\n", w.Kind, w.Size, w.Slide, w.Gap, w.Offset, w.EventTime, w.GroupBy, w.EmitOnClose, w.EmitEvery)
-			for _, a := range w.Aggregates {
-				arg := ""
-				if a.Arg != nil {
-					arg = a.Arg.Source.Value
-				}
-				fmt.Fprintf(&b, "%s=%s(%q,%v) %s\n", a.Name, a.Func, arg, a.Quantile, a.Type)
-			}
+		if f, ok := st.operator.(plugins.StateFingerprinter); ok {
+			b.WriteString(f.StateFingerprint())
 		}
 	}
 	sum := sha256.Sum256([]byte(b.String()))

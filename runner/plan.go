@@ -6,8 +6,6 @@ import (
 	"github.com/sluice-io/sluice/record"
 
 	"github.com/sluice-io/sluice/plugins"
-	"github.com/sluice-io/sluice/plugins/parse"
-	"github.com/sluice-io/sluice/plugins/window"
 	"github.com/sluice-io/sluice/runner/config"
 )
 
@@ -33,9 +31,9 @@ type stage struct {
 	transform plugins.Transformer     // parse, filter, map
 	operator  plugins.OperatorStarter // window
 	out       record.Schema
-	filter    bool          // a filter: rows neither kept nor rejected were filtered
-	onError   parse.OnError // a parser's policy; "" for other stages
-	lateDead  bool          // a window with late = "dead_letter"
+	filter    bool            // a filter: rows neither kept nor rejected were filtered
+	onError   plugins.OnError // a parser's policy; "" for other stages
+	lateDead  bool            // a window with late = "dead_letter"
 }
 
 type sinkPlan struct {
@@ -69,13 +67,13 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 		switch c := s.Component.(type) {
 		case plugins.OperatorStarter:
 			st.operator = c
-			if w, ok := c.(*window.Window); ok {
-				st.lateDead = w.Late == window.LateDeadLetter
+			if lr, ok := c.(plugins.LateRouter); ok {
+				st.lateDead = lr.LateToDeadLetter()
 			}
 		case plugins.Transformer:
 			st.transform = c
 			st.filter = s.Plugin.Block == "filter"
-			if pp, ok := c.(interface{ ErrorPolicy() parse.OnError }); ok {
+			if pp, ok := c.(plugins.ErrorPolicy); ok {
 				st.onError = pp.ErrorPolicy()
 			}
 			if sq, ok := c.(plugins.Sequential); ok {
@@ -127,11 +125,11 @@ func notSupported(pipeline string, s *config.Stage) error {
 	return fmt.Errorf("pipeline %q: %s is not yet supported by sluice run in this build", pipeline, s.Title())
 }
 
-// eventTimeOf returns the event-time field of a window component, "" for
-// another stateful stage.
+// eventTimeOf returns the event-time field of a stateful stage that has one
+// (plugins.EventTimed), "" for another.
 func eventTimeOf(c plugins.Component) string {
-	if w, ok := c.(*window.Window); ok {
-		return w.EventTime
+	if e, ok := c.(plugins.EventTimed); ok {
+		return e.EventTimeColumn()
 	}
 	return ""
 }

@@ -1,7 +1,18 @@
 package window
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/sluice-io/sluice/plugins"
+)
+
+// The optional abilities the runner finds on a window.
+var (
+	_ plugins.OperatorStarter    = (*Window)(nil)
+	_ plugins.EventTimed         = (*Window)(nil)
+	_ plugins.StateFingerprinter = (*Window)(nil)
+	_ plugins.LateRouter         = (*Window)(nil)
 )
 
 // minIdleCheck bounds how often the scheduler is woken to notice idle
@@ -13,6 +24,29 @@ const minIdleCheck = 10
 // runner's scheduler drives.
 func (w *Window) StartOperator(partitions int, now int64) (plugins.Operator, error) {
 	return w.NewOperator(partitions, now)
+}
+
+// EventTimeColumn returns the input column that places records in windows.
+func (w *Window) EventTimeColumn() string { return w.EventTime }
+
+// LateToDeadLetter reports whether late records go to the dead letter
+// (late = "dead_letter") rather than being dropped.
+func (w *Window) LateToDeadLetter() bool { return w.Late == LateDeadLetter }
+
+// StateFingerprint describes what the window's state depends on: its kind,
+// sizes, event time, group_by, emit mode and aggregates. A checkpoint of a
+// window with another fingerprint is not restored into this one.
+func (w *Window) StateFingerprint() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %v %v %v %v %q %q %v %v\n", w.Kind, w.Size, w.Slide, w.Gap, w.Offset, w.EventTime, w.GroupBy, w.EmitOnClose, w.EmitEvery)
+	for _, a := range w.Aggregates {
+		arg := ""
+		if a.Arg != nil {
+			arg = a.Arg.Source.Value
+		}
+		fmt.Fprintf(&b, "%s=%s(%q,%v) %s\n", a.Name, a.Func, arg, a.Quantile, a.Type)
+	}
+	return b.String()
 }
 
 // NextWake returns when the scheduler must call Tick next: at the next
