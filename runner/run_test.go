@@ -110,6 +110,9 @@ func TestOnErrorFailStops(t *testing.T) {
 	if st.Emitted > 1 {
 		t.Errorf("emitted %d rows; the rows after the failure must not be written", st.Emitted)
 	}
+	if len(c.dead) != 0 || st.Dead != 0 {
+		t.Errorf("the failing record was dead-lettered (%d) or counted as dead (%d); on_error = \"fail\" only fails the run", len(c.dead), st.Dead)
+	}
 }
 
 func TestSinkFailureIsFatal(t *testing.T) {

@@ -145,6 +145,12 @@ func (s *scheduler) nextWake(now int64) (int64, bool) {
 // handle processes one batch that finished the stateless stages.
 func (s *scheduler) handle(env *envelope) error {
 	c := &s.r.c
+	if env.fatal != nil {
+		// on_error = "fail": the first bad record fails the run. It is not
+		// dead-lettered or counted, and nothing of its batch is written or
+		// acknowledged, so a restart reads it again.
+		return env.fatal
+	}
 	if s.ckpt != nil {
 		s.ckpt.handled(env)
 	}
@@ -157,9 +163,6 @@ func (s *scheduler) handle(env *envelope) error {
 	c.filtered.Add(int64(env.filtered))
 	if err := s.dead.flush(); err != nil {
 		return err
-	}
-	if env.fatal != nil {
-		return env.fatal
 	}
 	if len(s.ops) == 0 {
 		c.out.Add(int64(env.out.Rows))
