@@ -9,7 +9,7 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/sluice-io/sluice/internal/demo"
+	"github.com/sluice-io/sluice/cmd/sluice/internal/demo"
 )
 
 func demoCmd(args []string, stdout, stderr io.Writer) int {

@@ -11,7 +11,7 @@ import (
 	"syscall"
 
 	"github.com/sluice-io/sluice/runner"
-	"github.com/sluice-io/sluice/runner/pipetest"
+	"github.com/sluice-io/sluice/cmd/sluice/internal/pipetest"
 )
 
 func testCmd(args []string, stdout, stderr io.Writer) int {
