@@ -3,6 +3,7 @@ package expression
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -69,9 +70,14 @@ func (v Value) AppendTo(dst *record.Vector) {
 //     the program reads is null: the field is nil in the env, and the VM
 //     decides (`x ?? 'default'` works; most operators fail on nil, which is
 //     a run-time error for that row).
+//
+// A run-time failure is a *RunError in the pipeline's terms (the field that
+// is null, the division by zero, the string int() could not convert), never
+// a message of Go's or expr's run time.
 type Evaluator struct {
-	prog *Program
-	plan *plan // nil: always the VM
+	prog  *Program
+	plan  *plan  // nil: always the VM
+	stage string // names the expression in errors; see Named
 
 	f        frame
 	nullable []int // columns read by the fast path that have nulls in the bound batch
@@ -101,6 +107,15 @@ func (p *Program) VMEvaluator(in record.Schema) *Evaluator {
 	pl := *planFor(p, in)
 	pl.root = closure{}
 	return &Evaluator{prog: p, plan: &pl}
+}
+
+// Named sets how run-time errors name the expression: the block and the
+// argument it is written in, such as `filter "where"` or `map "total"`.
+// Errors of an evaluator that is not named begin with "expression". Named
+// returns e.
+func (e *Evaluator) Named(stage string) *Evaluator {
+	e.stage = stage
+	return e
 }
 
 // Fast reports whether the evaluator has a fast path (rows reading a null
@@ -193,12 +208,13 @@ func (e *Evaluator) hasNull(row int) bool {
 
 // Eval evaluates the program for row of the bound batch. A run-time failure
 // (an integer division by zero, an operation on a null field, a failed
-// conversion) is returned as an error for that row; Eval never panics.
+// conversion) is returned as a *RunError for that row; Eval never panics.
 //
 // The result has the Program's Type. When the VM yields a value of another
-// Go type, an integer is converted to a float program's float64; any other
-// mismatch is an error (it cannot happen for well-typed programs over
-// non-null fields).
+// Go type, an integer (of any Go integer type, such as time.Month) is
+// converted to an int or a float program's value and a float to a float
+// program's; any other mismatch is an error (expr types min(1, price) as
+// an int, yet it may yield a float).
 func (e *Evaluator) Eval(row int) (Value, error) {
 	root := &e.plan.root
 	if root.k == kindNone || e.hasNull(row) {
@@ -220,7 +236,7 @@ func (e *Evaluator) Eval(row int) (Value, error) {
 		v.Int = root.t(f)
 	}
 	if f.err != nil {
-		return Value{}, f.err
+		return Value{}, runError(e.prog, e.stage, f.err, nil)
 	}
 	return v, nil
 }
@@ -234,7 +250,7 @@ func (e *Evaluator) Bool(row int) (bool, error) {
 		f.row, f.err, f.scratch = row, nil, f.scratch[:0]
 		b := root.b(f)
 		if f.err != nil {
-			return false, f.err
+			return false, runError(e.prog, e.stage, f.err, nil)
 		}
 		return b, nil
 	}
@@ -243,7 +259,7 @@ func (e *Evaluator) Bool(row int) (bool, error) {
 		return false, err
 	}
 	if v.Type != record.ColumnBool {
-		return false, fmt.Errorf("the condition yields %s, not bool", v.Type)
+		return false, runError(e.prog, e.stage, plainProblem(fmt.Sprintf("the condition yields %s, not bool", article(v.Type))), nil)
 	}
 	return v.Bool && !v.Null, nil
 }
@@ -253,7 +269,7 @@ func (e *Evaluator) Bool(row int) (bool, error) {
 func (e *Evaluator) evalVM(row int) (v Value, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			v, err = Value{}, fmt.Errorf("%v", r)
+			v, err = Value{}, runError(e.prog, e.stage, fmt.Errorf("%v", r), e.nullFields(row))
 		}
 	}()
 	if e.env == nil {
@@ -268,25 +284,25 @@ func (e *Evaluator) evalVM(row int) (v Value, err error) {
 	}
 	out, err := e.machine.Run(e.prog.VM, e.env)
 	if err != nil {
-		return Value{}, e.explainNulls(vmError(err), row)
+		return Value{}, runError(e.prog, e.stage, err, e.nullFields(row))
 	}
-	return convert(out, e.prog.Type)
+	v, err = convert(out, e.prog.Type)
+	if err != nil {
+		return Value{}, runError(e.prog, e.stage, err, nil)
+	}
+	return v, nil
 }
 
-// explainNulls adds the names of the fields that are null in row, and
-// read by the program, to err: "interface conversion: interface {} is nil,
-// not string" means little without them.
-func (e *Evaluator) explainNulls(err error, row int) error {
+// nullFields returns the names of the fields read by the program that are
+// null in row: the VM sees them as nil, and most operations fail on nil.
+func (e *Evaluator) nullFields(row int) []string {
 	var names []string
 	for _, c := range e.plan.env {
 		if e.f.cols[c].IsNull(row) {
 			names = append(names, e.plan.in.Columns[c].Name)
 		}
 	}
-	if len(names) == 0 {
-		return err
-	}
-	return fmt.Errorf("%w (null field: %s)", err, strings.Join(names, ", "))
+	return names
 }
 
 // box returns value row of v as the Go value expressions see, nil when null.
@@ -320,7 +336,8 @@ func vmError(err error) error {
 	return err
 }
 
-// convert turns a VM result into a Value of type t.
+// convert turns a VM result into a Value of type t. The error is told in
+// the pipeline's terms.
 func convert(out any, t record.ColumnType) (Value, error) {
 	v := Value{Type: t}
 	if out == nil {
@@ -332,10 +349,8 @@ func convert(out any, t record.ColumnType) (Value, error) {
 	case record.ColumnInt:
 		v.Int, ok = integer(out)
 	case record.ColumnFloat:
-		if x, isFloat := out.(float64); isFloat {
+		if x, isFloat := floating(out); isFloat {
 			v.Float = x
-		} else if x, isFloat := out.(float32); isFloat {
-			v.Float = float64(x)
 		} else {
 			var i int64
 			i, ok = integer(out)
@@ -353,33 +368,56 @@ func convert(out any, t record.ColumnType) (Value, error) {
 		ok = false
 	}
 	if !ok {
-		return Value{}, fmt.Errorf("the expression yielded %T, not %s", out, t)
+		return Value{}, plainProblem(fmt.Sprintf("the result %s is %s, but the expression was checked to yield %s: convert it with int(), float() or string()",
+			shownResult(out), kindOfGoType(reflect.TypeOf(out).String()), article(t)))
 	}
 	return v, nil
 }
 
+// shownResult renders a VM result in a message, strings quoted.
+func shownResult(out any) string {
+	if s, ok := out.(string); ok {
+		return fmt.Sprintf("%q", s)
+	}
+	return fmt.Sprint(out)
+}
+
+// article names a record type with its article: "an int", "a float".
+func article(t record.ColumnType) string {
+	if t == record.ColumnInt {
+		return "an int"
+	}
+	return "a " + t.String()
+}
+
+// integer returns x as an int64 when it is of a Go integer type, named
+// types such as time.Month included.
 func integer(x any) (int64, bool) {
 	switch x := x.(type) {
 	case int:
 		return int64(x), true
-	case int8:
-		return int64(x), true
-	case int16:
-		return int64(x), true
-	case int32:
-		return int64(x), true
 	case int64:
 		return x, true
-	case uint:
-		return int64(x), true
-	case uint8:
-		return int64(x), true
-	case uint16:
-		return int64(x), true
-	case uint32:
-		return int64(x), true
-	case uint64:
-		return int64(x), true
+	}
+	r := reflect.ValueOf(x)
+	switch r.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return r.Int(), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return int64(r.Uint()), true
+	}
+	return 0, false
+}
+
+// floating returns x as a float64 when it is of a Go float type.
+func floating(x any) (float64, bool) {
+	if f, ok := x.(float64); ok {
+		return f, true
+	}
+	r := reflect.ValueOf(x)
+	switch r.Kind() {
+	case reflect.Float32, reflect.Float64:
+		return r.Float(), true
 	}
 	return 0, false
 }

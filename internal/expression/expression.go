@@ -32,7 +32,13 @@ type Program struct {
 	Source schema.Text
 	Type   record.ColumnType
 	VM     *vm.Program
+
+	from, to int // the expression is Source.Value[from:to] (see CompilePart)
 }
+
+// Code returns the expression's text: Source.Value, or the part of it that
+// CompilePart compiled.
+func (p *Program) Code() string { return p.Source.Value[p.from:p.to] }
 
 // goTypes gives the Go value each record field type has inside expressions.
 // Timestamps are time.Time so that comparisons and date functions work.
@@ -110,6 +116,14 @@ func compileAt(src schema.Text, from, to int, rec record.Schema, what string) (*
 		return nil, hcl.Diagnostics{d}
 	}
 	t, ok := columnType(prog.Node().Type())
+	if prog.Node().Type() == reflect.TypeOf(time.Duration(0)) {
+		return nil, hcl.Diagnostics{{
+			Severity: hcl.DiagError,
+			Summary:  "Expression has no record type",
+			Detail:   fmt.Sprintf("%s yields a duration, which is not one of %s. Convert it to a number, e.g. (%s).Milliseconds() or .Seconds().", upperFirst(what), strings.Join(record.ColumnTypeNames, ", "), strings.TrimSpace(code)),
+			Subject:  src.RangeOf(from, to).Ptr(),
+		}}
+	}
 	if !ok && prog.Node().Type() == reflect.TypeOf(map[string]string(nil)) {
 		return nil, hcl.Diagnostics{{
 			Severity: hcl.DiagError,
@@ -126,7 +140,7 @@ func compileAt(src schema.Text, from, to int, rec record.Schema, what string) (*
 			Subject:  src.RangeOf(from, to).Ptr(),
 		}}
 	}
-	return &Program{Source: src, Type: t, VM: prog}, nil
+	return &Program{Source: src, Type: t, VM: prog, from: from, to: to}, nil
 }
 
 // columnType maps the static type expr-lang inferred to a record type.

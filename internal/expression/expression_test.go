@@ -61,6 +61,7 @@ func TestCompileDiagnostics(t *testing.T) {
 		{"'abc", "Expression syntax error", "Literal not terminated", 4, 4},
 		{"  ", "Empty expression", "must not be empty", 0, 2},
 		{"action ?? 1", "Expression has no record type", "Convert it", 0, 11},
+		{"ts - ts", "Expression has no record type", "yields a duration, which is not one of string, int, float, bool, timestamp. Convert it to a number, e.g. (ts - ts).Milliseconds()", 0, 7},
 	}
 	for _, tt := range tests {
 		t.Run(tt.src, func(t *testing.T) {
