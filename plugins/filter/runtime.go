@@ -18,15 +18,21 @@ type Counts struct {
 // with all their columns and, when in tracks them, their origins. For a row
 // whose condition fails at run time (an integer division by zero, an
 // operation on a null field) it calls bad with the row's index in in and a
-// reason such as "filter condition: integer divide by zero", and does not
-// append it. Rows for which the condition is false are dropped.
+// reason in the pipeline's terms (an expression.RunError), such as
+// `filter "where" at pipelines/x.hcl:12:14: field "price" is null in "price > 10"`,
+// and does not append it. Rows for which the condition is false are dropped.
 //
 // in is only read; out must have the filter's schema (its input's) and is
 // appended to, not reset. Process may be called from one goroutine at a
 // time per out; separate calls on separate batches may run concurrently.
 // f must have been built without errors.
 func (f *Filter) Process(in, out *record.Batch, bad func(row int, reason string)) Counts {
-	return f.process(f.Where.Evaluator(f.Input), in, out, bad)
+	return f.process(f.evaluator(), in, out, bad)
+}
+
+// evaluator returns an evaluator of the condition whose errors name it.
+func (f *Filter) evaluator() *expression.Evaluator {
+	return f.Where.Evaluator(f.Input).Named(`filter "where"`)
 }
 
 func (f *Filter) process(e *expression.Evaluator, in, out *record.Batch, bad func(row int, reason string)) Counts {
@@ -40,7 +46,7 @@ func (f *Filter) process(e *expression.Evaluator, in, out *record.Batch, bad fun
 		switch {
 		case err != nil:
 			c.Dead++
-			bad(row, "filter condition: "+err.Error())
+			bad(row, err.Error())
 		case keep:
 			c.Kept++
 			sel = append(sel, int32(row))

@@ -75,7 +75,7 @@ func TestProcess(t *testing.T) {
 		{
 			where:    "action != 'heartbeat'",
 			kept:     []string{"100: 1 click 1000 ios", "102: 3 view 3000 null", "105: 6 CLICK 6000 android"},
-			dead:     []string{"3: filter condition: interface conversion: interface {} is nil, not string (null field: action)"},
+			dead:     []string{`3: filter "where" at test.hcl:1:19: field "action" is null in "action != 'heartbeat'"`},
 			filtered: 2,
 		},
 		{
@@ -86,8 +86,28 @@ func TestProcess(t *testing.T) {
 		{
 			where:    "7 % (user_id - 3) != 0",
 			kept:     []string{"100: 1 click 1000 ios", "104: 5 heartbeat -5000 web", "105: 6 CLICK 6000 android"},
-			dead:     []string{"2: filter condition: integer divide by zero"},
+			dead:     []string{`2: filter "where" at test.hcl:1:19: division by zero in "7 % (user_id - 3) != 0"`},
 			filtered: 2,
+		},
+		{
+			where:    "user_id > 4 && int(device) > 0", // a conversion that fails
+			dead:     []string{`4: filter "where" at test.hcl:1:19: int() cannot convert "web" to a number in "user_id > 4 && int(device) > 0"`, `5: filter "where" at test.hcl:1:19: int() cannot convert "android" to a number in "user_id > 4 && int(device) > 0"`},
+			filtered: 4,
+		},
+		{
+			where:    "ts.Year() < 1970 || split(device, 'e')[0] == 'w'", // the VM path
+			kept:     []string{"103: 4 null 4000 web", "104: 5 heartbeat -5000 web"},
+			dead:     []string{`2: filter "where" at test.hcl:1:19: field "device" is null in "ts.Year() < 1970 || split(device, 'e')[0] == 'w'"`},
+			filtered: 3,
+		},
+		{
+			where: "split(device ?? '', 'o')[1] != ''",
+			kept:  []string{"100: 1 click 1000 ios", "101: 2 heartbeat 2000 ios", "105: 6 CLICK 6000 android"},
+			dead: []string{
+				`2: filter "where" at test.hcl:1:19: index 1 is out of range (length 1) in "split(device ?? '', 'o')[1] != ''"`,
+				`3: filter "where" at test.hcl:1:19: index 1 is out of range (length 1) in "split(device ?? '', 'o')[1] != ''"`,
+				`4: filter "where" at test.hcl:1:19: index 1 is out of range (length 1) in "split(device ?? '', 'o')[1] != ''"`,
+			},
 		},
 		{
 			where:    "ts.Year() < 1970", // the VM path

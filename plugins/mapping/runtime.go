@@ -26,15 +26,16 @@ type Counts struct {
 // to float64. A null field read by an expression yields whatever expr-lang
 // does with nil: `action ?? 'none'` works, most operations fail. When any
 // expression of a row fails, Process calls bad with the row's index in in
-// and a reason such as `map "ratio": integer divide by zero`, and appends
-// nothing for that row.
+// and a reason in the pipeline's terms (an expression.RunError), such as
+// `map "ratio" at pipelines/x.hcl:9:13: division by zero in "10 % n"`, and
+// appends nothing for that row.
 //
 // in is only read and out is appended to, not reset. m must have been built
 // without errors.
 func (m *Map) Process(in, out *record.Batch, bad func(row int, reason string)) Counts {
 	evals := make([]*expression.Evaluator, len(m.Set))
 	for i, a := range m.Set {
-		evals[i] = a.Value.Evaluator(m.Input)
+		evals[i] = a.Value.Evaluator(m.Input).Named(fmt.Sprintf("map %q", a.Name))
 	}
 	return m.process(evals, in, out, bad)
 }
@@ -73,11 +74,11 @@ func (m *Map) process(evals []*expression.Evaluator, in, out *record.Batch, bad 
 rows:
 	for row := range in.Rows {
 		vals = vals[:0]
-		for s, e := range evals {
+		for _, e := range evals {
 			v, err := e.Eval(row)
 			if err != nil {
 				c.Dead++
-				bad(row, fmt.Sprintf("map %q: %v", m.Set[s].Name, err))
+				bad(row, err.Error())
 				continue rows
 			}
 			vals = append(vals, v)

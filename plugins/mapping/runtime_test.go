@@ -108,8 +108,8 @@ func TestProcess(t *testing.T) {
 			src:  `map { set = { n = "100 % user_id", a = "upper(action)" } }`,
 			out:  []string{"100: user_id=1 action=Click ts=1000 device=ios n=0 a=CLICK"},
 			dead: []string{
-				`1: map "n": integer divide by zero`,
-				`2: map "a": interface conversion: interface {} is nil, not string (null field: action)`,
+				`1: map "n" at test.hcl:1:20: division by zero in "100 % user_id"`,
+				`2: map "a" at test.hcl:1:41: field "action" is null in "upper(action)"`,
 			},
 		},
 		{
