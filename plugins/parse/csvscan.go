@@ -25,8 +25,8 @@ package parse
 //   - Values convert as in JSON, from their text: ints and floats are
 //     decimal numbers (a leading '+' and leading zeros are allowed), bools
 //     are those strconv.ParseBool accepts (true, false, 1, 0, t, f, TRUE,
-//     ...), timestamps are numbers in their unit or RFC 3339 text for
-//     "rfc3339".
+//     ...), timestamps are numbers in their unit or RFC 3339 text
+//     (whatever the unit).
 //   - A zero Delimiter means ','.
 
 import (
@@ -306,6 +306,15 @@ func (st *csvState) value(f *Field, sl *slot, line []byte, sp csvSpan) bool {
 	}
 	var n number
 	if end, ok := lexNumber(&n, t, 0, true); !ok || end != len(t) {
+		if f.Type == record.ColumnTimestamp {
+			// Not a number: RFC 3339 text, whatever the unit of numbers.
+			v, ok := parseRFC3339(t)
+			if !ok {
+				return st.fail(fmt.Sprintf("field %q: want %s, got %s", f.Name, wantText(f), quoted(t)))
+			}
+			sl.i = v
+			return true
+		}
 		return st.wrongType(f, t)
 	}
 	var why int

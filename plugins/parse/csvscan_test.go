@@ -37,6 +37,8 @@ func TestCSVParse(t *testing.T) {
 	}{
 		{name: "event", fields: csvEventFields, msg: `123,click,1700000000,ios`,
 			row: `user_id=123 action="click" ts=1700000000000 device="ios"`},
+		{name: "rfc3339 whatever the unit", fields: csvEventFields, msg: `123,click,2023-11-14T22:13:20.5Z,ios`,
+			row: `user_id=123 action="click" ts=1700000000500 device="ios"`},
 		{name: "line break removed", fields: csvEventFields, msg: "123,click,1700000000.25,ios\r\n",
 			row: `user_id=123 action="click" ts=1700000000250 device="ios"`},
 		{name: "quoted", fields: csvEventFields, msg: `"123","a ""quoted"", with, commas",1,"multi` + "\n" + `line"`,
@@ -65,7 +67,7 @@ func TestCSVParse(t *testing.T) {
 		{name: "int from text", fields: csvEventFields, msg: `oops,a,2,x`, reason: `field "user_id": want int, got "oops"`},
 		{name: "int from fraction", fields: csvEventFields, msg: `1.5,a,2,x`, reason: `field "user_id": want int, got fractional number 1.5`},
 		{name: "int overflow", fields: csvEventFields, msg: `99999999999999999999,a,2,x`, reason: `field "user_id": want int, got number 99999999999999999999 beyond the int64 range`},
-		{name: "timestamp from text", fields: csvEventFields, msg: `1,a,yesterday,x`, reason: `field "ts": want timestamp in seconds, got "yesterday"`},
+		{name: "timestamp from text", fields: csvEventFields, msg: `1,a,yesterday,x`, reason: `field "ts": want timestamp in seconds or RFC 3339 text, got "yesterday"`},
 		{name: "bad rfc3339", fields: all, msg: `,,,,2023-11-14 22:13:20,`, reason: `field "t": want RFC 3339 timestamp, got "2023-11-14 22:13:20"`},
 		{name: "bad bool", fields: all, msg: `,,yes,,,`, reason: `field "b": want bool, got "yes"`},
 		{name: "nan float", fields: all, msg: `,NaN,,,,`, reason: `field "f": want float, got "NaN"`},

@@ -40,8 +40,9 @@ var JSONPlugin = &plugins.Plugin{
 	Summary: "Parses each message as a JSON object into the declared typed fields.",
 	Description: "Each `field` block declares one output field, read from the key of the same name " +
 		"or from a dotted `path` into nested objects. Numbers are converted to the declared type " +
-		"(a fractional number for an int field is an error); timestamps are numbers in the declared " +
-		"`unit` since the Unix epoch or RFC 3339 strings. A message that is not a JSON object, has a " +
+		"(a fractional number for an int field is an error); a timestamp is a number in the declared " +
+		"`unit` since the Unix epoch, or an RFC 3339 string whatever the unit (with unit = \"rfc3339\" only " +
+		"a string). A message that is not a JSON object, has a " +
 		"value of the wrong type or lacks a required field follows `on_error`.",
 	Spec: schema.NewSpec(
 		fieldBlock(true),

@@ -355,7 +355,8 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 				} else {
 					sl.str = text
 				}
-			case f.Type == record.ColumnTimestamp && f.Unit == "rfc3339":
+			case f.Type == record.ColumnTimestamp:
+				// A string is RFC 3339 text, whatever the unit of numbers.
 				t := text
 				if esc {
 					s.tmp = unescape(s.tmp[:0], text)
@@ -363,7 +364,7 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 				}
 				v, ok := parseRFC3339(t)
 				if !ok {
-					return i, s.fail(fmt.Sprintf("field %s: want RFC 3339 timestamp, got string %s", fieldName(f), shown(b[i:end])))
+					return i, s.fail(fmt.Sprintf("field %s: want %s, got string %s", fieldName(f), wantText(f), shown(b[i:end])))
 				}
 				sl.set, sl.null, sl.i = true, false, v
 			default:

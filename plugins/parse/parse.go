@@ -68,7 +68,7 @@ func fieldBlock(json bool) *schema.Field {
 	fields := []*schema.Field{
 		schema.Enum("type", "The type of the field's values in the output records.", record.ColumnTypeNames...).
 			Example(`"int"`).Example(`"timestamp"`),
-		schema.Enum("unit", "How a timestamp is written: seconds, milliseconds, microseconds or nanoseconds since the Unix epoch, or RFC 3339 text. Only for type = \"timestamp\"; the default is \"ms\".", timestampUnits...).
+		schema.Enum("unit", "How a timestamp number is written: seconds, milliseconds, microseconds or nanoseconds since the Unix epoch; or \"rfc3339\" for RFC 3339 text only. RFC 3339 text (such as \"2024-05-01T12:00:00Z\") is accepted whatever the unit. Only for type = \"timestamp\"; the default is \"ms\".", timestampUnits...).
 			AsOptional().Example(`"s"`).Example(`"rfc3339"`),
 		schema.Bool("required", "Whether every message must have the field: one without it goes to on_error. When false a missing field is null.").
 			WithDefault(true),

@@ -16,7 +16,9 @@ package parse
 //     toward negative infinity (floor), so -1500 µs is -2 ms, not -1 ms, and a
 //     time always falls in the millisecond that contains it. A fractional
 //     number is accepted for every unit and rounded the same way (1700000000.5
-//     in seconds is 1700000000500 ms); an exponent is accepted too.
+//     in seconds is 1700000000500 ms); an exponent is accepted too. RFC
+//     3339 text (a JSON string, a CSV value that is not a number) is
+//     accepted whatever the unit.
 //   - A message with invalid UTF-8 anywhere is bad ("invalid UTF-8 at byte 5").
 
 import (
@@ -167,6 +169,15 @@ func want(f *Field) string {
 		return "timestamp in nanoseconds"
 	}
 	return "RFC 3339 timestamp"
+}
+
+// wantText describes the text a timestamp field accepts, for reasons: "RFC
+// 3339 timestamp", or "timestamp in seconds or RFC 3339 text".
+func wantText(f *Field) string {
+	if f.Unit == "rfc3339" {
+		return want(f)
+	}
+	return want(f) + " or RFC 3339 text"
 }
 
 // maxShown is how many bytes of an offending value a reason shows.
