@@ -68,3 +68,11 @@ func subSat(a, b int64) int64 {
 	}
 	return a - b
 }
+
+// addSat returns a + b for b ≥ 0, saturating at math.MaxInt64.
+func addSat(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
+}

@@ -32,11 +32,19 @@ type ValveConfig struct {
 // NoWatermark; Finish moves it to EndOfTime for good.
 //
 // W moves only in Advance (and Finish), so the caller decides when time
-// passes. To make results independent of batch sizes (docs/event-time.md, "The watermark"),
-// the scheduler calls Observe then Advance for each record, passing the
-// processing time it read once for the batch, and calls Advance on
-// processing-time ticks so that idle partitions are noticed. Both are O(1)
-// and O(partitions) respectively and never allocate.
+// passes. To make results independent of batch sizes (docs/event-time.md,
+// "The watermark"), the scheduler calls Observe then Advance for each
+// record, passing the processing time it read once for the batch, and calls
+// Advance on processing-time ticks so that idle partitions are noticed.
+//
+// Advance costs O(log partitions) per delivering partition, as Flink's
+// StatusWatermarkValve keeps it cheap: the valve keeps the max_p of the
+// active partitions in a tournament tree whose root is their minimum, and
+// updates only the leaves of the partitions that delivered. Whether a
+// partition turns idle is only checked (over every partition) once
+// processing time reaches the earliest moment one can: the oldest last
+// delivery among the active partitions plus IdleTimeout. Neither Observe
+// nor Advance allocates once every partition has delivered.
 //
 // Not safe for concurrent use.
 type Valve struct {
@@ -45,6 +53,21 @@ type Valve struct {
 	w        int64
 	finished bool
 	parts    []Generator
+
+	// active[p] is partition p's status as of the last Advance, and
+	// nActive how many are active. lowest is the tournament tree: leaf p
+	// (at len(lowest)/2 + p) holds max_p when p is active and EndOfTime
+	// otherwise, every inner node the least of its two children, and
+	// lowest[1] the least max_p of the active partitions. rescan means
+	// every status must be decided again (after Restore, ResetIdle,
+	// AddPartition or a clock that moved backwards).
+	active  []bool
+	nActive int
+	lowest  []int64
+	rescan  bool
+	idleAt  int64   // no active partition can turn idle before this processing time
+	lastNow int64   // now of the previous Advance
+	pending []int32 // partitions observed since the last Advance
 }
 
 // NewValve returns a valve with partitions 0 … partitions−1, all known since
@@ -60,10 +83,12 @@ func NewValve(cfg ValveConfig, partitions int, now int64) (*Valve, error) {
 		return nil, fmt.Errorf("eventtime: negative partition count %d", partitions)
 	}
 	v := &Valve{
-		delay: millis(int64(cfg.Watermark)),
-		idle:  millis(int64(cfg.IdleTimeout)),
-		w:     NoWatermark,
-		parts: make([]Generator, partitions),
+		delay:  millis(int64(cfg.Watermark)),
+		idle:   millis(int64(cfg.IdleTimeout)),
+		w:      NoWatermark,
+		parts:  make([]Generator, partitions),
+		active: make([]bool, partitions),
+		rescan: true,
 	}
 	for i := range v.parts {
 		v.parts[i] = NewGenerator(now)
@@ -77,6 +102,8 @@ func NewValve(cfg ValveConfig, partitions int, now int64) (*Valve, error) {
 // yet, it holds W back until it delivers or becomes idle; it never lowers W.
 func (v *Valve) AddPartition(now int64) int {
 	v.parts = append(v.parts, NewGenerator(now))
+	v.active = append(v.active, false)
+	v.rescan = true
 	return len(v.parts) - 1
 }
 
@@ -86,7 +113,13 @@ func (v *Valve) Partitions() int { return len(v.parts) }
 // Observe records a record of partition p (0 ≤ p < Partitions(), else it
 // panics) with the given event time that reached the stage. W does not move
 // until the next Advance, which also stamps the delivery's processing time.
-func (v *Valve) Observe(p int, eventTime int64) { v.parts[p].Observe(eventTime) }
+func (v *Valve) Observe(p int, eventTime int64) {
+	g := &v.parts[p]
+	if !g.pending {
+		v.pending = append(v.pending, int32(p))
+	}
+	g.Observe(eventTime)
+}
 
 // Advance stamps the deliveries observed since the previous Advance with
 // processing time now, recomputes W and returns it, with changed reporting
@@ -96,24 +129,87 @@ func (v *Valve) Advance(now int64) (w int64, changed bool) {
 	if v.finished {
 		return v.w, false
 	}
-	lowest, any := EndOfTime, false
-	for i := range v.parts {
-		g := &v.parts[i]
-		if g.Tick(now, v.idle) {
-			any = true
-			if g.max < lowest {
-				lowest = g.max
-			}
-		}
+	if now < v.lastNow {
+		v.rescan = true // a partition idle before may be active again
 	}
-	if !any {
+	v.lastNow = now
+	for _, p := range v.pending {
+		g := &v.parts[p]
+		g.Tick(now, v.idle)
+		// After the clock stepped back, a delivery can move a partition's
+		// last delivery earlier: keep idleAt a lower bound.
+		v.idleAt = min(v.idleAt, addSat(now, v.idle))
+		if v.rescan {
+			continue
+		}
+		if !v.active[p] {
+			v.active[p] = true // a returning partition counts at once
+			v.nActive++
+		}
+		v.setLeaf(int(p), g.max)
+	}
+	v.pending = v.pending[:0]
+	if v.rescan || (v.idle > 0 && now >= v.idleAt) {
+		v.statuses(now)
+	}
+	if v.nActive == 0 {
 		return v.w, false
 	}
-	if c := subSat(lowest, v.delay); c > v.w {
+	if c := subSat(v.lowest[1], v.delay); c > v.w {
 		v.w = c
 		return c, true
 	}
 	return v.w, false
+}
+
+// statuses decides every partition's status at now (as Generator.Tick
+// does), rebuilds the tree and finds the next moment a partition can turn
+// idle.
+func (v *Valve) statuses(now int64) {
+	n := 1
+	for n < len(v.parts) {
+		n *= 2
+	}
+	if len(v.lowest) != 2*n {
+		v.lowest = make([]int64, 2*n)
+	}
+	v.idleAt, v.nActive = EndOfTime, 0
+	for i := range n {
+		leaf := EndOfTime
+		if i < len(v.parts) {
+			g := &v.parts[i]
+			if v.active[i] = g.Tick(now, v.idle); v.active[i] {
+				v.nActive++
+				leaf = g.max
+				if v.idle > 0 {
+					v.idleAt = min(v.idleAt, addSat(g.last, v.idle))
+				}
+			}
+		}
+		v.lowest[n+i] = leaf
+	}
+	for i := n - 1; i >= 1; i-- {
+		v.lowest[i] = min(v.lowest[2*i], v.lowest[2*i+1])
+	}
+	v.rescan = false
+}
+
+// setLeaf sets active partition p's max_p in the tree and updates the
+// minimum above it, stopping as soon as a node does not change.
+func (v *Valve) setLeaf(p int, max int64) {
+	i := len(v.lowest)/2 + p
+	if v.lowest[i] == max {
+		return
+	}
+	v.lowest[i] = max
+	for i > 1 {
+		i /= 2
+		m := min(v.lowest[2*i], v.lowest[2*i+1])
+		if v.lowest[i] == m {
+			return
+		}
+		v.lowest[i] = m
+	}
 }
 
 // Finish ends a bounded input: W becomes EndOfTime, so every window closes and
@@ -151,6 +247,7 @@ func (v *Valve) ResetIdle(now int64) {
 	for i := range v.parts {
 		v.parts[i].last = now
 	}
+	v.rescan = true
 }
 
 // Snapshot writes the valve's state (W, whether it finished, and each
@@ -194,5 +291,11 @@ func (v *Valve) Restore(r io.Reader) error {
 		return corrupt("valve", "finished with W %d", w)
 	}
 	v.w, v.finished, v.parts = w, finished, parts
+	v.active, v.pending, v.rescan = make([]bool, len(parts)), v.pending[:0], true
+	for i, g := range parts {
+		if g.pending {
+			v.pending = append(v.pending, int32(i))
+		}
+	}
 	return nil
 }

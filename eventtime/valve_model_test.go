@@ -1,6 +1,7 @@
 package eventtime_test
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -40,9 +41,12 @@ func (m *valveModel) advance(now int64) int64 {
 // interleavings of partitions, out-of-order and duplicate event times, batch
 // sizes, clock advances and new partitions, and compares W at every step.
 func TestValveMatchesModel(t *testing.T) {
-	for seed := uint64(1); seed <= 200; seed++ {
+	for seed := uint64(1); seed <= 300; seed++ {
 		rng := rand.New(rand.NewPCG(seed, 0x5eed))
 		parts := rng.IntN(5) + 1
+		if seed%4 == 0 {
+			parts = rng.IntN(64) + 1 // many partitions: the incremental minimum
+		}
 		cfg := eventtime.ValveConfig{Watermark: time.Duration(rng.IntN(50)) * time.Millisecond}
 		if rng.IntN(4) != 0 {
 			cfg.IdleTimeout = time.Duration(rng.IntN(200)+1) * time.Millisecond
@@ -63,7 +67,7 @@ func TestValveMatchesModel(t *testing.T) {
 		}
 		// Each partition's event times wander upwards around its own base, so
 		// partitions lag one another and records arrive out of order.
-		bases := make([]int64, parts, 16)
+		bases := make([]int64, parts, parts+16)
 		var prevW int64 = math.MinInt64
 		var lastT int64
 		for step := range 2000 {
@@ -77,6 +81,19 @@ func TestValveMatchesModel(t *testing.T) {
 				bases = append(bases, bases[rng.IntN(len(bases))])
 			case r < 30: // processing time passes
 				clock.Advance(time.Duration(rng.IntN(150)) * time.Millisecond)
+			case r < 31: // the clock steps back (NTP)
+				clock.Advance(-time.Duration(rng.IntN(150)) * time.Millisecond)
+			case r < 33: // a checkpoint restored into a fresh valve
+				var buf bytes.Buffer
+				if err := v.Snapshot(&buf); err != nil {
+					t.Fatal(err)
+				}
+				if v, err = eventtime.NewValve(cfg, 0, eventtime.NowMillis(clock)); err != nil {
+					t.Fatal(err)
+				}
+				if err := v.Restore(&buf); err != nil {
+					t.Fatal(err)
+				}
 			default: // a batch of records, mostly from one or two partitions
 				now := eventtime.NowMillis(clock)
 				for range rng.IntN(4) + 1 {
