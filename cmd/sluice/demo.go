@@ -2,42 +2,56 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/sluice-io/sluice/cmd/sluice/internal/demo"
 )
 
-func demoCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	duration := fs.Duration("duration", 0, "stop after this long (default: until Ctrl-C)")
-	logFormat := fs.String("log-format", "text", "log format: text or json")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sluice demo [--duration D]")
-		fmt.Fprintln(stderr, "Starts an in-memory Pulsar-protocol broker, produces user events into it and runs pipelines/user_activity_pulsar.hcl, printing per-minute counts as windows close.")
-		fs.PrintDefaults()
+func newDemoCmd() *cobra.Command {
+	var duration time.Duration
+	var logFormat string
+	cmd := &cobra.Command{
+		Use:   "demo [flags]",
+		Short: "The example pipeline on an embedded broker fed with live events",
+		Long: `Starts an in-memory Pulsar-protocol broker, produces user events into it
+and runs pipelines/user_activity_pulsar.hcl, printing per-minute counts as
+windows close, until Ctrl-C (or --duration).`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return exitWith(runDemo(duration, logFormat, cmd.ErrOrStderr()))
+		},
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		if err == nil {
-			fs.Usage()
-		}
-		return exitUsage
+	cmd.Flags().DurationVar(&duration, "duration", 0, "stop after this long, e.g. 30s (default: until Ctrl-C)")
+	addLogFormatFlag(cmd, &logFormat, "text")
+	return cmd
+}
+
+// noArgs is the argument check of commands that take no argument.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("unexpected argument %q: %s takes none", args[0], cmd.Name())
 	}
-	logger, err := newLogger(*logFormat, stderr)
+	return nil
+}
+
+func runDemo(duration time.Duration, logFormat string, stderr io.Writer) int {
+	logger, err := newLogger(logFormat, stderr)
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice demo:", err)
 		return exitUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if *duration > 0 {
+	if duration > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
+		ctx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
 	}
 	if err := demo.Run(ctx, demo.Options{Logger: logger}); err != nil {

@@ -2,34 +2,41 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/hashicorp/hcl/v2"
+	"github.com/spf13/cobra"
 
 	"github.com/sluice-io/sluice/internal/diagview"
 	"github.com/sluice-io/sluice/internal/hclfmt"
 	"github.com/sluice-io/sluice/runner/config"
 )
 
-func fmtCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("fmt", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	check := fs.Bool("check", false, "do not rewrite files; list those that are not formatted and exit 1")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sluice fmt [-check] PATH...")
-		fs.PrintDefaults()
+func newFmtCmd() *cobra.Command {
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "fmt [flags] PATH...",
+		Short: "Format pipeline files canonically",
+		Long: `Rewrites pipeline files (every *.hcl below a folder) in canonical HCL
+format and prints the name of each file it changed. With --check nothing is
+rewritten: the files that are not formatted are listed and the exit code
+is 1.`,
+		Args:              requirePaths,
+		ValidArgsFunction: completePipelineFiles,
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			return exitWith(formatFiles(paths, check, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	files, diags := config.ExpandPaths(fs.Args())
+	cmd.Flags().BoolVar(&check, "check", false, "do not rewrite files; list those that are not formatted and exit 1")
+	return cmd
+}
+
+// formatFiles formats the files of paths, or only lists the unformatted
+// ones when check is set.
+func formatFiles(paths []string, check bool, stdout, stderr io.Writer) int {
+	files, diags := config.ExpandPaths(paths)
 	srcs := map[string][]byte{}
 	code := exitOK
 	for _, name := range files {
@@ -49,7 +56,7 @@ func fmtCmd(args []string, stdout, stderr io.Writer) int {
 			continue
 		}
 		fmt.Fprintln(stdout, name)
-		if *check {
+		if check {
 			code = exitProblems
 			continue
 		}

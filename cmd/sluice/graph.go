@@ -1,39 +1,39 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/sluice-io/sluice/internal/graph"
 	"github.com/sluice-io/sluice/runner/config"
 )
 
-func graphCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("graph", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "dot", "output format: dot or mermaid")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sluice graph [--format dot|mermaid] PATH...")
-		fs.PrintDefaults()
+func newGraphCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "graph [flags] PATH...",
+		Short: "Draw the stage chain of each pipeline",
+		Long: `Draws each pipeline's stage chain, sinks and dead letter as a Graphviz DOT
+graph or a Mermaid flowchart, on standard output.`,
+		Args:              requirePaths,
+		ValidArgsFunction: completePipelineFiles,
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			return exitWith(drawGraph(paths, format, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
-	}
-	if *format != "dot" && *format != "mermaid" {
-		fmt.Fprintf(stderr, "sluice graph: unknown format %q (want dot or mermaid)\n", *format)
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	project, diags := config.Load(fs.Args(), nil)
+	addEnumFlag(cmd, &format, "format", "dot", "output `FORMAT`: dot or mermaid", "dot", "mermaid")
+	return cmd
+}
+
+func drawGraph(paths []string, format string, stdout, stderr io.Writer) int {
+	project, diags := config.Load(paths, nil)
 	if reportDiags(stderr, diags, sources(project)) {
 		return exitProblems
 	}
 	write := graph.WriteDOT
-	if *format == "mermaid" {
+	if format == "mermaid" {
 		write = graph.WriteMermaid
 	}
 	if err := write(stdout, project.Pipelines); err != nil {

@@ -1,37 +1,46 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
+
+	"github.com/spf13/cobra"
 
 	"github.com/sluice-io/sluice/internal/diagview"
 	"github.com/sluice-io/sluice/runner/config"
 )
 
-func lintCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("lint", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	format := fs.String("format", "text", "output format: text or json")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sluice lint [--format text|json] PATH...")
-		fs.PrintDefaults()
+func newLintCmd() *cobra.Command {
+	var format string
+	cmd := &cobra.Command{
+		Use:   "lint [flags] PATH...",
+		Short: "Check pipeline files and folders",
+		Long: `Checks pipeline files and folders (every *.hcl below a folder) and
+reports every problem at once, each at its exact place. Exit code 1 when
+there is an error; warnings alone exit 0.`,
+		Args:              requirePaths,
+		ValidArgsFunction: completePipelineFiles,
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			return exitWith(lint(paths, format, cmd.OutOrStdout(), cmd.ErrOrStderr()))
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		return exitUsage
+	addEnumFlag(cmd, &format, "format", "text", "output `FORMAT`: text or json (a list of diagnostics)", "text", "json")
+	return cmd
+}
+
+// requirePaths is the argument check of commands that take PATH...
+func requirePaths(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return fmt.Errorf("no PATH given: name pipeline files or folders")
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "sluice lint: unknown format %q (want text or json)\n", *format)
-		return exitUsage
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return exitUsage
-	}
-	project, diags := config.Load(fs.Args(), nil)
+	return nil
+}
+
+func lint(paths []string, format string, stdout, stderr io.Writer) int {
+	project, diags := config.Load(paths, nil)
 	views := diagview.New(diags, sources(project))
 	errs, warns := diagview.Count(views)
-	if *format == "json" {
+	if format == "json" {
 		if err := diagview.WriteJSON(stdout, views); err != nil {
 			fmt.Fprintln(stderr, "sluice lint:", err)
 			return exitProblems

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,29 +9,56 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/runner"
 	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/runner/config"
 )
 
-func runCmd(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	logFormat := fs.String("log-format", "", "log format: text or json (default: text on a terminal, json otherwise)")
-	only := fs.String("pipeline", "", "run only the pipeline with this name")
-	batch := fs.Int("batch-size", runner.DefaultBatchSize, "most records a source hands on at a time")
-	workers := fs.Int("workers", 0, "goroutines parsing and filtering in parallel (default: one per CPU)")
-	resetState := fs.Bool("reset-state", false, "start afresh when the last checkpoint cannot be restored (its windows changed); their open windows are lost")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sluice run [--log-format text|json] [--pipeline NAME] [--reset-state] PATH...")
-		fs.PrintDefaults()
+// runFlags are the flags of sluice run.
+type runFlags struct {
+	logFormat  string
+	pipeline   string
+	batchSize  int
+	workers    int
+	resetState bool
+}
+
+func newRunCmd() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run [flags] PATH...",
+		Short: "Run the pipelines until their input ends or a signal",
+		Long: `Runs every pipeline of the files (every *.hcl below a folder) until their
+bounded inputs end, or until SIGINT/SIGTERM: intake stops, the records in
+flight reach the sinks and the exit code is 0. A fatal error exits 1. With a
+checkpoint block, a run resumes from the last checkpoint. The files are
+checked as sluice lint checks them first; with any error nothing runs.`,
+		Args:              requirePaths,
+		ValidArgsFunction: completePipelineFiles,
+		RunE: func(cmd *cobra.Command, paths []string) error {
+			return exitWith(runPipelines(paths, f, cmd.ErrOrStderr()))
+		},
 	}
-	project, logger, code := loadForRun(fs, args, logFormat, stderr)
+	addLogFormatFlag(cmd, &f.logFormat, "")
+	cmd.Flags().StringVar(&f.pipeline, "pipeline", "", "run only the pipeline with this `NAME`")
+	cmd.Flags().IntVar(&f.batchSize, "batch-size", runner.DefaultBatchSize, "most records a source hands on at a time")
+	cmd.Flags().IntVar(&f.workers, "workers", 0, "goroutines parsing and filtering in parallel (default: one per CPU)")
+	cmd.Flags().BoolVar(&f.resetState, "reset-state", false, "start afresh when the last checkpoint cannot be restored (its windows changed); their open windows are lost")
+	mustRegister(cmd.RegisterFlagCompletionFunc("pipeline", completePipelineNames))
+	return cmd
+}
+
+// runPipelines is sluice run: it loads the files of paths and runs their
+// pipelines until they end or a signal stops them.
+func runPipelines(paths []string, f runFlags, stderr io.Writer) int {
+	project, logger, code := loadForRun("run", paths, nil, f.logFormat, stderr)
 	if code != exitOK {
 		return code
 	}
-	pipelines, code := runnable(project, *only, logger, stderr)
+	pipelines, code := runnable(project, f.pipeline, logger, stderr)
 	if code != exitOK {
 		return code
 	}
@@ -48,7 +74,7 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 		case <-finished:
 		}
 	}()
-	opts := runner.Options{Logger: logger, BatchSize: *batch, Workers: *workers, ResetState: *resetState}
+	opts := runner.Options{Logger: logger, BatchSize: f.batchSize, Workers: f.workers, ResetState: f.resetState}
 	if c := project.Checkpoint; c != nil {
 		store, err := objstore.Open(ctx, c.Location)
 		if err != nil {
@@ -70,25 +96,17 @@ func runCmd(args []string, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// loadForRun parses the flags of run or test, builds the logger and loads
-// the files; a code other than exitOK ends the command. logFormat is read
-// after parsing.
-func loadForRun(fs *flag.FlagSet, args []string, logFormat *string, stderr io.Writer) (*config.Project, *slog.Logger, int) {
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, exitUsage
-	}
-	logger, err := newLogger(*logFormat, stderr)
+// loadForRun builds the logger of run or test (command name) and loads the
+// files of paths; a code other than exitOK ends the command.
+func loadForRun(name string, paths []string, opts *config.Options, logFormat string, stderr io.Writer) (*config.Project, *slog.Logger, int) {
+	logger, err := newLogger(logFormat, stderr)
 	if err != nil {
-		fmt.Fprintf(stderr, "sluice %s: %v\n", fs.Name(), err)
+		fmt.Fprintf(stderr, "sluice %s: %v\n", name, err)
 		return nil, nil, exitUsage
 	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return nil, nil, exitUsage
-	}
-	project, diags := config.Load(fs.Args(), nil)
+	project, diags := config.Load(paths, opts)
 	if reportDiags(stderr, diags, sources(project)) {
-		fmt.Fprintf(stderr, "sluice %s: the pipeline files have errors (see above); nothing was run\n", fs.Name())
+		fmt.Fprintf(stderr, "sluice %s: the pipeline files have errors (see above); nothing was run\n", name)
 		return nil, nil, exitProblems
 	}
 	return project, logger, exitOK
