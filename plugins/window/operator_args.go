@@ -3,33 +3,37 @@ package window
 import (
 	"fmt"
 	"math"
-	"time"
 
 	"github.com/sluice-io/sluice/record"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/sluice-io/sluice/internal/expression"
 	"github.com/sluice-io/sluice/plugins/window/agg"
 )
 
 // argument is how the operator gets one aggregate's argument for a row.
 //
-// The fast path: an argument that is a plain field reference (the common
-// count_distinct(user_id)) is read straight from its input column, col.
-// The slow path: any other expression runs in expr-lang's VM over an
-// environment map holding every field of the row, refilled per row (one map
-// per operator, reused, but each value is boxed, so it allocates). count()
-// has neither.
+// An argument that is a plain field reference (the common
+// count_distinct(user_id)) is read straight from its input column, col: no
+// expression is evaluated. Any other argument is evaluated by eval, the
+// typed evaluator of internal/expression that filter and map use (closures
+// over the column vectors, expr's VM for the rest), so that an argument
+// yields what the same expression yields in a map, and fails with the same
+// message. count() has neither.
 type argument struct {
 	fn    agg.Func
 	typ   record.ColumnType // the argument's type; ColumnInvalid for count()
 	ident string            // the field name when the argument is one
 	prog  *vm.Program       // the compiled argument; nil for count()
-	col   int               // input column of the fast path, or -1
+	col   int               // input column of a plain field argument, or -1
+
+	eval   *expression.Evaluator // the evaluator of any other argument, over the bound schema
+	unread bool                  // eval is not bound to the batch of this Process call yet
 }
 
-// slow reports whether the argument is evaluated by the VM.
+// slow reports whether the argument is an expression to evaluate.
 func (a *argument) slow() bool { return a.prog != nil && a.col < 0 }
 
 // identifier returns the field name when p is a bare field reference.
@@ -50,9 +54,14 @@ type binding struct {
 	groupBy   []int
 }
 
-// bind finds the event time, group_by and fast-path argument columns in rec,
-// unless rec is the schema bound last time.
+// bind finds the event time, group_by and plain field argument columns in
+// rec, and makes the evaluators of the other arguments, unless rec is the
+// schema bound last time. Process calls it first with the schema of its
+// batch: the evaluators are bound to that batch on their first use.
 func (o *Operator) bind(rec record.Schema) error {
+	for i := range o.args {
+		o.args[i].unread = true
+	}
 	if b := &o.bound; len(b.cols) > 0 && len(rec.Columns) == len(b.cols) && &rec.Columns[0] == &b.cols[0] {
 		return nil
 	}
@@ -82,134 +91,41 @@ func (o *Operator) bind(rec record.Schema) error {
 	}
 	for i := range o.args {
 		a := &o.args[i]
-		a.col = -1
+		a.col, a.eval = -1, nil
 		if a.ident != "" {
 			if c := rec.Index(a.ident); c >= 0 && rec.Columns[c].Type == a.typ {
 				a.col = c
 			}
+		}
+		if a.slow() {
+			a.eval = o.w.Aggregates[i].Arg.Evaluator(rec).Named(fmt.Sprintf("window aggregate %q", o.w.Aggregates[i].Name))
 		}
 	}
 	o.bound = b
 	return nil
 }
 
-// evalSlow evaluates the slow-path arguments of row into o.vals.
+// evalSlow evaluates the arguments that are expressions, not plain fields,
+// for row into o.vals. The error is the expression's, in the pipeline's
+// terms (an expression.RunError).
 func (o *Operator) evalSlow(in *record.Batch, row int) error {
-	filled := false
 	for i := range o.args {
 		a := &o.args[i]
-		if !a.slow() {
+		if a.eval == nil {
 			continue
 		}
-		if !filled {
-			o.fillEnv(in, row)
-			filled = true
+		if a.unread {
+			a.eval.Bind(in)
+			a.unread = false
 		}
-		r, err := o.machine.Run(a.prog, o.env)
+		v, err := a.eval.Eval(row)
 		if err != nil {
-			return fmt.Errorf("window: aggregate %q: %v", o.w.Aggregates[i].Name, err)
+			return err
 		}
-		v, ok := toValue(r, a.typ)
-		if !ok {
-			return fmt.Errorf("window: aggregate %q: the argument yields %T, not %s", o.w.Aggregates[i].Name, r, a.typ)
-		}
-		o.vals[i] = v
+		// v.Str stays valid until the next Eval of a.eval: add copies it.
+		o.vals[i] = agg.Value{Type: a.typ, Null: v.Null, I: v.Int, F: v.Float, S: v.Str, B: v.Bool}
 	}
 	return nil
-}
-
-// fillEnv sets the environment of the slow path to the fields of row, typed
-// as expression.Env declares them: ints as int, timestamps as time.Time
-// (UTC), nulls as nil.
-func (o *Operator) fillEnv(in *record.Batch, row int) {
-	if o.env == nil {
-		o.env = make(map[string]any, len(in.Schema.Columns))
-	}
-	for c, col := range in.Schema.Columns {
-		v := &in.Columns[c]
-		if v.IsNull(row) {
-			o.env[col.Name] = nil
-			continue
-		}
-		switch col.Type {
-		case record.ColumnInt:
-			o.env[col.Name] = int(v.Ints[row])
-		case record.ColumnTimestamp:
-			o.env[col.Name] = time.UnixMilli(v.Ints[row]).UTC()
-		case record.ColumnFloat:
-			o.env[col.Name] = v.Floats[row]
-		case record.ColumnBool:
-			o.env[col.Name] = v.Bools[row]
-		case record.ColumnString:
-			o.env[col.Name] = v.String(row) // valid during Run; AddString copies
-		}
-	}
-}
-
-// toValue converts an expression result to an argument of type t.
-func toValue(r any, t record.ColumnType) (agg.Value, bool) {
-	v := agg.Value{Type: t}
-	if r == nil {
-		v.Null = true
-		return v, true
-	}
-	switch t {
-	case record.ColumnInt:
-		switch x := r.(type) {
-		case int:
-			v.I = int64(x)
-		case int64:
-			v.I = x
-		case int32:
-			v.I = int64(x)
-		case int16:
-			v.I = int64(x)
-		case int8:
-			v.I = int64(x)
-		case uint:
-			v.I = int64(x)
-		case uint64:
-			v.I = int64(x)
-		case uint32:
-			v.I = int64(x)
-		case uint16:
-			v.I = int64(x)
-		case uint8:
-			v.I = int64(x)
-		default:
-			return v, false
-		}
-	case record.ColumnFloat:
-		switch x := r.(type) {
-		case float64:
-			v.F = x
-		case float32:
-			v.F = float64(x)
-		default:
-			return v, false
-		}
-	case record.ColumnTimestamp:
-		x, ok := r.(time.Time)
-		if !ok {
-			return v, false
-		}
-		v.I = x.UnixMilli()
-	case record.ColumnString:
-		x, ok := r.(string)
-		if !ok {
-			return v, false
-		}
-		v.S = x
-	case record.ColumnBool:
-		x, ok := r.(bool)
-		if !ok {
-			return v, false
-		}
-		v.B = x
-	default:
-		return v, false
-	}
-	return v, true
 }
 
 // add adds row (event time t) to the states of one group.
