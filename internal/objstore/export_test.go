@@ -2,6 +2,9 @@ package objstore
 
 // Test helpers for the objstore_test package.
 var (
-	OpenAt     = openAt
-	TestStores = testStores
+	OpenAt           = openAt
+	TestStores       = testStores
+	ServeS3          = serveS3
+	S3Query          = s3Query
+	WithoutPrivilege = withoutPrivilege
 )

@@ -2,6 +2,7 @@ package objstore
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
@@ -16,13 +17,28 @@ import (
 // bucket "lake" and returns the query of s3:// locations that reach it,
 // without credentials (anonymous) and without the checksum option.
 func startS3(t testing.TB) string {
+	return s3Query(serveS3(t, nil))
+}
+
+// serveS3 starts an in-process S3 server as startS3 does, its handler
+// wrapped by wrap unless nil, and stops it at the end of the test.
+func serveS3(t testing.TB, wrap func(http.Handler) http.Handler) *httptest.Server {
 	t.Helper()
 	backend := s3mem.New()
 	if err := backend.CreateBucket("lake"); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server())
+	h := gofakes3.New(backend, gofakes3.WithLogger(gofakes3.DiscardLog())).Server()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
+	return srv
+}
+
+// s3Query returns the query of s3:// locations that reach srv.
+func s3Query(srv *httptest.Server) string {
 	return "region=us-east-1&endpoint=" + srv.URL + "&use_path_style=true&anonymous=true"
 }
 

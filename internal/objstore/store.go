@@ -54,6 +54,7 @@ import (
 type Store struct {
 	bucket *blob.Bucket
 	dir    string // the local folder; "" for object stores
+	root   string // the location without its S3 options, for messages
 }
 
 // Open opens loc, creating a missing local folder. It fails when an S3
@@ -76,7 +77,7 @@ func Open(ctx context.Context, loc Location) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		s = &Store{bucket: b, dir: loc.Dir}
+		s = &Store{bucket: b, dir: loc.Dir, root: loc.Root()}
 	case "s3":
 		u := &url.URL{Scheme: "s3", Host: loc.Bucket, RawQuery: loc.Query}
 		b, err := (&s3blob.URLOpener{}).OpenBucketURL(ctx, u)
@@ -86,16 +87,19 @@ func Open(ctx context.Context, loc Location) (*Store, error) {
 		if loc.Prefix != "" {
 			b = blob.PrefixedBucket(b, loc.Prefix+"/")
 		}
-		s = &Store{bucket: b}
+		s = &Store{bucket: b, root: loc.Root()}
 	default:
 		return nil, fmt.Errorf("unsupported location %q", loc.String())
 	}
 	if ok, err := s.bucket.IsAccessible(ctx); !ok || err != nil {
 		_ = s.Close()
-		if err == nil {
-			err = errors.New("the bucket does not exist")
+		switch {
+		case err == nil:
+			return nil, errors.New("the bucket does not exist")
+		case s.dir != "":
+			return nil, err
 		}
-		return nil, err
+		return nil, fmt.Errorf("checking the bucket: %s", reason(err))
 	}
 	return s, nil
 }
@@ -103,10 +107,15 @@ func Open(ctx context.Context, loc Location) (*Store, error) {
 // FromBucket returns a Store over a bucket opened elsewhere, e.g. memblob
 // in tests. It is used as an object store: nothing is synced and Promote
 // copies and deletes. Close closes b.
-func FromBucket(b *blob.Bucket) *Store { return &Store{bucket: b} }
+func FromBucket(b *blob.Bucket) *Store { return &Store{bucket: b, root: "the bucket"} }
 
 // Local reports whether the store is a local folder.
 func (s *Store) Local() bool { return s.dir != "" }
+
+// String names the store in messages: its location without the S3
+// options (Location.Root), e.g. "file:///var/lib/sluice" or
+// "s3://bucket/prefix".
+func (s *Store) String() string { return s.root }
 
 // Put stores data under key, replacing any object there, atomically and
 // durably: until Put returns, readers see the previous object (or none);

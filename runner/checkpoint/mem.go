@@ -58,3 +58,21 @@ func (m *MemStorage) Delete(_ context.Context, key string) error {
 	delete(m.objects, key)
 	return nil
 }
+
+// PutIfAbsent stores a copy of data under key only if no object is there;
+// otherwise it fails with an error matching fs.ErrExist.
+func (m *MemStorage) PutIfAbsent(_ context.Context, key string, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.objects[key]; ok {
+		return &fs.PathError{Op: "create", Path: key, Err: fs.ErrExist}
+	}
+	m.objects[key] = slices.Clone(data)
+	return nil
+}
+
+// CheckWritable reports nothing: memory is always writable.
+func (m *MemStorage) CheckWritable(context.Context, string) error { return nil }
+
+// String names the storage in messages.
+func (m *MemStorage) String() string { return "memory" }

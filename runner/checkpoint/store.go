@@ -20,6 +20,22 @@ type Storage interface {
 	Delete(ctx context.Context, key string) error
 }
 
+// LeaseStorage is a Storage that ownership leases can be kept in
+// (Store.Acquire).
+type LeaseStorage interface {
+	Storage
+	// PutIfAbsent is Put, except that when an object is at key it writes
+	// nothing and fails with an error matching fs.ErrExist. Of concurrent
+	// calls for one absent key, from any number of processes, exactly one
+	// succeeds.
+	PutIfAbsent(ctx context.Context, key string, data []byte) error
+	// CheckWritable checks that objects can be created under the folder
+	// dir, and that PutIfAbsent refuses to overwrite one. Its error is one
+	// line that starts with the storage's name, e.g.
+	// "file:///var/lib/sluice is not writable: mkdir: permission denied".
+	CheckWritable(ctx context.Context, dir string) error
+}
+
 // Keep is how many checkpoints of a pipeline a Store keeps.
 const Keep = 3
 
@@ -27,7 +43,8 @@ const Keep = 3
 const suffix = ".ckpt"
 
 // Store keeps the checkpoints of pipelines in a Storage, under
-// "<pipeline>/<epoch, 20 digits>.ckpt".
+// "<pipeline>/<epoch, 20 digits>.ckpt", and their ownership leases under
+// "<pipeline>/_lease/" (Acquire).
 type Store struct {
 	storage Storage
 	// Warn is told about checkpoints that cannot be read, which Latest
@@ -111,14 +128,16 @@ func (s *Store) Latest(ctx context.Context, pipeline string) (*Checkpoint, error
 // Prune deletes all but the newest Keep checkpoints of pipeline, and what
 // a crash in the middle of a Save left of a checkpoint ("….ckpt.<x>.tmp"
 // on a local store). Only the process taking the pipeline's checkpoints
-// may call it.
+// (the holder of its lease) may call it. Objects in folders below the
+// pipeline's, such as its lease, are never touched.
 func (s *Store) Prune(ctx context.Context, pipeline string) error {
 	keys, err := s.storage.List(ctx, pipeline+"/")
 	if err != nil {
 		return fmt.Errorf("listing checkpoints: %w", err)
 	}
 	for _, k := range keys {
-		if strings.HasSuffix(k, ".tmp") && strings.Contains(k, suffix+".") {
+		name := strings.TrimPrefix(k, pipeline+"/")
+		if !strings.Contains(name, "/") && strings.HasSuffix(name, ".tmp") && strings.Contains(name, suffix+".") {
 			if err := s.storage.Delete(ctx, k); err != nil {
 				return fmt.Errorf("deleting %s: %w", k, err)
 			}
