@@ -36,10 +36,25 @@ type Connection struct {
 	Auth *Auth
 	// TLS holds the TLS settings; nil without a tls block.
 	TLS *TLS
-	// OperationTimeout bounds subscribing, creating producers and lookups;
-	// zero means the client's default (30 seconds). It is not an HCL
-	// argument: tests lower it.
+	// ConnectionTimeout bounds establishing one TCP connection to a
+	// broker, TLS handshake included; zero leaves it to the operating
+	// system, as the client does by default.
+	ConnectionTimeout time.Duration
+	// OperationTimeout bounds lookups, subscribing and creating producers,
+	// each retried until it runs out; zero means DefaultOperationTimeout.
 	OperationTimeout time.Duration
+}
+
+// DefaultOperationTimeout is operation_timeout when it is not written: the
+// client's own default.
+const DefaultOperationTimeout = 30 * time.Second
+
+// operationTimeout is the operation timeout in force.
+func (c *Connection) operationTimeout() time.Duration {
+	if c.OperationTimeout <= 0 {
+		return DefaultOperationTimeout
+	}
+	return c.OperationTimeout
 }
 
 // Auth is the auth block: exactly one of its methods is set.
@@ -114,6 +129,10 @@ func connectionFields() []*schema.Field {
 			WithDefault(DefaultServiceURL).Example(`"pulsar+ssl://pulsar.example.com:6651"`),
 		schema.Block("auth", "How to authenticate: exactly one of token, token_file, token_env or an oauth2 block.", authSpec).AsOptional(),
 		schema.Block("tls", "TLS settings. A pulsar+ssl:// URL uses TLS without this block; write it to trust a private authority, present a client certificate or relax verification.", tlsSpec).AsOptional(),
+		schema.Duration("connection_timeout", "How long establishing one TCP connection to a broker may take, TLS handshake included. Without it the operating system's limit applies, as in the Pulsar client: about two minutes on Linux for a host that does not answer (a refused connection fails at once).").
+			AsOptional().Example(`"10s"`),
+		schema.Duration("operation_timeout", "How long connecting, looking a topic up, subscribing or creating a producer is retried, while the broker cannot be reached or refuses, before the pipeline fails with an error. A running pipeline that loses its broker reconnects without a limit; each attempt is bounded by operation_timeout.").
+			WithDefault("30s").Example(`"1m"`),
 	}
 }
 
@@ -121,7 +140,17 @@ func connectionFields() []*schema.Field {
 // are made absolute against dir.
 func buildConnection(args *schema.Values, dir string) (Connection, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
-	c := Connection{ServiceURL: strings.TrimSpace(args.String("service_url"))}
+	c := Connection{
+		ServiceURL:        strings.TrimSpace(args.String("service_url")),
+		ConnectionTimeout: args.Duration("connection_timeout"),
+		OperationTimeout:  args.Duration("operation_timeout"),
+	}
+	for _, t := range []struct{ name, example string }{{"connection_timeout", "10s"}, {"operation_timeout", "30s"}} {
+		if args.Has(t.name) && !args.Invalid(t.name) && args.Duration(t.name) <= 0 {
+			diags = append(diags, errorAt(args.Range(t.name), "Invalid timeout",
+				fmt.Sprintf("%s must be more than zero, e.g. %q.", t.name, t.example)))
+		}
+	}
 	text := args.Text("service_url")
 	scheme, hosts, ok := strings.Cut(c.ServiceURL, "://")
 	switch {
@@ -235,8 +264,8 @@ func resolve(path, dir string) string {
 func (c *Connection) newClient(rt *plugins.Runtime) (pulsarapi.Client, error) {
 	opts := pulsarapi.ClientOptions{
 		URL:               c.ServiceURL,
-		OperationTimeout:  c.OperationTimeout,
-		ConnectionTimeout: c.OperationTimeout,
+		OperationTimeout:  c.operationTimeout(),
+		ConnectionTimeout: c.ConnectionTimeout,
 		Logger:            clientLogger(rt),
 	}
 	if t := c.TLS; t != nil {
@@ -297,7 +326,7 @@ func (c *Connection) newClient(rt *plugins.Runtime) (pulsarapi.Client, error) {
 	}
 	client, err := pulsarapi.NewClient(opts)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to %s: %w", c.ServiceURL, err)
+		return nil, fmt.Errorf("connecting to %s: %w", c.ServiceURL, c.explain(err))
 	}
 	return client, nil
 }

@@ -2,7 +2,6 @@ package pulsar
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strconv"
 
@@ -16,9 +15,9 @@ var _ plugins.DeadLetterOpener = (*DeadLetter)(nil)
 
 // Open connects and creates the producer.
 func (d *DeadLetter) Open(ctx context.Context, rt *plugins.Runtime) (plugins.DeadWriter, error) {
-	p, err := openProducer(&d.Conn, rt, pulsarapi.ProducerOptions{Topic: d.Topic, CompressionType: pulsarapi.LZ4})
+	p, err := openProducer(ctx, &d.Conn, rt, pulsarapi.ProducerOptions{Topic: d.Topic, CompressionType: pulsarapi.LZ4})
 	if err != nil {
-		return nil, fmt.Errorf("dead_letter \"pulsar\": %w", err)
+		return nil, err
 	}
 	w := &deadWriter{producer: p, pipeline: d.Pipeline}
 	if rt != nil && rt.Pipeline != "" {
@@ -59,16 +58,10 @@ func (w *deadWriter) WriteDead(ctx context.Context, recs []plugins.DeadRecord) e
 			msgs[i].Payload = []byte{}
 		}
 	}
-	if err := w.producer.sendAll(ctx, msgs); err != nil {
-		return fmt.Errorf("dead_letter \"pulsar\": %w", err)
-	}
-	return nil
+	return w.producer.sendAll(ctx, msgs)
 }
 
 // Close flushes and closes the producer.
 func (w *deadWriter) Close() error {
-	if err := w.producer.close(); err != nil {
-		return fmt.Errorf("dead_letter \"pulsar\": %w", err)
-	}
-	return nil
+	return w.producer.close()
 }

@@ -24,7 +24,7 @@ func abs(t *testing.T, p string) string {
 func TestSourceBuild(t *testing.T) {
 	defaults := func() *Source {
 		return &Source{
-			Conn:              Connection{ServiceURL: DefaultServiceURL},
+			Conn:              Connection{ServiceURL: DefaultServiceURL, OperationTimeout: DefaultOperationTimeout},
 			Topics:            []string{"persistent://public/default/events"},
 			Subscription:      "s",
 			SubscriptionType:  Failover,
@@ -50,6 +50,8 @@ func TestSourceBuild(t *testing.T) {
   start               = "earliest"
   end                 = "latest"
   receiver_queue_size = 50
+  connection_timeout  = "5s"
+  operation_timeout   = "1m"
   auth {
     token_file = "secrets/token"
   }
@@ -62,9 +64,11 @@ func TestSourceBuild(t *testing.T) {
 }`, want: func() *Source {
 			return &Source{
 				Conn: Connection{
-					ServiceURL: "pulsar+ssl://a.example.com:6651,b.example.com:6651",
-					Auth:       &Auth{TokenFile: abs(t, "secrets/token")},
-					TLS:        &TLS{CAFile: "/ca.pem", CertFile: abs(t, "c.pem"), KeyFile: abs(t, "k.pem"), VerifyHostname: true, AllowInsecure: true},
+					ServiceURL:        "pulsar+ssl://a.example.com:6651,b.example.com:6651",
+					Auth:              &Auth{TokenFile: abs(t, "secrets/token")},
+					TLS:               &TLS{CAFile: "/ca.pem", CertFile: abs(t, "c.pem"), KeyFile: abs(t, "k.pem"), VerifyHostname: true, AllowInsecure: true},
+					ConnectionTimeout: 5 * time.Second,
+					OperationTimeout:  time.Minute,
 				},
 				Topics:            []string{"persistent://acme/prod/a", "non-persistent://acme/prod/b"},
 				Subscription:      "sub",
@@ -209,12 +213,23 @@ func TestSourceBuild(t *testing.T) {
 		{name: "missing subscription", src: `source "pulsar" {
   topics = ["events"]
 }`, diags: []string{"1:1: Missing required argument"}},
+		{name: "zero timeouts", src: `source "pulsar" {
+  topics             = ["events"]
+  subscription       = "s"
+  connection_timeout = "0s"
+  operation_timeout  = "0s"
+}`, diags: []string{"4:24: Invalid timeout", "5:24: Invalid timeout"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var want *Source
 			if tt.want != nil {
 				want = tt.want()
+				// Where subscription_type is written is checked by
+				// TestSourceCheckResumable.
+				if c, _ := plugintest.Build(SourcePlugin, tt.src, record.Schema{}); c != nil {
+					want.SubscriptionTypeRange = c.(*Source).SubscriptionTypeRange
+				}
 			}
 			plugintest.Expect(t, SourcePlugin, tt.src, record.Schema{}, tt.diags, want)
 		})
@@ -238,7 +253,7 @@ func TestSinkBuild(t *testing.T) {
 		t.Fatal(diags)
 	}
 	want := &Sink{
-		Conn:                Connection{ServiceURL: DefaultServiceURL},
+		Conn:                Connection{ServiceURL: DefaultServiceURL, OperationTimeout: DefaultOperationTimeout},
 		Topic:               "persistent://public/default/results",
 		WindowKey:           []int{0, 2},
 		Compression:         CompressionLZ4,
@@ -309,6 +324,10 @@ func TestSinkDiagnostics(t *testing.T) {
   service_url = "https://x:8443"
   topic       = "t"
 }`, []string{"2:18: Unsupported service URL"}},
+		{"zero operation timeout", `sink "pulsar" "out" {
+  topic             = "t"
+  operation_timeout = "0s"
+}`, []string{"3:23: Invalid timeout"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,7 +347,7 @@ func TestDeadLetterBuild(t *testing.T) {
     token_env = "PULSAR_TOKEN"
   }
 }`, plugintest.Events, nil, &DeadLetter{
-		Conn:     Connection{ServiceURL: "pulsar://broker:6650", Auth: &Auth{TokenEnv: "PULSAR_TOKEN"}},
+		Conn:     Connection{ServiceURL: "pulsar://broker:6650", Auth: &Auth{TokenEnv: "PULSAR_TOKEN"}, OperationTimeout: DefaultOperationTimeout},
 		Topic:    "persistent://public/default/dead",
 		Pipeline: "test",
 		Input:    plugintest.Events,

@@ -3,6 +3,7 @@ package pulsar
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync"
 
@@ -26,9 +27,9 @@ func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, e
 		BatchingMaxMessages:     uint(max(s.BatchingMaxMessages, 1)),
 		BatchingMaxPublishDelay: s.BatchingMaxDelay,
 	}
-	p, err := openProducer(&s.Conn, rt, opts)
+	p, err := openProducer(ctx, &s.Conn, rt, opts)
 	if err != nil {
-		return nil, fmt.Errorf("sink \"pulsar\": %w", err)
+		return nil, err
 	}
 	w := &sinkWriter{producer: p, enc: ndjson.NewEncoder(s.Input), props: s.Properties, windowKey: s.WindowKey, pipeline: s.Pipeline}
 	if rt != nil && rt.Pipeline != "" {
@@ -53,25 +54,41 @@ func compressionType(c string) pulsarapi.CompressionType {
 // producer is a client and one producer on it: the sink and the dead
 // letter each have their own.
 type producer struct {
+	conn   *Connection
 	client pulsarapi.Client
 	p      pulsarapi.Producer
+	logger *slog.Logger
 }
 
-func openProducer(c *Connection, rt *plugins.Runtime, opts pulsarapi.ProducerOptions) (*producer, error) {
-	client, err := c.newClient(rt)
-	if err != nil {
-		return nil, err
+// openProducer connects and creates a producer. While the broker cannot be
+// reached the client retries for up to the operation timeout; it gives up
+// as soon as ctx is done and returns its cause.
+func openProducer(ctx context.Context, c *Connection, rt *plugins.Runtime, opts pulsarapi.ProducerOptions) (*producer, error) {
+	open := func() (*producer, error) {
+		client, err := c.newClient(rt)
+		if err != nil {
+			return nil, err
+		}
+		p, err := client.CreateProducer(opts)
+		if err != nil {
+			client.Close()
+			return nil, fmt.Errorf("creating a producer on %s at %s: %w", opts.Topic, c.ServiceURL, c.explain(err))
+		}
+		pr := &producer{conn: c, client: client, p: p}
+		if rt != nil {
+			pr.logger = rt.Logger
+		}
+		return pr, nil
 	}
-	p, err := client.CreateProducer(opts)
-	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("creating a producer on %s: %w", opts.Topic, err)
+	p, err := openWithin(ctx, open, func(p *producer) { _ = p.close() })
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("stopped while connecting to %s: %w", c.ServiceURL, err)
 	}
-	return &producer{client: client, p: p}, nil
+	return p, err
 }
 
 // sendAll publishes msgs and returns once the broker stored every one of
-// them (or failed to), with the first error.
+// them (or failed to), with the first error, naming the topic and the URL.
 func (p *producer) sendAll(ctx context.Context, msgs []pulsarapi.ProducerMessage) error {
 	var (
 		wg    sync.WaitGroup
@@ -99,18 +116,29 @@ func (p *producer) sendAll(ctx context.Context, msgs []pulsarapi.ProducerMessage
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	if first != nil {
-		return first
+	if first == nil {
+		first = ferr
 	}
-	return ferr
+	if first != nil {
+		return fmt.Errorf("publishing to %s at %s: %w", p.p.Topic(), p.conn.ServiceURL, p.conn.explain(first))
+	}
+	return nil
 }
 
 // close flushes what is pending and closes the producer and the client.
+// While the broker cannot be reached it waits at most closeWait: what was
+// not flushed then was never reported written, so its records were not
+// acknowledged.
 func (p *producer) close() error {
-	err := p.p.Flush()
-	p.p.Close()
-	p.client.Close()
-	return err
+	return closeWithin(closeWait, p.logger, "the producer of "+p.p.Topic(), func() error {
+		err := p.p.Flush()
+		p.p.Close()
+		p.client.Close()
+		if err != nil {
+			return fmt.Errorf("flushing to %s at %s: %w", p.p.Topic(), p.conn.ServiceURL, p.conn.explain(err))
+		}
+		return nil
+	})
 }
 
 // sinkWriter publishes each row as one NDJSON message.
@@ -146,7 +174,7 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 		case w.key != nil:
 			v, err := w.key.Eval(row)
 			if err != nil {
-				return fmt.Errorf("sink \"pulsar\": the message key: %w", err)
+				return fmt.Errorf("the message key: %w", err)
 			}
 			if !v.Null {
 				keyBuf = appendValue(keyBuf[:0], v)
@@ -158,10 +186,7 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 		}
 		msgs = append(msgs, msg)
 	}
-	if err := w.producer.sendAll(ctx, msgs); err != nil {
-		return fmt.Errorf("sink \"pulsar\": %w", err)
-	}
-	return nil
+	return w.producer.sendAll(ctx, msgs)
 }
 
 // appendValue appends an expression's value as key text.
@@ -210,8 +235,5 @@ func appendCell(dst []byte, v *record.Vector, row int) []byte {
 
 // Close flushes and closes the producer.
 func (w *sinkWriter) Close() error {
-	if err := w.producer.close(); err != nil {
-		return fmt.Errorf("sink \"pulsar\": %w", err)
-	}
-	return nil
+	return w.producer.close()
 }

@@ -41,6 +41,9 @@ type Source struct {
 	Subscription string
 	// SubscriptionType is Exclusive, Failover, Shared or KeyShared.
 	SubscriptionType string
+	// SubscriptionTypeRange is where subscription_type is written, name
+	// and value, or the block header when it is not.
+	SubscriptionTypeRange hcl.Range
 	// Start is where a new subscription starts: Earliest or Latest.
 	Start string
 	// End is Latest for a bounded read, "" for an unbounded one.
@@ -143,12 +146,13 @@ func buildSource(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 	args := b.Args
 	conn, diags := buildConnection(args, b.Dir)
 	s := &Source{
-		Conn:              conn,
-		Subscription:      args.String("subscription"),
-		SubscriptionType:  args.String("subscription_type"),
-		Start:             args.String("start"),
-		End:               args.String("end"),
-		ReceiverQueueSize: int(args.Int("receiver_queue_size")),
+		Conn:                  conn,
+		Subscription:          args.String("subscription"),
+		SubscriptionType:      args.String("subscription_type"),
+		SubscriptionTypeRange: argRange(args, "subscription_type"),
+		Start:                 args.String("start"),
+		End:                   args.String("end"),
+		ReceiverQueueSize:     int(args.Int("receiver_queue_size")),
 	}
 	diags = append(diags, s.buildTopics(args)...)
 	if args.Has("subscription") && strings.TrimSpace(s.Subscription) == "" {
@@ -167,6 +171,23 @@ func buildSource(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		return nil, diags
 	}
 	return s, diags
+}
+
+var _ plugins.Resumable = (*Source)(nil)
+
+// CheckResumable refuses shared and key_shared subscriptions, positioned at
+// subscription_type: a checkpoint records, per partition, the last message
+// read, which only means something when one consumer reads each partition
+// in order. Open refuses them with the same text in a run that takes
+// checkpoints.
+func (s *Source) CheckResumable() hcl.Diagnostics {
+	if s.SubscriptionType == Exclusive || s.SubscriptionType == Failover {
+		return nil
+	}
+	return hcl.Diagnostics{errorAt(s.SubscriptionTypeRange, "Subscription type cannot resume from a checkpoint",
+		fmt.Sprintf("Checkpoints need subscription_type = %q or %q, whose partitions are read in order by one consumer; %q spreads them over consumers. "+
+			"Use %q or %q, or opt the pipeline out of checkpoints with checkpoint { enabled = false } inside the pipeline block.",
+			Exclusive, Failover, s.SubscriptionType, Exclusive, Failover))}
 }
 
 // buildTopics checks topics and topics_pattern: exactly one is written.

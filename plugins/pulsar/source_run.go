@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,18 +34,34 @@ const (
 
 // Open connects, subscribes and numbers the partitions of the topics. With
 // End it also asks the broker for the last message of every partition.
+// While the broker cannot be reached the client retries for up to the
+// operation timeout; Open gives up as soon as ctx is done and returns its
+// cause.
 func (s *Source) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reader, error) {
-	if rt != nil && rt.Checkpoints && s.SubscriptionType != Exclusive && s.SubscriptionType != Failover {
-		return nil, fmt.Errorf("source \"pulsar\": checkpoints need subscription_type = \"exclusive\" or \"failover\", whose partitions are read in order by one consumer; %q spreads them over consumers", s.SubscriptionType)
+	if rt != nil && rt.Checkpoints {
+		if diags := s.CheckResumable(); diags.HasErrors() {
+			detail := strings.TrimSuffix(diags[0].Detail, ".")
+			return nil, errors.New(strings.ToLower(detail[:1]) + detail[1:])
+		}
 	}
-	client, err := s.Conn.newClient(rt)
-	if err != nil {
-		return nil, fmt.Errorf("source \"pulsar\": %w", err)
+	open := func() (*sourceReader, error) {
+		client, err := s.Conn.newClient(rt)
+		if err != nil {
+			return nil, err
+		}
+		r, err := s.open(ctx, rt, client)
+		if err != nil {
+			client.Close()
+			return nil, err
+		}
+		return r, nil
 	}
-	r, err := s.open(ctx, rt, client)
+	r, err := openWithin(ctx, open, func(r *sourceReader) { r.Close() })
 	if err != nil {
-		client.Close()
-		return nil, fmt.Errorf("source \"pulsar\": %w", err)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("stopped while connecting to %s: %w", s.Conn.ServiceURL, err)
+		}
+		return nil, err
 	}
 	return r, nil
 }
@@ -67,6 +84,7 @@ func (s *Source) open(ctx context.Context, rt *plugins.Runtime, client pulsarapi
 	}
 	r := &sourceReader{
 		life:       ctx,
+		conn:       &s.Conn,
 		client:     client,
 		cumulative: s.SubscriptionType == Exclusive || s.SubscriptionType == Failover,
 		bounded:    s.End == Latest,
@@ -82,15 +100,18 @@ func (s *Source) open(ctx context.Context, rt *plugins.Runtime, client pulsarapi
 	for _, t := range s.Topics {
 		parts, err := client.TopicPartitions(t)
 		if err != nil {
-			return nil, fmt.Errorf("topic %s: %w", t, err)
+			return nil, fmt.Errorf("looking up topic %s on %s: %w", t, s.Conn.ServiceURL, s.Conn.explain(err))
 		}
 		for _, p := range parts {
 			r.partition(p)
 		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	consumer, err := client.Subscribe(opts)
 	if err != nil {
-		return nil, fmt.Errorf("subscribing %q to %s: %w", s.Subscription, s.topicsText(), err)
+		return nil, fmt.Errorf("subscribing %q to %s on %s: %w", s.Subscription, s.topicsText(), s.Conn.ServiceURL, s.Conn.explain(err))
 	}
 	r.consumer = consumer
 	r.ch = consumer.Chan()
@@ -98,7 +119,7 @@ func (s *Source) open(ctx context.Context, rt *plugins.Runtime, client pulsarapi
 	if r.bounded || s.TopicsPattern != "" {
 		if last, err = consumer.GetLastMessageIDs(); err != nil {
 			consumer.Close()
-			return nil, fmt.Errorf("reading the last message ids of %s: %w", s.topicsText(), err)
+			return nil, fmt.Errorf("reading the last message ids of %s on %s: %w", s.topicsText(), s.Conn.ServiceURL, s.Conn.explain(err))
 		}
 	}
 	if s.TopicsPattern != "" {
@@ -246,6 +267,7 @@ type sourcePartition struct {
 // guarded by mu.
 type sourceReader struct {
 	life       context.Context
+	conn       *Connection
 	client     pulsarapi.Client
 	consumer   pulsarapi.Consumer
 	ch         <-chan pulsarapi.ConsumerMessage
@@ -526,7 +548,7 @@ func (r *sourceReader) Commit(partition int, upTo int64) error {
 		err = r.consumer.AckIDList(ids)
 	}
 	if err != nil {
-		return fmt.Errorf("source \"pulsar\": acknowledging %s up to offset %d: %w", p.topic, upTo, err)
+		return fmt.Errorf("acknowledging %s up to offset %d: %w", p.topic, upTo, r.conn.explain(err))
 	}
 	return nil
 }
@@ -541,7 +563,9 @@ func (r *sourceReader) canceled(ctx context.Context) error {
 }
 
 // Close closes the consumer and the client. Acknowledgements already made
-// are sent first.
+// are sent first. While the broker cannot be reached it waits at most
+// closeWait: the broker then delivers again the messages it was not told
+// were acknowledged.
 func (r *sourceReader) Close() error {
 	r.mu.Lock()
 	if r.closed {
@@ -553,7 +577,9 @@ func (r *sourceReader) Close() error {
 	if r.timer != nil {
 		r.timer.Stop()
 	}
-	r.consumer.Close()
-	r.client.Close()
-	return nil
+	return closeWithin(closeWait, r.logger, "the consumer", func() error {
+		r.consumer.Close()
+		r.client.Close()
+		return nil
+	})
 }
