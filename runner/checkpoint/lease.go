@@ -29,8 +29,10 @@ import (
 //     Timeout/3 (Lease.Run), after checking that no higher generation
 //     exists; if one does, it has lost the lease;
 //   - a contender that finds the highest generation's heartbeat older than
-//     Timeout, or released, takes over with the next generation; the new
-//     holder deletes the lower generations;
+//     Timeout, or released, or its process gone (on Linux, a PID of the
+//     same machine and PID namespace that no longer runs), takes over
+//     with the next generation; the new holder deletes the lower
+//     generations;
 //   - Release marks the holder's object released instead of deleting it,
 //     so that generations never go back: a holder that was taken over
 //     while stalled always finds a higher generation when it wakes up.
@@ -69,6 +71,12 @@ type LeaseOptions struct {
 	PID  int
 	// Logger is told about take-overs and failed renewals; nil discards.
 	Logger *slog.Logger
+	// Gone reports whether a holder's process surely no longer runs, so
+	// that its lease is taken over without waiting for the timeout. nil
+	// means: on Linux, when the holder ran on this machine since its last
+	// boot, in this PID namespace, and its PID is free (a restart after a
+	// crash, kill -9 or OOM kill takes over at once); elsewhere, never.
+	Gone func(Owner) bool
 }
 
 // Owner is the content of a lease object: who holds, or held, the lease.
@@ -77,6 +85,9 @@ type Owner struct {
 	PID  int    `json:"pid"`
 	// Started is when the owner acquired the lease.
 	Started time.Time `json:"started"`
+	// Machine identifies the boot and PID namespace of the owner's host
+	// (on Linux; "" elsewhere): where its PID can be checked.
+	Machine string `json:"machine,omitempty"`
 	// Token tells apart owners with the same host and pid.
 	Token string `json:"token"`
 	// Heartbeat is when the owner last renewed the lease.
@@ -130,6 +141,7 @@ type Lease struct {
 	pipeline string
 	timeout  time.Duration
 	now      func() time.Time
+	gone     func(Owner) bool
 	log      *slog.Logger
 
 	mu       sync.Mutex
@@ -145,8 +157,9 @@ type Lease struct {
 // store, or fails. It first checks that the store is reachable and
 // writable. If another process holds a lease whose heartbeat is younger
 // than the timeout, it fails with a *HeldError naming it; a lease that is
-// older (its holder is gone: killed, crashed, disconnected) or released is
-// taken over, which the logger is told. Then call Run to keep the lease,
+// older (its holder is gone: killed, crashed, disconnected), released, or
+// whose process is found gone (LeaseOptions.Gone) is taken over, which
+// the logger is told. Then call Run to keep the lease,
 // and Release at a clean stop. The store's Storage must be a
 // LeaseStorage.
 func (s *Store) Acquire(ctx context.Context, pipeline string, o LeaseOptions) (*Lease, error) {
@@ -170,9 +183,12 @@ func (s *Store) Acquire(ctx context.Context, pipeline string, o LeaseOptions) (*
 			return nil, l.errorf("%w", err)
 		}
 		now := l.now()
+		gone := false
 		if holder != nil && !holder.Released {
 			if age := now.Sub(holder.Heartbeat); age < l.timeout {
-				return nil, &HeldError{Store: l.store, Pipeline: pipeline, Holder: *holder, HeartbeatAge: max(age, 0), Timeout: l.timeout}
+				if gone = l.gone(*holder); !gone {
+					return nil, &HeldError{Store: l.store, Pipeline: pipeline, Holder: *holder, HeartbeatAge: max(age, 0), Timeout: l.timeout}
+				}
 			}
 		}
 		l.owner.Started, l.owner.Heartbeat = now, now
@@ -188,7 +204,7 @@ func (s *Store) Acquire(ctx context.Context, pipeline string, o LeaseOptions) (*
 			return nil, l.errorf("writing the lease: %w", err)
 		}
 		l.gen, l.renewed = top+1, now
-		l.logTakeOver(holder, now)
+		l.logTakeOver(holder, gone, now)
 		l.deleteOlder(ctx)
 		return l, nil
 	}
@@ -220,11 +236,14 @@ func newLease(ls LeaseStorage, store, pipeline string, o LeaseOptions) (*Lease, 
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Gone == nil {
+		o.Gone = processGone
+	}
 	var token [16]byte
 	_, _ = rand.Read(token[:])
 	return &Lease{
-		storage: ls, store: store, pipeline: pipeline, timeout: o.Timeout, now: o.Now, log: o.Logger,
-		owner: Owner{Host: o.Host, PID: o.PID, Token: hex.EncodeToString(token[:])},
+		storage: ls, store: store, pipeline: pipeline, timeout: o.Timeout, now: o.Now, gone: o.Gone, log: o.Logger,
+		owner: Owner{Host: o.Host, PID: o.PID, Machine: thisMachine(), Token: hex.EncodeToString(token[:])},
 		lost:  make(chan struct{}),
 	}, nil
 }
@@ -309,9 +328,13 @@ func (l *Lease) read(ctx context.Context, gen int64) (*Owner, error) {
 	return o, nil
 }
 
-// logTakeOver tells the logger whose lease the new one replaced.
-func (l *Lease) logTakeOver(prev *Owner, now time.Time) {
+// logTakeOver tells the logger whose lease the new one replaced; gone
+// says its process was found gone.
+func (l *Lease) logTakeOver(prev *Owner, gone bool, now time.Time) {
 	switch {
+	case gone:
+		l.log.Warn("taking over the pipeline from a process that no longer runs", "pipeline", l.pipeline, "generation", l.gen,
+			"previous_holder", prev.String(), "heartbeat_age", round(now.Sub(prev.Heartbeat)).String())
 	case prev == nil:
 		l.log.Debug("checkpoint store lease acquired", "pipeline", l.pipeline, "generation", l.gen)
 	case prev.Released:

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -66,9 +67,10 @@ func (b *LogBuffer) String() string {
 // start is when the tests' clocks start.
 var start = time.Date(2026, 12, 2, 12, 0, 1, 0, time.UTC)
 
-// options returns the lease options of test process number pid.
+// options returns the lease options of test process number pid. The
+// PIDs are made up: no holder is found gone by its PID.
 func options(c *Clock, pid int, log *LogBuffer) checkpoint.LeaseOptions {
-	o := checkpoint.LeaseOptions{Now: c.Now, Host: fmt.Sprintf("host%d", pid), PID: pid}
+	o := checkpoint.LeaseOptions{Now: c.Now, Host: fmt.Sprintf("host%d", pid), PID: pid, Gone: func(checkpoint.Owner) bool { return false }}
 	if log != nil {
 		o.Logger = slog.New(slog.NewTextHandler(log, nil))
 	}
@@ -86,6 +88,7 @@ func Run(t *testing.T, open Open) {
 		{"HeldErrorMessage", heldErrorMessage},
 		{"StaleTakeOver", staleTakeOver},
 		{"HeartbeatsKeepTheLease", heartbeatsKeepTheLease},
+		{"GoneHolder", goneHolder},
 		{"ReleaseThenAcquire", releaseThenAcquire},
 		{"ContendersRace", contendersRace},
 		{"RunRenewsUntilTakenOver", runRenewsUntilTakenOver},
@@ -106,6 +109,7 @@ func leaseKeys(t *testing.T, st checkpoint.LeaseStorage, pipeline string) []stri
 	if err != nil {
 		t.Fatal(err)
 	}
+	slices.Sort(keys)
 	return keys
 }
 
@@ -129,7 +133,11 @@ func acquireOnEmptyStore(t *testing.T, open Open) {
 		t.Errorf("lease objects %q, want generation 1 only (the write probe deleted)", keys)
 	}
 	data, err := st.Get(ctx, genKey("p", 1))
-	want := `{"host":"host101","pid":101,"started":"2026-12-02T12:00:01Z","token":"` + o.Token + `","heartbeat":"2026-12-02T12:00:01Z"}`
+	machine := ""
+	if o.Machine != "" {
+		machine = `"machine":"` + o.Machine + `",`
+	}
+	want := `{"host":"host101","pid":101,"started":"2026-12-02T12:00:01Z",` + machine + `"token":"` + o.Token + `","heartbeat":"2026-12-02T12:00:01Z"}`
 	if err != nil || string(data) != want {
 		t.Errorf("lease object = %s, %v; want %s", data, err, want)
 	}
@@ -287,6 +295,34 @@ func heartbeatsKeepTheLease(t *testing.T, open Open) {
 	}
 	if holder.Generation() != 1 {
 		t.Errorf("generation %d, want 1", holder.Generation())
+	}
+}
+
+// goneHolder checks that a holder whose process is found gone is taken
+// over at once, and that Gone is asked about the holder.
+func goneHolder(t *testing.T, open Open) {
+	st := open(t)
+	ctx := context.Background()
+	c := NewClock(start)
+	s := checkpoint.NewStore(st)
+	first, err := s.Acquire(ctx, "p", options(c, 101, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(time.Second)
+	var asked []checkpoint.Owner
+	var log LogBuffer
+	o := options(c, 202, &log)
+	o.Gone = func(h checkpoint.Owner) bool { asked = append(asked, h); return true }
+	second, err := s.Acquire(ctx, "p", o)
+	if err != nil || second.Generation() != 2 {
+		t.Fatalf("Acquire = %v, %v; want generation 2", second, err)
+	}
+	if len(asked) != 1 || asked[0] != first.Owner() {
+		t.Errorf("Gone asked about %+v, want the holder %+v", asked, first.Owner())
+	}
+	if got := log.String(); !strings.Contains(got, `level=WARN msg="taking over the pipeline from a process that no longer runs" pipeline=p generation=2 previous_holder="host host101 pid 101 (started 2026-12-02 12:00:01 UTC)" heartbeat_age=1s`) {
+		t.Errorf("log %q does not tell the take-over", got)
 	}
 }
 
