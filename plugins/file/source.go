@@ -28,6 +28,12 @@ type Source struct {
 // stage.
 func (s *Source) Output() record.Schema { return record.RawSchema() }
 
+var _ plugins.Resumable = (*Source)(nil)
+
+// CheckResumable reports nothing: in every configuration the reader
+// resumes from the byte offset of the last line a checkpoint covered.
+func (s *Source) CheckResumable() hcl.Diagnostics { return nil }
+
 // SourcePlugin declares `source "file"`.
 var SourcePlugin = &plugins.Plugin{
 	Kind:    plugins.KindSource,

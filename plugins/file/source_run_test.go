@@ -411,3 +411,16 @@ func BenchmarkSourceRead(bm *testing.B) {
 	}
 	bm.ReportMetric(float64(batches)/float64(bm.N), "batches/op")
 }
+
+func TestSourceResumable(t *testing.T) {
+	for _, follow := range []bool{false, true} {
+		var c plugins.Component = &Source{Path: "events.ndjson", Follow: follow}
+		r, ok := c.(plugins.Resumable)
+		if !ok {
+			t.Fatalf("source \"file\" (follow = %v) does not implement plugins.Resumable", follow)
+		}
+		if diags := r.CheckResumable(); len(diags) != 0 {
+			t.Fatalf("follow = %v: CheckResumable = %v, want nothing", follow, diags)
+		}
+	}
+}
