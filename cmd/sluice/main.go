@@ -32,9 +32,7 @@ func main() {
 // run executes one command line and returns the exit code. Help goes to
 // stdout; diagnostics, logs and usage errors go to stderr.
 func run(args []string, stdout, stderr io.Writer) int {
-	root := newRootCmd()
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	root := newRootCmd(stdout, stderr)
 	if len(args) == 0 {
 		root.SetOut(stderr)
 		_ = root.Help()
@@ -96,9 +94,10 @@ windows with watermarks, and write the results out.
 Exit codes: 0 ok, 1 problems found (lint errors, test failures, a failed
 run), 2 usage error.`
 
-// newRootCmd builds the whole command tree; every call returns a fresh
-// tree, so that flag values never leak from one command line to the next.
-func newRootCmd() *cobra.Command {
+// newRootCmd builds the whole command tree writing to stdout and stderr;
+// every call returns a fresh tree, so that flag values never leak from one
+// command line to the next.
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "sluice",
 		Short:         "Streaming analytics pipelines declared in HCL files",
@@ -107,6 +106,8 @@ func newRootCmd() *cobra.Command {
 		SilenceErrors: true,
 		SilenceUsage:  true,
 	}
+	root.SetOut(stdout) // before the completion command is made: it keeps the writer
+	root.SetErr(stderr)
 	root.SetVersionTemplate("{{.Version}}")
 	root.SetUsageTemplate(usageTemplate)
 	root.AddCommand(
