@@ -7,8 +7,6 @@ import (
 
 	"github.com/sluice-io/sluice/record"
 
-	"github.com/expr-lang/expr/vm"
-
 	"github.com/sluice-io/sluice/eventtime"
 	"github.com/sluice-io/sluice/plugins/window/agg"
 )
@@ -81,8 +79,6 @@ type Operator struct {
 	// Reusable buffers of the hot path.
 	keyBuf  []byte
 	vals    []agg.Value
-	env     map[string]any
-	machine vm.VM
 	fired   []eventtime.Timer
 	onTimer func(eventtime.Timer)
 	closing []closing
