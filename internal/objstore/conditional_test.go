@@ -50,37 +50,39 @@ func TestPutIfAbsent(t *testing.T) {
 // TestPutIfAbsentRace creates one key from many goroutines at once, many
 // rounds: exactly one wins each time, and the object is the winner's.
 func TestPutIfAbsentRace(t *testing.T) {
+	forEachStore(t, testPutIfAbsentRace)
+}
+
+func testPutIfAbsentRace(t *testing.T, st *Store) {
 	const rounds, writers = 20, 6
-	forEachStore(t, func(t *testing.T, st *Store) {
-		ctx := context.Background()
-		for round := range rounds {
-			key := fmt.Sprintf("race/%02d", round)
-			errs := make([]error, writers)
-			var wg sync.WaitGroup
-			for i := range writers {
-				wg.Go(func() { errs[i] = st.PutIfAbsent(ctx, key, []byte(fmt.Sprint("writer ", i))) })
-			}
-			wg.Wait()
-			winner := -1
-			for i, err := range errs {
-				switch {
-				case err == nil && winner >= 0:
-					t.Fatalf("round %d: writers %d and %d both created %s", round, winner, i, key)
-				case err == nil:
-					winner = i
-				case !errors.Is(err, fs.ErrExist):
-					t.Fatalf("round %d: writer %d: %v", round, i, err)
-				}
-			}
-			if winner < 0 {
-				t.Fatalf("round %d: nobody created %s", round, key)
-			}
-			checkGet(t, st, key, fmt.Sprint("writer ", winner))
+	ctx := context.Background()
+	for round := range rounds {
+		key := fmt.Sprintf("race/%02d", round)
+		errs := make([]error, writers)
+		var wg sync.WaitGroup
+		for i := range writers {
+			wg.Go(func() { errs[i] = st.PutIfAbsent(ctx, key, []byte(fmt.Sprint("writer ", i))) })
 		}
-		if files := localFiles(t, st); st.Local() && len(files) != rounds {
-			t.Errorf("files %q, want %d objects and no temporary", files, rounds)
+		wg.Wait()
+		winner := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && winner >= 0:
+				t.Fatalf("round %d: writers %d and %d both created %s", round, winner, i, key)
+			case err == nil:
+				winner = i
+			case !errors.Is(err, fs.ErrExist):
+				t.Fatalf("round %d: writer %d: %v", round, i, err)
+			}
 		}
-	})
+		if winner < 0 {
+			t.Fatalf("round %d: nobody created %s", round, key)
+		}
+		checkGet(t, st, key, fmt.Sprint("writer ", winner))
+	}
+	if files := localFiles(t, st); st.Local() && len(files) != rounds {
+		t.Errorf("files %q, want %d objects and no temporary", files, rounds)
+	}
 }
 
 func TestCheckWritable(t *testing.T) {

@@ -13,6 +13,15 @@
 //     16 MiB multipart threshold, a multipart upload beyond).
 //   - No sidecar files: fileblob's KEY.attrs metadata files are not
 //     written, so a folder holds only the objects themselves.
+//   - Create-if-absent (PutIfAbsent), for the ownership leases of
+//     checkpoint stores: fileblob's IfNotExist checks and renames under a
+//     lock of its own process only, so on a local folder a Store links a
+//     synced temporary file to the key instead (the link fails if the key
+//     exists, across processes); on S3 it is a PUT with
+//     "If-None-Match: *", which AWS S3, MinIO and gofakes3 v1.2.0 honour
+//     (gofakes3 checks it under its backend's lock, for PutObject but not
+//     for CompleteMultipartUpload: hence MaxPutIfAbsent). CheckWritable
+//     finds servers that ignore the header.
 //
 // Keys are relative to the Location, use "/" whatever the platform, and
 // have no empty, "." or ".." segment.
