@@ -159,9 +159,9 @@ type Lease struct {
 // than the timeout, it fails with a *HeldError naming it; a lease that is
 // older (its holder is gone: killed, crashed, disconnected), released, or
 // whose process is found gone (LeaseOptions.Gone) is taken over, which
-// the logger is told. Then call Run to keep the lease,
-// and Release at a clean stop. The store's Storage must be a
-// LeaseStorage.
+// the logger is told. Then call Run to keep the lease, and Release at a
+// clean stop. The store's Storage must be a LeaseStorage. Errors are one
+// line naming the store and the pipeline.
 func (s *Store) Acquire(ctx context.Context, pipeline string, o LeaseOptions) (*Lease, error) {
 	ls, ok := s.storage.(LeaseStorage)
 	if !ok {

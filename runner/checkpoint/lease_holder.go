@@ -36,11 +36,12 @@ func (l *Lease) Err() error {
 }
 
 // Run keeps the lease: it renews it every Timeout/3 until ctx ends or the
-// lease is released (then it returns nil) or the lease is lost (then it returns Err, wrapping
-// ErrLeaseLost, and Lost is closed). A renewal that fails is logged and
-// tried again at the next tick; the lease is lost when it could not be
-// renewed for 2/3 of the timeout, so that this process stops before
-// another can take over.
+// lease is released (then it returns nil), or until the lease is lost
+// (then it returns Err, wrapping ErrLeaseLost, and Lost is closed). A
+// renewal that fails is logged and tried again at the next tick; when the
+// last successful one is more than half the timeout old (two failures in
+// a row), the lease is lost, so that this process stops before another
+// can take over.
 func (l *Lease) Run(ctx context.Context) error {
 	t := time.NewTicker(max(l.timeout/3, time.Millisecond))
 	defer t.Stop()
@@ -69,7 +70,8 @@ func (l *Lease) Run(ctx context.Context) error {
 // fresh heartbeat; Run calls it every Timeout/3. An error wrapping
 // ErrLeaseLost means the lease is lost (and Lost is closed); another
 // error is a failed renewal, to be tried again, unless the last
-// successful one is 2/3 of the timeout old: then the lease is lost.
+// successful one is more than half the timeout old: then the lease is
+// lost.
 // After Release it fails.
 func (l *Lease) Renew(ctx context.Context) error {
 	l.mu.Lock()
@@ -94,7 +96,7 @@ func (l *Lease) Renew(ctx context.Context) error {
 	case errors.Is(err, ErrLeaseLost):
 		return l.lose(l.errorf("%w", err))
 	}
-	if since := now.Sub(l.renewed); since >= l.timeout*2/3 {
+	if since := now.Sub(l.renewed); since > l.timeout/2 {
 		return l.lose(l.errorf("%w: not renewed for %s, the last attempt failed: %w", ErrLeaseLost, round(since), err))
 	}
 	return l.errorf("renewing the lease: %w", err)
@@ -192,6 +194,5 @@ func (l *Lease) write(ctx context.Context) error {
 func (l *Lease) lose(err error) error {
 	l.lostErr = err
 	close(l.lost)
-	l.log.Error("checkpoint store lease lost", "pipeline", l.pipeline, "error", err.Error())
 	return err
 }

@@ -39,8 +39,9 @@ func TestLeaseRenewalFailures(t *testing.T) {
 		wantLost bool
 	}{
 		{name: "one failure", failures: []time.Duration{timeout / 3}},
-		{name: "failures for less than 2/3 of the timeout", failures: []time.Duration{timeout / 3, timeout*2/3 - time.Millisecond}},
-		{name: "failures for 2/3 of the timeout", failures: []time.Duration{timeout / 3, timeout * 2 / 3}, wantLost: true},
+		{name: "failures for half the timeout", failures: []time.Duration{timeout / 3, timeout / 2}},
+		{name: "two failures in a row", failures: []time.Duration{timeout / 3, timeout * 2 / 3}, wantLost: true},
+		{name: "failures for more than half the timeout", failures: []time.Duration{timeout / 3, timeout/2 + time.Millisecond}, wantLost: true},
 		{name: "a late failure", failures: []time.Duration{timeout}, wantLost: true},
 	}
 	for _, tt := range tests {
