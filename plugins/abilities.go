@@ -65,3 +65,19 @@ type StateFingerprinter interface {
 type LateRouter interface {
 	LateToDeadLetter() bool
 }
+
+// SinkRejecter is implemented by a Writer that refuses single rows without
+// failing the pipeline, such as documents Elasticsearch rejects for a
+// mapping conflict. After every Write and every Prepare, the runner calls
+// Rejected from its one goroutine and sends what it returns to the
+// pipeline's dead letter (or logs it without one), with the sink's block as
+// the stage; they are counted in Stats.SinkRejected. Rejected returns the
+// rows refused since the previous call, each with its Reason and Payload
+// (the row as the sink would have written it) and, if known, its Time; the
+// slice then belongs to the runner. A Writer whose refusals come back
+// asynchronously keeps them until the next call; Prepare must wait for
+// them, so that a checkpoint covers only rows that were written or
+// dead-lettered.
+type SinkRejecter interface {
+	Rejected() []DeadRecord
+}

@@ -85,6 +85,27 @@ func (q *deadQueue) add(stage, reason string, origin record.Origin, payload []by
 	})
 }
 
+// sinkRejects moves the rows the sinks refused since the last call
+// (plugins.SinkRejecter) to the dead letter queue q, and flushes it.
+func (r *run) sinkRejects(q *deadQueue) error {
+	for i, w := range r.sinks {
+		sr, ok := w.(plugins.SinkRejecter)
+		if !ok {
+			continue
+		}
+		recs := sr.Rejected()
+		for _, d := range recs {
+			if d.Time.IsZero() {
+				d.Time = r.opts.Clock.Now()
+			}
+			d.Stage = r.plan.sinks[i].title
+			q.recs = append(q.recs, d)
+		}
+		r.c.sinkRejected.Add(int64(len(recs)))
+	}
+	return q.flush()
+}
+
 // flush writes the queued records to the dead letter, or logs them.
 func (q *deadQueue) flush() error {
 	if len(q.recs) == 0 {

@@ -246,7 +246,7 @@ func (s *scheduler) emit(b *record.Batch) error {
 			return s.r.stageError(s.r.plan.sinks[i].title, err)
 		}
 	}
-	return nil
+	return s.r.sinkRejects(&s.dead)
 }
 
 // tick lets every operator handle processing time now, in chain order.

@@ -29,6 +29,9 @@ type Stats struct {
 	// ResultsDead those that a stage after the window rejected or (late =
 	// "dead_letter") found late.
 	ResultsDropped, ResultsDead int64
+	// SinkRejected counts rows a sink refused without failing (an
+	// Elasticsearch mapping error) and sent to the dead letter.
+	SinkRejected int64
 	// OpenWindows is the number of (window, group) states still open when
 	// the run stopped without reaching the end of its input.
 	OpenWindows int
@@ -36,7 +39,7 @@ type Stats struct {
 
 // counters are the live Stats of a run, updated by its goroutines.
 type counters struct {
-	in, out, filtered, late, dead, emitted, resultsDropped, resultsDead atomic.Int64
+	in, out, filtered, late, dead, emitted, resultsDropped, resultsDead, sinkRejected atomic.Int64
 }
 
 func (c *counters) stats() Stats {
@@ -44,5 +47,6 @@ func (c *counters) stats() Stats {
 		In: c.in.Load(), Out: c.out.Load(), Filtered: c.filtered.Load(), Late: c.late.Load(),
 		Dead: c.dead.Load(), Emitted: c.emitted.Load(),
 		ResultsDropped: c.resultsDropped.Load(), ResultsDead: c.resultsDead.Load(),
+		SinkRejected: c.sinkRejected.Load(),
 	}
 }
