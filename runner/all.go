@@ -24,6 +24,8 @@ type Result struct {
 // returned error joins the failures.
 func RunAll(ctx context.Context, pipelines []*config.Pipeline, opts Options) ([]Result, error) {
 	opts.withDefaults()
+	opts.stores = newStoreSet()
+	defer opts.stores.close()
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	results := make([]Result, len(pipelines))

@@ -5,13 +5,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/runner/checkpoint"
+	"github.com/sluice-io/sluice/runner/config"
+	"github.com/sluice-io/sluice/schema"
 )
 
 // DefaultCommitEvery is how often transactional sinks (Parquet) commit
@@ -71,7 +77,10 @@ type CheckpointStats struct {
 // checkpoint to resume from and prepares the source and the sinks for it;
 // the operators are restored by restore, once the scheduler made them.
 func newCheckpointer(ctx context.Context, r *run) (*checkpointer, *checkpoint.Checkpoint, error) {
-	k := &checkpointer{r: r, store: r.opts.Checkpoints, every: r.opts.CheckpointEvery, stats: r.opts.checkpointStats(r.plan.name)}
+	k := &checkpointer{r: r, stats: r.opts.checkpointStats(r.plan.name)}
+	if r.claim != nil {
+		k.store, k.every = r.claim.store, r.plan.checkpoint.Every
+	}
 	for i, w := range r.sinks {
 		if c, ok := w.(plugins.Committer); ok {
 			k.committers = append(k.committers, committer{title: r.plan.sinks[i].title, c: c})
@@ -96,7 +105,9 @@ func newCheckpointer(ctx context.Context, r *run) (*checkpointer, *checkpoint.Ch
 	k.acker, _ = r.reader.(plugins.Acknowledger)
 	res, ok := r.reader.(plugins.Resumer)
 	if !ok {
-		return nil, nil, fmt.Errorf("pipeline %q: %s cannot resume from a checkpoint: run it without a checkpoint block", r.plan.name, r.plan.sourceTitle)
+		// The source passed checkResumable (or replaces the pipeline's):
+		// its reader breaks the plugins.Resumable contract.
+		return nil, nil, fmt.Errorf("pipeline %q: %s: its reader records no positions (plugins.Resumer), so checkpoints cannot be taken", r.plan.name, r.plan.sourceTitle)
 	}
 	k.resumer = res
 	k.positions = map[string][]byte{}
@@ -242,6 +253,9 @@ func (k *checkpointer) take(ctx context.Context, ops []plugins.Operator, now int
 		}
 	}
 	if cp != nil {
+		if err := k.r.claim.lease.Check(ctx); err != nil {
+			return fmt.Errorf("%w: stopped before writing checkpoint %d", err, k.epoch)
+		}
 		size, err := k.store.Save(ctx, cp)
 		if err != nil {
 			return fmt.Errorf("pipeline %q: checkpoint %d: %w", name, k.epoch, err)
@@ -330,4 +344,173 @@ func fingerprint(pl *plan) string {
 	}
 	sum := sha256.Sum256([]byte(b.String()))
 	return hex.EncodeToString(sum[:16])
+}
+
+// checkpointSettings returns what the run of p takes checkpoints with, or
+// nil: p's own settings (a run whose source opts replace takes none),
+// unless opts inject a store (Options.Checkpoints). A pipeline that takes
+// checkpoints from a source that cannot resume is refused, as lint does.
+func checkpointSettings(p *config.Pipeline, opts *Options) (*config.Checkpoint, error) {
+	var c config.Checkpoint
+	switch {
+	case opts.Checkpoints != nil && p.Checkpoint == nil:
+		c = config.Checkpoint{Every: config.DefaultCheckpointEvery, LeaseTimeout: config.DefaultLeaseTimeout}
+	case opts.Checkpoints != nil || (p.Checkpoint != nil && opts.Source == nil):
+		c = *p.Checkpoint
+	default:
+		return nil, nil
+	}
+	if opts.CheckpointEvery > 0 {
+		c.Every = opts.CheckpointEvery
+	}
+	if opts.Source == nil {
+		if err := checkResumable(p); err != nil {
+			return nil, err
+		}
+	}
+	return &c, nil
+}
+
+// claim is a run's hold on its pipeline's folder in the checkpoint store:
+// the store and the ownership lease, kept alive while the run goes on.
+type claim struct {
+	store *checkpoint.Store
+	lease *checkpoint.Lease
+	close func() error // closes a store opened for this run only; nil for a shared one
+	stop  context.CancelFunc
+	done  chan struct{} // closed when the lease's heartbeats end
+}
+
+// claimCheckpoints opens the pipeline's checkpoint store and acquires the
+// pipeline's lease, before the run opens or reads anything: a store that
+// cannot be reached or written, or a pipeline another process runs,
+// fails the run here. The lease is renewed until releaseCheckpoints.
+func (r *run) claimCheckpoints(ctx context.Context) error {
+	c := r.plan.checkpoint
+	if c == nil {
+		return nil
+	}
+	cl := &claim{store: r.opts.Checkpoints, done: make(chan struct{})}
+	if cl.store == nil {
+		var err error
+		if cl.store, cl.close, err = r.opts.stores.open(ctx, c.Location, r.opts.Logger); err != nil {
+			return fmt.Errorf("pipeline %q: %s: opening the checkpoint store %s: %w", r.plan.name, schema.At(c.DefRange), c.Location, err)
+		}
+	}
+	lease, err := cl.store.Acquire(ctx, r.plan.name, checkpoint.LeaseOptions{Timeout: c.LeaseTimeout, Logger: r.log})
+	if err != nil {
+		if cl.close != nil {
+			_ = cl.close()
+		}
+		return err
+	}
+	cl.lease = lease
+	var leaseCtx context.Context
+	leaseCtx, cl.stop = context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		defer close(cl.done)
+		_ = lease.Run(leaseCtx) // a lost lease closes Lost, which watchLease acts on
+	}()
+	r.claim = cl
+	r.log.Info("checkpoints enabled", "store", c.Location.String(), "every", c.Every.String(), "lease_timeout", c.LeaseTimeout.String())
+	return nil
+}
+
+// watchLease aborts the run as soon as its lease is lost: another process
+// took the pipeline over, or the lease could not be renewed in time. The
+// run then stops before it writes anything more.
+func (r *run) watchLease() {
+	if r.claim == nil {
+		return
+	}
+	lease := r.claim.lease
+	go func() {
+		select {
+		case <-lease.Lost():
+			r.abort(fmt.Errorf("%w: stopped at once, without writing more", lease.Err()))
+		case <-r.abortCtx.Done():
+		}
+	}()
+}
+
+// releaseCheckpoints ends the heartbeats and releases the lease once the
+// run ended, cleanly or not: it writes nothing more, so the next process
+// may take the pipeline over at once.
+func (r *run) releaseCheckpoints() {
+	cl := r.claim
+	if cl == nil {
+		return
+	}
+	cl.stop()
+	<-cl.done
+	ctx, cancel := context.WithTimeout(context.Background(), releaseTimeout)
+	defer cancel()
+	if err := cl.lease.Release(ctx); err != nil {
+		r.log.Warn("could not release the checkpoint store lease: the next run takes over once it times out", "error", err.Error())
+	}
+	if cl.close != nil {
+		if err := cl.close(); err != nil {
+			r.log.Warn("closing the checkpoint store", "error", err.Error())
+		}
+	}
+}
+
+// releaseTimeout bounds how long releasing a lease may take at the end of
+// a run.
+const releaseTimeout = 10 * time.Second
+
+// storeSet opens each checkpoint store location once and shares it among
+// the pipelines of a RunAll; a nil *storeSet opens a store per run.
+type storeSet struct {
+	mu     sync.Mutex
+	stores map[objstore.Location]*checkpoint.Store
+	opened []*objstore.Store
+}
+
+func newStoreSet() *storeSet { return &storeSet{stores: map[objstore.Location]*checkpoint.Store{}} }
+
+// open returns the checkpoint store at loc, and how to close it when the
+// caller owns it (nil when the set does).
+func (s *storeSet) open(ctx context.Context, loc objstore.Location, log *slog.Logger) (*checkpoint.Store, func() error, error) {
+	if s == nil {
+		st, err := objstore.Open(ctx, loc)
+		if err != nil {
+			return nil, nil, err
+		}
+		return checkpointStore(st, log), st.Close, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if cs := s.stores[loc]; cs != nil {
+		return cs, nil, nil
+	}
+	st, err := objstore.Open(ctx, loc)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.opened = append(s.opened, st)
+	s.stores[loc] = checkpointStore(st, log)
+	return s.stores[loc], nil, nil
+}
+
+// checkpointStore returns a checkpoint store over st that logs the
+// checkpoints it skips.
+func checkpointStore(st *objstore.Store, log *slog.Logger) *checkpoint.Store {
+	cs := checkpoint.NewStore(st)
+	cs.Warn = func(key string, err error) {
+		log.Warn("skipping a checkpoint that cannot be read", "key", key, "error", err.Error())
+	}
+	return cs
+}
+
+// close closes every store the set opened.
+func (s *storeSet) close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var errs []error
+	for _, st := range s.opened {
+		errs = append(errs, st.Close())
+	}
+	s.opened, s.stores = nil, nil
+	return errors.Join(errs...)
 }

@@ -31,9 +31,17 @@ type Options struct {
 	// before the first window (default GOMAXPROCS).
 	Workers int
 
-	// Checkpoints, when set, makes every pipeline take a checkpoint every
-	// CheckpointEvery (default 10s) into this store and resume from its
-	// newest checkpoint (docs/checkpoints.md).
+	// A pipeline takes checkpoints as its files say (config.Pipeline's
+	// Checkpoint, docs/checkpoints.md): the runner opens its store (one
+	// store object per location in a RunAll), acquires the pipeline's
+	// lease there before opening anything, and renews it while running. A
+	// run whose Source is replaced takes none.
+	//
+	// Checkpoints, when set, replaces the store of every pipeline, and
+	// makes those without checkpoint settings (or with a replaced Source)
+	// take checkpoints too, every config.DefaultCheckpointEvery; tests
+	// use it. CheckpointEvery, when more than zero, replaces every
+	// pipeline's checkpoint interval.
 	Checkpoints     *checkpoint.Store
 	CheckpointEvery time.Duration
 	// ResetState starts afresh when the newest checkpoint cannot be
@@ -57,6 +65,8 @@ type Options struct {
 	// DeadLetter, when set, replaces the dead letter (or adds one when the
 	// pipeline has none; the argument is then nil).
 	DeadLetter func(*config.Stage) plugins.DeadLetterOpener
+
+	stores *storeSet // the checkpoint stores RunAll shares; nil: each run opens its own
 }
 
 func (o *Options) withDefaults() {
@@ -74,9 +84,6 @@ func (o *Options) withDefaults() {
 	}
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
-	}
-	if o.CheckpointEvery <= 0 {
-		o.CheckpointEvery = 10 * time.Second
 	}
 }
 

@@ -1,8 +1,6 @@
 package runner
 
 import (
-	"fmt"
-
 	"github.com/sluice-io/sluice/record"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -23,6 +21,7 @@ type plan struct {
 	dead        plugins.DeadLetterOpener // nil: log and count
 	inOrder     bool                     // a Sequential stage: one worker
 	eventCol    int                      // the first window's event-time column in its input; -1 without a window
+	checkpoint  *config.Checkpoint       // what the run takes checkpoints with; nil: none
 }
 
 // stage is one processing stage of a plan.
@@ -44,25 +43,17 @@ type sinkPlan struct {
 // newPlan checks that every plugin of p can run and applies the overrides
 // of opts (sluice test replaces the source and the sinks).
 func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
-	if len(p.Chain) == 0 {
-		return nil, fmt.Errorf("pipeline %q has no source", p.Name)
-	}
 	pl := &plan{name: p.Name, eventCol: -1}
-	for _, s := range append(append([]*config.Stage{}, p.Chain...), p.Sinks...) {
-		if s.Component == nil {
-			return nil, fmt.Errorf("pipeline %q: %s has errors; run sluice lint", p.Name, s.Title())
-		}
+	var err error
+	if pl.source, err = sourceOpener(p, opts); err != nil {
+		return nil, err
 	}
 	src := p.Chain[0]
 	pl.sourceTitle, pl.sourceOut = src.Title(), src.Output
-	if opts.Source != nil {
-		pl.source = opts.Source(src)
-	} else if o, ok := src.Component.(plugins.Opener); ok {
-		pl.source = o
-	} else {
-		return nil, notSupported(p.Name, src)
-	}
 	for _, s := range p.Chain[1:] {
+		if err := runnableOrRefused(p, s); err != nil {
+			return nil, err
+		}
 		st := stage{title: s.Title(), out: s.Output}
 		switch c := s.Component.(type) {
 		case plugins.OperatorStarter:
@@ -82,7 +73,7 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 				pl.inOrder = pl.inOrder || inOrder
 			}
 		default:
-			return nil, notSupported(p.Name, s)
+			return nil, refuse(p.Name, config.NotSupported(s))
 		}
 		if st.operator != nil && len(pl.post) == 0 {
 			pl.eventCol, _, _ = s.Input.Find(eventTimeOf(s.Component))
@@ -97,32 +88,26 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 		sp := sinkPlan{title: s.Title()}
 		if opts.Sink != nil {
 			sp.opener = opts.Sink(s)
-		} else if o, ok := s.Component.(plugins.SinkOpener); ok {
-			sp.opener = o
+		} else if err := runnableOrRefused(p, s); err != nil {
+			return nil, err
 		} else {
-			return nil, notSupported(p.Name, s)
+			sp.opener = s.Component.(plugins.SinkOpener)
 		}
 		pl.sinks = append(pl.sinks, sp)
 	}
 	if d := p.DeadLetter; d != nil || opts.DeadLetter != nil {
-		switch {
-		case opts.DeadLetter != nil:
+		if opts.DeadLetter != nil {
 			pl.dead = opts.DeadLetter(d)
-		case d.Component == nil:
-			return nil, fmt.Errorf("pipeline %q: %s has errors; run sluice lint", p.Name, d.Title())
-		default:
-			o, ok := d.Component.(plugins.DeadLetterOpener)
-			if !ok {
-				return nil, notSupported(p.Name, d)
-			}
-			pl.dead = o
+		} else if err := runnableOrRefused(p, d); err != nil {
+			return nil, err
+		} else {
+			pl.dead = d.Component.(plugins.DeadLetterOpener)
 		}
 	}
+	if pl.checkpoint, err = checkpointSettings(p, opts); err != nil {
+		return nil, err
+	}
 	return pl, nil
-}
-
-func notSupported(pipeline string, s *config.Stage) error {
-	return fmt.Errorf("pipeline %q: %s is not yet supported by sluice run in this build", pipeline, s.Title())
 }
 
 // eventTimeOf returns the event-time field of a stateful stage that has one

@@ -39,6 +39,7 @@ type run struct {
 	sinks  []plugins.Writer
 	dead   plugins.DeadWriter
 
+	claim      *claim                 // the checkpoint store and lease; nil without checkpoints
 	ckpt       *checkpointer          // nil: no checkpoints and no transactional sink
 	resumeFrom *checkpoint.Checkpoint // the checkpoint the run resumes from, or nil
 
@@ -73,6 +74,10 @@ type rejected struct {
 
 func (r *run) run(ctx context.Context) (Stats, error) {
 	r.stopCtx = ctx
+	if err := r.claimCheckpoints(ctx); err != nil {
+		return r.c.stats(), err
+	}
+	defer r.releaseCheckpoints()
 	if err := r.open(ctx); err != nil {
 		r.closeAll()
 		return r.c.stats(), err
@@ -84,6 +89,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	}
 	r.abortCtx, r.abort = context.WithCancelCause(context.Background())
 	defer r.abort(nil)
+	r.watchLease()
 	readCtx, stopRead := context.WithCancel(ctx)
 	defer stopRead()
 	context.AfterFunc(r.abortCtx, stopRead)
@@ -153,7 +159,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 // open opens the source, the sinks and the dead letter.
 func (r *run) open(ctx context.Context) error {
 	rt := func(title string) *plugins.Runtime {
-		return &plugins.Runtime{Pipeline: r.plan.name, Logger: r.log.With("block", title), Now: r.opts.Clock.Now, Checkpoints: r.opts.Checkpoints != nil}
+		return &plugins.Runtime{Pipeline: r.plan.name, Logger: r.log.With("block", title), Now: r.opts.Clock.Now, Checkpoints: r.plan.checkpoint != nil}
 	}
 	for _, s := range r.plan.sinks {
 		w, err := s.opener.Open(ctx, rt(s.title))

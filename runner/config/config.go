@@ -52,6 +52,12 @@ type Pipeline struct {
 	// DeadLetter receives records that could not be processed; nil when the
 	// pipeline declares none (such records are then logged and counted).
 	DeadLetter *Stage
+	// Checkpoint is what the pipeline takes checkpoints with: its own
+	// checkpoint block over the top-level one; nil when it takes none
+	// (no block applies, or its own block says enabled = false).
+	Checkpoint *Checkpoint
+
+	ownCheckpoint *checkpointBlock // the pipeline's own checkpoint block, if any
 }
 
 // Output is the record schema the sinks receive.
@@ -88,15 +94,27 @@ func (s *Stage) Title() string {
 	return h
 }
 
-// Checkpoint is the top-level `checkpoint` block.
+// Checkpoint holds checkpoint settings (docs/checkpoints.md): those of the
+// top-level `checkpoint` block (Project.Checkpoint), or those a pipeline
+// runs with (Pipeline.Checkpoint), its own block's arguments over the
+// top-level block's.
 type Checkpoint struct {
 	// Store is the store argument as written: a file:// URL, a plain
 	// path or an s3:// URL.
 	Store string
 	// Location is Store parsed, a relative path resolved against the
-	// folder of the file; the zero Location when Store has errors.
+	// folder of the file that wrote it; the zero Location when Store has
+	// errors.
 	Location objstore.Location
-	Every    time.Duration
+	// Every is how often a checkpoint is taken, in processing time.
+	Every time.Duration
+	// LeaseTimeout is how long a pipeline's lease on its checkpoints
+	// outlives the last heartbeat of the process holding it: another
+	// process may take the pipeline over once it is that old.
+	LeaseTimeout time.Duration
+	// DefRange is the header of the block the settings come from: the
+	// pipeline's own checkpoint block when it has one, else the top-level
+	// block.
 	DefRange hcl.Range
 }
 
@@ -116,13 +134,6 @@ type Test struct {
 	Ordered  bool
 	DefRange hcl.Range
 }
-
-var checkpointSpec = schema.NewSpec(
-	schema.String("store", "Where checkpoints are written: a local folder (\"file:///var/lib/sluice/checkpoints\", or a path relative to this file's folder) "+
-		"or an S3 prefix (\"s3://bucket/checkpoints?region=eu-west-1\", with the same options as the path of sink \"parquet\"). Each pipeline gets a folder of its own.").
-		Example(`"file:///var/lib/sluice/checkpoints"`).Example(`"s3://bucket/checkpoints?region=eu-west-1"`),
-	schema.Duration("every", "How often a checkpoint is taken, in processing time.").WithDefault("10s").Example(`"10s"`),
-)
 
 var metricsSpec = schema.NewSpec(
 	schema.String("listen", "The host:port the Prometheus metrics endpoint listens on.").WithDefault("127.0.0.1:9464").Example(`"127.0.0.1:9464"`),

@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 
-	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -26,6 +25,12 @@ type Options struct {
 	Plugins *plugins.Environment                   // nil: plugins.Global()
 	Getenv  func(name string) (string, bool)       // nil: os.LookupEnv
 	Stat    func(path string) (fs.FileInfo, error) // nil: os.Stat; checks test files exist
+	// Offline says that the source, sink and dead_letter blocks will be
+	// replaced (sluice test): env() and file() calls inside them that
+	// cannot be resolved are not errors. Such a block gets no Component
+	// (it cannot run as written), but its output schema is still known
+	// when its plugin can tell it, and everything else is still checked.
+	Offline bool
 }
 
 func (o *Options) plugins() *plugins.Environment {
@@ -41,6 +46,8 @@ func (o *Options) getenv() func(string) (string, bool) {
 	}
 	return o.Getenv
 }
+
+func (o *Options) offline() bool { return o != nil && o.Offline }
 
 func (o *Options) stat() func(string) (fs.FileInfo, error) {
 	if o == nil || o.Stat == nil {
@@ -120,6 +127,7 @@ func LoadSources(sources []Source, opts *Options) (*Project, hcl.Diagnostics) {
 		l.project.Names = append(l.project.Names, src.Name)
 		l.file(src)
 	}
+	l.resolveCheckpoints()
 	for _, d := range l.diags {
 		explain(d)
 	}
@@ -168,8 +176,12 @@ func (l *loader) file(src Source) {
 	}
 	dir := filepath.Dir(src.Name)
 	ctx := &schema.Context{
-		Eval:   evalContext(dir, l.opts.getenv()),
+		Eval:   evalContext(dir, l.opts.getenv(), false),
 		Source: l.sourceOf,
+	}
+	replaced := ctx
+	if l.opts.offline() {
+		replaced = &schema.Context{Eval: evalContext(dir, l.opts.getenv(), true), Source: l.sourceOf}
 	}
 	for _, attr := range schema.SortedAttributes(body) {
 		l.add(&hcl.Diagnostic{
@@ -182,7 +194,7 @@ func (l *loader) file(src Source) {
 	for _, blk := range body.Blocks {
 		switch blk.Type {
 		case "pipeline":
-			l.pipeline(ctx, dir, blk)
+			l.pipeline(ctx, replaced, dir, blk)
 		case "checkpoint":
 			l.checkpoint(ctx, dir, blk)
 		case "metrics":
@@ -329,30 +341,6 @@ func (l *loader) labels(blk *hclsyntax.Block, names ...string) bool {
 	}
 	l.add(d)
 	return false
-}
-
-// checkpoint loads the top-level checkpoint block of a file in dir.
-func (l *loader) checkpoint(ctx *schema.Context, dir string, blk *hclsyntax.Block) {
-	if !l.labels(blk) {
-		return
-	}
-	if prev := l.project.Checkpoint; prev != nil {
-		l.add(duplicate("checkpoint", blk.DefRange(), prev.DefRange))
-		return
-	}
-	v, diags := schema.Decode(ctx, blk, checkpointSpec)
-	l.add(diags...)
-	store := v.Text("store")
-	var loc objstore.Location
-	if v.Has("store") && !v.Invalid("store") {
-		var ds hcl.Diagnostics
-		loc, ds = objstore.ParseLocation(store, dir, "the checkpoint store")
-		l.add(ds...)
-	}
-	if v.Has("every") && v.Duration("every") <= 0 {
-		l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid value for argument \"every\"", Detail: "The checkpoint interval must be more than zero.", Subject: v.Range("every").Ptr()})
-	}
-	l.project.Checkpoint = &Checkpoint{Store: store.Value, Location: loc, Every: v.Duration("every"), DefRange: blk.DefRange()}
 }
 
 func (l *loader) metrics(ctx *schema.Context, blk *hclsyntax.Block) {

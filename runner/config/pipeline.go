@@ -14,8 +14,10 @@ import (
 )
 
 // pipeline loads one pipeline block: its plugin blocks in order, each built
-// against the record schema the blocks before it produce.
-func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block) {
+// against the record schema the blocks before it produce. The source, sink
+// and dead_letter blocks are decoded in replaced, the others in ctx (see
+// Options.Offline).
+func (l *loader) pipeline(ctx, replaced *schema.Context, dir string, blk *hclsyntax.Block) {
 	if !l.labels(blk, "name") {
 		return
 	}
@@ -42,18 +44,23 @@ func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block)
 		})
 	}
 
-	b := &chainBuilder{l: l, ctx: ctx, p: p, known: true, sinkNames: map[string]*Stage{}, seen: map[string]bool{}}
+	b := &chainBuilder{l: l, ctx: ctx, replaced: replaced, p: p, known: true, sinkNames: map[string]*Stage{}, seen: map[string]bool{}}
 	for _, sb := range blk.Body.Blocks {
+		if sb.Type == "checkpoint" {
+			l.pipelineCheckpoint(ctx, p, sb)
+			continue
+		}
 		b.block(sb)
 	}
 	b.finishSinks()
 	if !b.seen["source"] {
-		l.add(&hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Pipeline has no source",
-			Detail:   fmt.Sprintf("Pipeline %q needs a source block as its first block, for example source \"file\" { path = \"events.ndjson\" }.", p.Name),
-			Subject:  p.DefRange.Ptr(),
-		})
+		l.add(NoSource(p))
+	}
+	for _, s := range append(append([]*Stage{}, p.Chain...), p.Sinks...) {
+		l.add(notRunnable(s)...)
+	}
+	if p.DeadLetter != nil {
+		l.add(notRunnable(p.DeadLetter)...)
 	}
 	if !b.seen["sink"] {
 		l.add(&hcl.Diagnostic{
@@ -82,7 +89,8 @@ func (l *loader) pipeline(ctx *schema.Context, dir string, blk *hclsyntax.Block)
 // chainBuilder walks the blocks of one pipeline in order.
 type chainBuilder struct {
 	l         *loader
-	ctx       *schema.Context
+	ctx       *schema.Context // the blocks that run as written
+	replaced  *schema.Context // source, sink and dead_letter blocks (Options.Offline)
 	p         *Pipeline
 	source    *Stage
 	current   record.Schema // what the next stage receives
@@ -117,10 +125,17 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 		}
 		return
 	}
-	args, diags := schema.Decode(b.ctx, blk, plugin.Spec)
+	ctx := b.ctx
+	if kind == plugins.KindSource || kind == plugins.KindSink || kind == plugins.KindDeadLetter {
+		ctx = b.replaced
+	}
+	args, diags := schema.Decode(ctx, blk, plugin.Spec)
 	b.hintSiblings(blk, plugin, diags)
 	l.add(diags...)
 	st := &Stage{Plugin: plugin, Name: name, Args: args, DefRange: blk.DefRange(), Input: b.current, decodeFailed: !args.Complete()}
+	if ctx != b.ctx {
+		st.reported = append(st.reported, unresolved(ctx, blk.Body)...)
+	}
 	for _, d := range diags {
 		if d.Severity == hcl.DiagError && d.Subject != nil {
 			st.reported = append(st.reported, *d.Subject)
@@ -131,6 +146,7 @@ func (b *chainBuilder) block(blk *hclsyntax.Block) {
 			st.reported = append(st.reported, args.Range(f.Name))
 		}
 	}
+	st.reported = append(st.reported, headersAround(blk.Body, st.reported)...)
 
 	switch kind {
 	case plugins.KindSource:
@@ -331,6 +347,24 @@ func (b *chainBuilder) build(st *Stage) {
 	if passes {
 		b.current = st.Output
 	}
+}
+
+// headersAround returns the headers of the blocks nested in body that hold
+// one of the ranges: a problem a plugin finds with such a block as a whole
+// (an auth block without a usable method) follows from the one reported
+// inside it.
+func headersAround(body *hclsyntax.Body, ranges []hcl.Range) []hcl.Range {
+	var out []hcl.Range
+	for _, blk := range body.Blocks {
+		for _, r := range ranges {
+			if r.Filename == blk.Body.SrcRange.Filename && blk.Body.SrcRange.Start.Byte <= r.Start.Byte && r.End.Byte <= blk.Body.SrcRange.End.Byte {
+				out = append(out, blk.DefRange())
+				break
+			}
+		}
+		out = append(out, headersAround(blk.Body, ranges)...)
+	}
+	return out
 }
 
 // alreadyReported reports whether d is a follow-on of a decoding error of
