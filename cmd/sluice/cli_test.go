@@ -235,3 +235,33 @@ test "other" {
 		t.Errorf("after --update: exit %d:\n%s%s", code, out, errOut)
 	}
 }
+
+// TestTestOffline: sluice test replaces the sinks, so an env() call in
+// them that cannot be resolved is no error there, while sluice lint (which
+// checks the pipeline as it would run) reports it.
+func TestTestOffline(t *testing.T) {
+	quietStdout(t)
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, "in.ndjson"), []byte(`{"n":1}`+"\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "want.ndjson"), []byte(`{"n":1}`+"\n"), 0o644))
+	must(t, os.WriteFile(filepath.Join(dir, "p.hcl"), []byte(`pipeline "copy" {
+  source "file" { path = "in.ndjson" }
+  parse "json" {
+    field "n" { type = "int" }
+  }
+  sink "file" "out" { path = env("SLUICE_CLI_TEST_UNSET_OUT") }
+}
+
+test "copy" {
+  pipeline = "copy"
+  input    = "in.ndjson"
+  expect   = "want.ndjson"
+}
+`), 0o644))
+	if code, out, errOut := sluice(t, "lint", dir); code != exitProblems || !strings.Contains(out, "SLUICE_CLI_TEST_UNSET_OUT") {
+		t.Errorf("lint: exit %d, want 1 naming the unset variable:\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := sluice(t, "test", dir); code != exitOK || !strings.Contains(out, "1 test: 1 passed, 0 failed") {
+		t.Errorf("test: exit %d:\n%s%s", code, out, errOut)
+	}
+}

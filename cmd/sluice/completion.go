@@ -70,12 +70,13 @@ func completeTestNames(_ *cobra.Command, paths []string, prefix string) ([]cobra
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
-// loadForCompletion loads the files of paths for their names; errors in
-// them do not matter to completion.
+// loadForCompletion loads the files of paths for their names, offline
+// (unset environment variables do not matter); errors in them do not
+// matter to completion.
 func loadForCompletion(paths []string) *config.Project {
 	if len(paths) == 0 {
 		return &config.Project{}
 	}
-	project, _ := config.Load(paths, nil)
+	project, _ := config.Load(paths, &config.Options{Offline: true})
 	return project
 }

@@ -84,20 +84,23 @@ func runTests(paths []string, f testFlags, stdout, stderr io.Writer) int {
 	return exitOK
 }
 
-// loadTests loads the files of paths for sluice test. With --update it
-// first creates the missing expect files, empty, so that the loader
-// accepts them; created lists them until the test fills them.
+// loadTests loads the files of paths for sluice test, offline: the
+// source, sink and dead_letter blocks are replaced, so env() and file()
+// calls in them need not resolve. With --update it first creates the
+// missing expect files, empty, so that the loader accepts them; created
+// lists them until the test fills them.
 func loadTests(paths []string, f testFlags, stderr io.Writer) (*config.Project, *slog.Logger, *pipetest.Created, int) {
+	opts := &config.Options{Offline: true}
 	var created *pipetest.Created
 	if f.update {
-		first, _ := config.Load(paths, nil)
+		first, _ := config.Load(paths, opts)
 		var err error
 		if created, err = pipetest.CreateMissingExpect(first.Tests); err != nil {
 			fmt.Fprintln(stderr, "sluice test:", err)
 			return nil, nil, created, exitProblems
 		}
 	}
-	project, logger, code := loadForRun("test", paths, nil, f.logFormat, stderr)
+	project, logger, code := loadForRun("test", paths, opts, f.logFormat, stderr)
 	return project, logger, created, code
 }
 
