@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,8 +65,8 @@ func TestHelpOfEveryCommand(t *testing.T) {
 		t.Fatalf("the command tree has %d commands: %v", len(paths), paths)
 	}
 	for _, path := range paths {
-		for _, flag := range []string{"--help", "-h"} {
-			args := append(append([]string{}, path...), flag)
+		variants := [][]string{append(slices.Clone(path), "--help"), append(slices.Clone(path), "-h"), append([]string{"help"}, path...)}
+		for _, args := range variants {
 			code, out, errOut := sluice(t, args...)
 			if code != exitOK || errOut != "" || !strings.Contains(out, "Usage:") {
 				t.Errorf("sluice %s: exit %d, stderr %q, stdout:\n%s", strings.Join(args, " "), code, errOut, out)
@@ -126,6 +127,7 @@ func TestUsageErrorMessages(t *testing.T) {
 		{[]string{"lnit", "x.hcl"}, "sluice: unknown command \"lnit\". Did you mean \"lint\"?\nRun 'sluice --help' for the list of commands.\n"},
 		{[]string{"demo", "now"}, "sluice demo: unexpected argument \"now\": demo takes none\nRun 'sluice demo --help' for usage.\n"},
 		{[]string{"test", "--run"}, "sluice test: flag needs an argument: --run\nRun 'sluice test --help' for usage.\n"},
+		{[]string{"help", "frobnicate"}, "sluice help: no command \"frobnicate\"\nRun 'sluice help --help' for usage.\n"},
 	}
 	for _, tt := range tests {
 		code, out, errOut := sluice(t, tt.args...)
