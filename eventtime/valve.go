@@ -299,3 +299,8 @@ func (v *Valve) Restore(r io.Reader) error {
 	}
 	return nil
 }
+
+// LastDelivery returns the processing time (Unix ms) of partition p's last
+// delivery, or of when it became known if it has not delivered; a delivery
+// not yet stamped by Advance is not included.
+func (v *Valve) LastDelivery(p int) int64 { return v.parts[p].LastDelivery() }

@@ -81,3 +81,28 @@ type LateRouter interface {
 type SinkRejecter interface {
 	Rejected() []DeadRecord
 }
+
+// PartitionStatus is one source partition as a stateful stage sees it.
+type PartitionStatus struct {
+	// MaxEventTime is the largest event time the stage has seen from the
+	// partition (Unix ms); math.MinInt64 before its first record.
+	MaxEventTime int64
+	// LastDelivery is the processing time (Unix ms) of its last record, or
+	// of when it became known.
+	LastDelivery int64
+	// Idle is true when the partition stopped holding the watermark back
+	// because it delivered nothing for the stage's idle timeout.
+	Idle bool
+}
+
+// OperatorReporter is implemented by an Operator that can describe its
+// event time and state for metrics and dashboards. The runner calls it
+// from the scheduler's goroutine now and then (not per record), so it may
+// take time proportional to the state.
+type OperatorReporter interface {
+	// Partitions returns the status of every source partition at
+	// processing time now, appended to dst.
+	Partitions(dst []PartitionStatus, now int64) []PartitionStatus
+	// StateBytes estimates the memory the operator's state holds.
+	StateBytes() int64
+}

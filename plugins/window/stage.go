@@ -88,3 +88,40 @@ func (o *Operator) EarliestOpen() (int64, bool) {
 }
 
 var _ plugins.OperatorStarter = (*Window)(nil)
+
+var _ plugins.OperatorReporter = (*Operator)(nil)
+
+// Partitions appends the status of every source partition at now: its
+// largest event time, last delivery and whether it is idle.
+func (o *Operator) Partitions(dst []plugins.PartitionStatus, now int64) []plugins.PartitionStatus {
+	for p := range o.valve.Partitions() {
+		dst = append(dst, plugins.PartitionStatus{
+			MaxEventTime: o.valve.Max(p), LastDelivery: o.valve.LastDelivery(p), Idle: o.valve.Idle(p, now),
+		})
+	}
+	return dst
+}
+
+// StateBytes estimates the memory of the open windows: their groups' keys
+// and aggregate states, plus the maps that hold them.
+func (o *Operator) StateBytes() int64 {
+	const entry = 48 // a map slot, a pointer and a small struct header
+	var n int64
+	addGroup := func(g *group) {
+		n += entry + int64(len(g.key))
+		for i := range g.states {
+			n += g.states[i].SizeBytes()
+		}
+	}
+	for _, p := range o.panes {
+		n += entry
+		for _, g := range p.groups {
+			addGroup(g)
+		}
+	}
+	for _, s := range o.byID {
+		n += entry
+		addGroup(&s.group)
+	}
+	return n
+}
