@@ -397,7 +397,7 @@ func (r *run) claimCheckpoints(ctx context.Context) error {
 			return fmt.Errorf("pipeline %q: %s: opening the checkpoint store %s: %w", r.plan.name, schema.At(c.DefRange), c.Location, err)
 		}
 	}
-	lease, err := cl.store.Acquire(ctx, r.plan.name, checkpoint.LeaseOptions{Timeout: c.LeaseTimeout, Logger: r.log})
+	lease, err := cl.store.Acquire(ctx, r.plan.name, checkpoint.LeaseOptions{Timeout: c.LeaseTimeout, Logger: r.opts.Logger})
 	if err != nil {
 		if cl.close != nil {
 			_ = cl.close()
@@ -412,7 +412,7 @@ func (r *run) claimCheckpoints(ctx context.Context) error {
 		_ = lease.Run(leaseCtx) // a lost lease closes Lost, which watchLease acts on
 	}()
 	r.claim = cl
-	r.log.Info("checkpoints enabled", "store", c.Location.String(), "every", c.Every.String(), "lease_timeout", c.LeaseTimeout.String())
+	r.log.Info("checkpoint lease acquired", "store", c.Location.String(), "every", c.Every.String(), "lease_timeout", c.LeaseTimeout.String())
 	return nil
 }
 
