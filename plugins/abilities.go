@@ -106,3 +106,29 @@ type OperatorReporter interface {
 	// StateBytes estimates the memory the operator's state holds.
 	StateBytes() int64
 }
+
+// ConnectionReporter is implemented by a Reader that connects to a server
+// (a Pulsar source): Connected reports whether it is connected now, and
+// Reconnects how many times it reconnected since it opened. Both are
+// called from other goroutines than Read's (metrics, readiness probes), so
+// they must be safe for concurrent use.
+type ConnectionReporter interface {
+	Connected() bool
+	Reconnects() int64
+}
+
+// BacklogReporter is implemented by a Reader that can tell how many
+// records of a partition are published but not read yet (a Pulsar
+// partition's last message id against the position read). ok is false
+// when it does not know (yet). Safe for concurrent use, like
+// ConnectionReporter.
+type BacklogReporter interface {
+	Backlog(partition int) (records int64, ok bool)
+}
+
+// RetryCounter is implemented by a Writer that retries writes internally
+// (after a connection loss, an HTTP 429): Retries returns how many retries
+// it made since it opened. Safe for concurrent use.
+type RetryCounter interface {
+	Retries() int64
+}

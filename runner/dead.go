@@ -102,6 +102,7 @@ func (r *run) sinkRejects(q *deadQueue) error {
 			q.recs = append(q.recs, d)
 		}
 		r.c.sinkRejected.Add(int64(len(recs)))
+		r.live.sinks[i].rejected.Add(int64(len(recs)))
 	}
 	return q.flush()
 }
@@ -114,8 +115,10 @@ func (q *deadQueue) flush() error {
 	defer func() { q.recs = q.recs[:0] }()
 	if q.r.dead != nil {
 		if err := q.r.dead.WriteDead(q.r.abortCtx, q.recs); err != nil {
+			q.r.live.dead.errors.Add(1)
 			return q.r.stageError("dead_letter", err)
 		}
+		q.r.live.dead.records.Add(int64(len(q.recs)))
 		return nil
 	}
 	for _, d := range q.recs {

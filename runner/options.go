@@ -60,6 +60,9 @@ type Options struct {
 	// Source, when set, replaces the pipeline's source: it is called with
 	// the source stage and returns what to read instead.
 	Source func(*config.Stage) plugins.Opener
+	// Monitor, when set, receives the live view of the run (metrics,
+	// health, dashboard); see Monitor.
+	Monitor *Monitor
 	// Sink, when set, replaces every sink.
 	Sink func(*config.Stage) plugins.SinkOpener
 	// DeadLetter, when set, replaces the dead letter (or adds one when the

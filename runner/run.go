@@ -25,7 +25,20 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (Stats, error) {
 		return Stats{}, err
 	}
 	r := &run{plan: pl, opts: opts, log: opts.Logger.With("pipeline", p.Name)}
-	return r.run(ctx)
+	r.live = newLive(pl, &r.c, opts.Clock.Now())
+	if opts.Monitor != nil {
+		opts.Monitor.add(r.live)
+	}
+	st, err := r.run(ctx)
+	state := StateStopped
+	switch {
+	case err != nil:
+		state = StateFailed
+	case r.bounded:
+		state = StateFinished
+	}
+	r.live.ended(state, err, opts.Clock.Now())
+	return st, err
 }
 
 // run is one execution of a plan.
@@ -34,6 +47,7 @@ type run struct {
 	opts Options
 	log  *slog.Logger
 	c    counters
+	live *live // what metrics and the dashboard see of the run
 
 	reader plugins.Reader
 	sinks  []plugins.Writer
@@ -60,7 +74,8 @@ type envelope struct {
 	dead     []rejected      // rows rejected by the stateless stages, in order
 	cur      int             // the stage running, for reject
 	filtered int
-	fatal    error // a parse error with on_error = "fail"
+	fatal    error        // a parse error with on_error = "fail"
+	counts   []stageCount // per stateless stage, for the live view
 }
 
 // rejected is a row a stage could not process.
@@ -103,6 +118,7 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	for range inflight {
 		free <- r.newEnvelope()
 	}
+	r.live.opened(r, func() int { return inflight - len(free) }, inflight, r.opts.Clock.Now())
 	work := make(chan *envelope, inflight)
 	done := make(chan *envelope, inflight)
 
@@ -208,7 +224,7 @@ func (r *run) closeAll() error {
 }
 
 func (r *run) newEnvelope() *envelope {
-	env := &envelope{raw: record.NewBatch(r.plan.sourceOut, r.opts.BatchSize)}
+	env := &envelope{raw: record.NewBatch(r.plan.sourceOut, r.opts.BatchSize), counts: make([]stageCount, len(r.plan.pre))}
 	for _, st := range r.plan.pre {
 		env.bufs = append(env.bufs, record.NewBatch(st.out, r.opts.BatchSize))
 	}
@@ -229,7 +245,10 @@ func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *enve
 		env.raw.Reset()
 		err := r.reader.Read(ctx, env.raw, r.opts.BatchSize)
 		if env.raw.Rows > 0 {
-			r.c.in.Add(int64(env.raw.Rows))
+			r.live.source.records.Add(int64(env.raw.Rows))
+			if env.raw.Schema.Raw {
+				r.live.source.bytes.Add(int64(len(env.raw.Columns[0].Bytes)))
+			}
 			env.seq = seq
 			seq++
 			work <- env
@@ -272,9 +291,12 @@ func (w *worker) process(env *envelope) {
 		env.cur = i
 		before := len(env.dead)
 		st.transform.Transform(in, out, w.rej)
-		if skipped := in.Rows - out.Rows - (len(env.dead) - before); skipped > 0 {
+		dead := len(env.dead) - before
+		skipped := in.Rows - out.Rows - dead
+		if skipped > 0 {
 			env.filtered += skipped
 		}
+		env.counts[i] = stageCount{in: int64(in.Rows), out: int64(out.Rows), filtered: int64(max(skipped, 0)), dead: int64(dead)}
 		in = out
 	}
 	env.out = in

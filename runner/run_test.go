@@ -77,7 +77,7 @@ func TestDeadLetterRouting(t *testing.T) {
 		{3, `parse "json"`, ``, in[3]},
 		{4, `parse "json"`, ``, in[4]},
 		{5, `parse "json"`, `UTF-8`, in[5]},
-		{6, `map`, `divide by zero`, in[6]},
+		{6, `map`, `division by zero`, in[6]},
 		{8, `window "tumbling"`, `late`, in[8]},
 	}
 	if len(c.dead) != len(wantDead) {

@@ -36,6 +36,12 @@ type scheduler struct {
 
 	dead        deadQueue
 	openWindows int
+	// The window_end column of the rows the sinks get, when they are the
+	// results of a window (stage latencyStage of the live view); -1 else.
+	latencyCol, latencyStage int
+	// publishDue is when a skipped publication of the windows' state is
+	// due (math.MaxInt64: none).
+	publishDue int64
 	acks        *ackTracker // nil unless the source needs acknowledgements (and the run takes no checkpoints)
 	ckpt        *checkpointer
 	// ackOnCommit holds acknowledgements back until the transactional
@@ -44,7 +50,7 @@ type scheduler struct {
 }
 
 func newScheduler(r *run, inflight int) (*scheduler, error) {
-	s := &scheduler{r: r, ring: make([]*envelope, inflight), armedAt: math.MaxInt64, dead: deadQueue{r: r}}
+	s := &scheduler{r: r, ring: make([]*envelope, inflight), armedAt: math.MaxInt64, publishDue: math.MaxInt64, dead: deadQueue{r: r}}
 	s.late, s.reject = s.onLate, s.onReject
 	now := s.clock()
 	partitions := r.reader.Partitions()
@@ -60,6 +66,7 @@ func newScheduler(r *run, inflight int) (*scheduler, error) {
 		s.ops = append(s.ops, op)
 		s.outs = append(s.outs, record.NewBatch(st.out, r.opts.BatchSize))
 	}
+	s.findLatencyColumn()
 	s.ckpt = r.ckpt
 	if err := s.ckpt.restore(s.ops, r.resumeFrom); err != nil {
 		return nil, err
@@ -84,6 +91,7 @@ func (s *scheduler) loop(done <-chan *envelope, free chan<- *envelope) error {
 				if err := s.tick(now); err != nil {
 					return err
 				}
+				s.afterWork(now)
 				continue
 			}
 			if at < s.armedAt {
@@ -109,11 +117,14 @@ func (s *scheduler) loop(done <-chan *envelope, free chan<- *envelope) error {
 				}
 				free <- e
 			}
+			s.afterWork(s.clock())
 		case <-s.wake:
 			s.wake, s.armedAt = nil, math.MaxInt64
-			if err := s.tick(s.clock()); err != nil {
+			now := s.clock()
+			if err := s.tick(now); err != nil {
 				return err
 			}
+			s.afterWork(now)
 		case <-s.r.abortCtx.Done():
 			return context.Cause(s.r.abortCtx)
 		}
@@ -139,6 +150,9 @@ func (s *scheduler) nextWake(now int64) (int64, bool) {
 	if s.ckpt != nil && s.ckpt.next < at {
 		at, any = s.ckpt.next, true
 	}
+	if s.publishDue < at {
+		at, any = s.publishDue, true
+	}
 	return at, any
 }
 
@@ -151,6 +165,8 @@ func (s *scheduler) handle(env *envelope) error {
 		// acknowledged, so a restart reads it again.
 		return env.fatal
 	}
+	c.in.Add(int64(env.raw.Rows))
+	s.countPre(env)
 	if s.ckpt != nil {
 		s.ckpt.handled(env)
 	}
@@ -226,9 +242,11 @@ func (s *scheduler) push(k int, b *record.Batch, env *envelope) error {
 			if j == 0 {
 				c.out.Add(int64(b.Rows - s.lateN - s.rejN))
 			}
+			s.countPost(j, b, out, true)
 		} else {
 			st.transform.Transform(b, out, s.reject)
 			c.resultsDropped.Add(int64(b.Rows - out.Rows - s.rejN))
+			s.countPost(j, b, out, false)
 		}
 		b = out
 	}
@@ -241,11 +259,10 @@ func (s *scheduler) emit(b *record.Batch) error {
 		return nil
 	}
 	s.r.c.emitted.Add(int64(b.Rows))
-	for i, w := range s.r.sinks {
-		if err := w.Write(s.r.abortCtx, b); err != nil {
-			return s.r.stageError(s.r.plan.sinks[i].title, err)
-		}
+	if err := s.writeSinks(b); err != nil {
+		return err
 	}
+	s.observeEmit(b)
 	return s.r.sinkRejects(&s.dead)
 }
 
@@ -292,6 +309,14 @@ func (s *scheduler) checkpoint(now int64) error {
 // finish ends the run: a bounded input closes every window and emits it;
 // a stopped one leaves open windows unemitted and says so.
 func (s *scheduler) finish() error {
+	err := s.finishInput()
+	s.publishWindows(s.clock(), true)
+	return err
+}
+
+// finishInput ends the run's input: at its end, every window closes; on a
+// stop, the open windows go to the last checkpoint.
+func (s *scheduler) finishInput() error {
 	if !s.r.bounded {
 		for _, op := range s.ops {
 			if op != nil {
