@@ -9,6 +9,7 @@ import (
 	_ "github.com/sluice-io/sluice/plugins/file"     // source, sink and dead_letter "file"
 	_ "github.com/sluice-io/sluice/plugins/filter"   // filter
 	_ "github.com/sluice-io/sluice/plugins/generate" // source "generate"
+	_ "github.com/sluice-io/sluice/plugins/kafka"    // source and sink "kafka"
 	_ "github.com/sluice-io/sluice/plugins/mapping"  // map
 	_ "github.com/sluice-io/sluice/plugins/parquet"  // sink "parquet"
 	_ "github.com/sluice-io/sluice/plugins/parse"    // parse "json" and "csv"
