@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,5 +88,52 @@ func TestRunWithCheckpoints(t *testing.T) {
 	must(t, err)
 	if n := bytes.Count(got, []byte("\n")); n != bytes.Count(want, []byte("\n")) || bytes.Contains(got, []byte(`"users"`)) {
 		t.Fatalf("after --reset-state the output holds %d rows:\n%s", n, got)
+	}
+}
+
+// TestRunPerPipelineCheckpoints runs two pipelines loaded with one
+// top-level checkpoint block: the one reading source "generate", which
+// cannot resume, opts out with checkpoint { enabled = false } and runs
+// without checkpoints; the other takes its checkpoints. Without the
+// opt-out, lint and run both refuse, at the generate source.
+func TestRunPerPipelineCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	events, err := filepath.Abs("../../testdata/user_events.ndjson")
+	must(t, err)
+	src := `pipeline "from_file" {
+  source "file" { path = "` + events + `" }
+  sink "file" "out" { path = "out.ndjson" }
+}
+
+pipeline "generated" {
+  source "generate" {
+    rate  = 1000
+    count = 10
+  }
+  sink "file" "out" { path = "generated.ndjson" }
+  %s
+}
+
+checkpoint { store = "checkpoints" }
+`
+	path := filepath.Join(dir, "p.hcl")
+	must(t, os.WriteFile(path, fmt.Appendf(nil, src, "checkpoint { enabled = false }"), 0o644))
+	if code, _, errOut := sluice(t, "run", "--log-format", "json", path); code != exitOK {
+		t.Fatalf("run: exit %d:\n%s", code, errOut)
+	}
+	if ckpts, _ := filepath.Glob(filepath.Join(dir, "checkpoints", "*", "*.ckpt")); len(ckpts) == 0 || filepath.Base(filepath.Dir(ckpts[0])) != "from_file" {
+		t.Fatalf("checkpoints: %v, want those of from_file only", ckpts)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "checkpoints", "generated")); !os.IsNotExist(err) {
+		t.Fatalf("the opted-out pipeline has a checkpoint folder: %v", err)
+	}
+
+	must(t, os.WriteFile(path, fmt.Appendf(nil, src, ""), 0o644))
+	want := `source "generate" cannot resume from a checkpoint`
+	for _, cmd := range []string{"lint", "run"} {
+		code, stdout, errOut := sluice(t, cmd, path)
+		if code != exitProblems || !strings.Contains(stdout+errOut, want) || !strings.Contains(stdout+errOut, "p.hcl:7:3") {
+			t.Fatalf("%s without the opt-out: exit %d, want %d and %q at p.hcl:7:3:\n%s%s", cmd, code, exitProblems, want, stdout, errOut)
+		}
 	}
 }
