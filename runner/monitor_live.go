@@ -37,7 +37,7 @@ type live struct {
 		records, errors atomic.Int64
 	}
 
-	mu          sync.Mutex // guards what follows
+	mu          sync.Mutex   // guards what follows
 	counts      Stats        // the counters as of the last batch handled
 	stageCounts []stageCount // each stage's, likewise
 	state       string

@@ -42,8 +42,8 @@ type scheduler struct {
 	// publishDue is when a skipped publication of the windows' state is
 	// due (math.MaxInt64: none).
 	publishDue int64
-	acks        *ackTracker // nil unless the source needs acknowledgements (and the run takes no checkpoints)
-	ckpt        *checkpointer
+	acks       *ackTracker // nil unless the source needs acknowledgements (and the run takes no checkpoints)
+	ckpt       *checkpointer
 	// ackOnCommit holds acknowledgements back until the transactional
 	// sinks committed (a run without checkpoints but with such a sink).
 	ackOnCommit bool
