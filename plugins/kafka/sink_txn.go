@@ -296,6 +296,9 @@ func (w *txnWriter) lastCommitted(ctx context.Context) (int64, error) {
 	last := int64(-1)
 	err := w.request(ctx, func() error {
 		resps, err := w.adm.FetchOffsets(kadm.RequireStable(ctx), group)
+		if errors.Is(err, kerr.GroupIDNotFound) {
+			return nil // nothing committed yet
+		}
 		if err != nil {
 			return err
 		}

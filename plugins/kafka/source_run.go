@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -182,6 +183,9 @@ func (r *sourceReader) partition(tp topicPartition) int {
 func (r *sourceReader) loadOffsets(ctx context.Context) error {
 	brokers := r.src.Conn.brokersText()
 	committed, err := r.adm.FetchOffsets(ctx, r.src.Group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		committed, err = nil, nil // a group never committed to
+	}
 	if err != nil {
 		return fmt.Errorf("reading the offsets of group %s on %s: %w", r.src.Group, brokers, oneLine(err))
 	}
