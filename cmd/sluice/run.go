@@ -11,9 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/runner"
-	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/runner/config"
 )
 
@@ -75,20 +73,6 @@ func runPipelines(paths []string, f runFlags, stderr io.Writer) int {
 		}
 	}()
 	opts := runner.Options{Logger: logger, BatchSize: f.batchSize, Workers: f.workers, ResetState: f.resetState}
-	if c := project.Checkpoint; c != nil {
-		store, err := objstore.Open(ctx, c.Location)
-		if err != nil {
-			fmt.Fprintf(stderr, "sluice run: %s: opening the checkpoint store %s: %v\n", c.DefRange, c.Location, err)
-			return exitProblems
-		}
-		defer store.Close()
-		opts.Checkpoints = checkpoint.NewStore(store)
-		opts.Checkpoints.Warn = func(key string, err error) {
-			logger.Warn("skipping a checkpoint that cannot be read", "key", key, "error", err.Error())
-		}
-		opts.CheckpointEvery = c.Every
-		logger.Info("checkpoints enabled", "store", c.Location.String(), "every", c.Every.String())
-	}
 	if _, err := runner.RunAll(ctx, pipelines, opts); err != nil {
 		fmt.Fprintln(stderr, "sluice run:", err)
 		return exitProblems
