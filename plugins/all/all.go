@@ -13,6 +13,7 @@ import (
 	_ "github.com/sluice-io/sluice/plugins/mapping"  // map
 	_ "github.com/sluice-io/sluice/plugins/parquet"  // sink "parquet"
 	_ "github.com/sluice-io/sluice/plugins/parse"    // parse "json" and "csv"
+	_ "github.com/sluice-io/sluice/plugins/postgres" // sink "postgres"
 	_ "github.com/sluice-io/sluice/plugins/pulsar"   // source, sink and dead_letter "pulsar"
 	_ "github.com/sluice-io/sluice/plugins/window"   // window "tumbling", "sliding", "session"
 )

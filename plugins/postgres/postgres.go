@@ -102,9 +102,10 @@ var Plugin = &plugins.Plugin{
 			WithDefault(DefaultRetryBackoff).Example(`"1s"`),
 	),
 	Examples: []plugins.Example{
-		{Title: "Window results upserted by window and group", Config: `sink "postgres" "dashboard" {
+		{Title: "The latest event of each user, upserted by user_id (window results need no key: theirs is the default)", Config: `sink "postgres" "last_seen" {
   dsn          = env("ANALYTICS_PG_DSN", "postgres://sluice@localhost:5432/analytics")
-  table        = "public.user_activity"
+  table        = "public.last_seen"
+  key          = ["user_id"]
   create_table = true
 }`},
 		{Title: "Every record inserted, no key", Config: `sink "postgres" "events" {
