@@ -229,7 +229,11 @@ func (k *checkpointer) due(now int64) bool { return now >= k.next }
 // take takes a checkpoint (or, without a store, commits the sinks) at
 // processing time now: the scheduler has handled every batch up to the
 // cut and written its results. ops are the post stages' operators.
-func (k *checkpointer) take(ctx context.Context, ops []plugins.Operator, now int64) error {
+//
+// Rows a sink refused while preparing (plugins.SinkRejecter) go to dead
+// before the checkpoint is saved, so that it covers only rows written or
+// dead-lettered.
+func (k *checkpointer) take(ctx context.Context, ops []plugins.Operator, now int64, dead *deadQueue) error {
 	start := time.Now()
 	k.next = now + max(k.every.Milliseconds(), 1)
 	k.epoch = max(k.epoch+1, now)
@@ -251,6 +255,9 @@ func (k *checkpointer) take(ctx context.Context, ops []plugins.Operator, now int
 		if cp != nil {
 			cp.Manifests[c.title] = m
 		}
+	}
+	if err := k.r.sinkRejects(dead); err != nil {
+		return err
 	}
 	if cp != nil {
 		if err := k.r.claim.lease.Check(ctx); err != nil {

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluice-io/sluice/runner/checkpoint"
 )
 
 // TestMonitorLiveView runs a windowed pipeline on two partitions, one
@@ -124,5 +127,27 @@ func checkCounts(t *testing.T, ps PipelineStatus) {
 		if s.In != s.Out+s.Filtered+s.Late+s.Dead {
 			t.Errorf("stage %s counts do not add up: %+v", s.Title, s)
 		}
+	}
+}
+
+// TestMonitorCheckpoints checks that every checkpoint of a run reaches the
+// live view: count, epoch, size, last success and history.
+func TestMonitorCheckpoints(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "events.ndjson")
+	writeEvents(t, in, 500)
+	p := load(t, fmt.Sprintf(checkpointPipeline, in, "1m", filepath.Join(dir, "out.ndjson")))
+	m := NewMonitor()
+	opts := Options{BatchSize: 50, Workers: 2, Checkpoints: checkpoint.NewStore(checkpoint.NewMemStorage()), CheckpointEvery: time.Nanosecond, Monitor: m}
+	if _, err := Run(context.Background(), p, opts); err != nil {
+		t.Fatal(err)
+	}
+	ck := m.Snapshot(time.Now())[0].Checkpoints
+	if !ck.Enabled || ck.Count < 2 || ck.Failed != 0 || ck.LastSuccess == nil || ck.LastSize <= 0 || ck.Duration.Count != uint64(ck.Count) {
+		t.Fatalf("checkpoints = %+v, want several, all ok, with a size and a duration each", ck)
+	}
+	last := ck.History[len(ck.History)-1]
+	if last.Result != "ok" || last.Epoch != ck.Epoch || len(ck.History) != min(int(ck.Count), historyKept) {
+		t.Errorf("history ends with %+v (%d entries), want the last ok epoch %d", last, len(ck.History), ck.Epoch)
 	}
 }

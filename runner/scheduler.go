@@ -297,7 +297,10 @@ func (s *scheduler) checkpoint(now int64) error {
 	if err := s.dead.flush(); err != nil {
 		return err
 	}
-	if err := s.ckpt.take(s.r.abortCtx, s.ops, now); err != nil {
+	start := time.Now()
+	err := s.ckpt.take(s.r.abortCtx, s.ops, now, &s.dead)
+	s.r.live.checkpointed(s.ckpt.epoch, time.Since(start), s.ckpt.stats.LastSize.Load(), err, s.r.opts.Clock.Now())
+	if err != nil {
 		return err
 	}
 	if s.ackOnCommit {
