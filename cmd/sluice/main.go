@@ -113,7 +113,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newLintCmd(), newFmtCmd(), newGraphCmd(), newPluginsCmd(),
 		newRunCmd(), newTestCmd(), newBrokerCmd(), newProduceCmd(),
-		newDemoCmd(), newVersionCmd(),
+		newDemoCmd(), newStatusCmd(), newVersionCmd(),
 	)
 	root.SetHelpCommand(newHelpCmd())
 	root.InitDefaultHelpCmd()

@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-io/sluice/cmd/sluice/internal/observe"
 	"github.com/sluice-io/sluice/runner"
 	"github.com/sluice-io/sluice/runner/config"
 )
@@ -22,6 +24,10 @@ type runFlags struct {
 	batchSize  int
 	workers    int
 	resetState bool
+	// metrics overrides the listen address of the metrics block, or
+	// serves the endpoint without one.
+	metrics          string
+	progressInterval time.Duration
 }
 
 func newRunCmd() *cobra.Command {
@@ -45,7 +51,10 @@ checked as sluice lint checks them first; with any error nothing runs.`,
 	cmd.Flags().IntVar(&f.batchSize, "batch-size", runner.DefaultBatchSize, "most records a source hands on at a time")
 	cmd.Flags().IntVar(&f.workers, "workers", 0, "goroutines parsing and filtering in parallel (default: one per CPU)")
 	cmd.Flags().BoolVar(&f.resetState, "reset-state", false, "start afresh when the last checkpoint cannot be restored (its windows changed); their open windows are lost")
+	cmd.Flags().StringVar(&f.metrics, "metrics", "", "serve metrics, health, the JSON API and the dashboard on `HOST:PORT` (default: the metrics block's listen; none without one)")
+	cmd.Flags().DurationVar(&f.progressInterval, "progress-interval", observe.DefaultProgressInterval, "log each pipeline's progress this often; 0 logs none")
 	mustRegister(cmd.RegisterFlagCompletionFunc("pipeline", completePipelineNames))
+	mustRegister(cmd.RegisterFlagCompletionFunc("metrics", cobra.NoFileCompletions))
 	return cmd
 }
 
@@ -72,8 +81,35 @@ func runPipelines(paths []string, f runFlags, stderr io.Writer) int {
 		case <-finished:
 		}
 	}()
-	opts := runner.Options{Logger: logger, BatchSize: f.batchSize, Workers: f.workers, ResetState: f.resetState}
-	if _, err := runner.RunAll(ctx, pipelines, opts); err != nil {
+	monitor := runner.NewMonitor()
+	opts := runner.Options{Logger: logger, BatchSize: f.batchSize, Workers: f.workers, ResetState: f.resetState, Monitor: monitor}
+	server, code := startMetricsServer(project.Metrics, f.metrics, monitor, logger, stderr)
+	if code != exitOK {
+		return code
+	}
+	watchCtx, stopWatching := context.WithCancel(context.Background())
+	defer stopWatching()
+	progress := &observe.Progress{Monitor: monitor, Logger: logger, Interval: f.progressInterval}
+	go progress.Run(watchCtx)
+	systemd := observe.StartSystemd(watchCtx, monitor, len(pipelines), logger)
+	go func() {
+		select {
+		case <-ctx.Done(): // a signal: the shutdown begins
+			systemd.Stopping()
+		case <-watchCtx.Done():
+		}
+	}()
+	_, err := runner.RunAll(ctx, pipelines, opts)
+	systemd.Stopping()
+	stopWatching()
+	if server != nil {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if serr := server.Shutdown(shutdownCtx); serr != nil {
+			logger.Warn("metrics endpoint", "error", serr.Error())
+		}
+	}
+	if err != nil {
 		fmt.Fprintln(stderr, "sluice run:", err)
 		return exitProblems
 	}
@@ -99,9 +135,6 @@ func loadForRun(name string, paths []string, opts *config.Options, logFormat str
 // runnable picks the pipelines to run and refuses what this build cannot
 // run faithfully.
 func runnable(project *config.Project, only string, logger *slog.Logger, stderr io.Writer) ([]*config.Pipeline, int) {
-	if project.Metrics != nil {
-		logger.Warn("the metrics endpoint is not yet served by this build; each pipeline's counters are logged when it ends", "listen", project.Metrics.Listen)
-	}
 	pipelines := project.Pipelines
 	if only != "" {
 		p := project.Pipeline(only)
@@ -147,4 +180,23 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, nil)), nil
 	}
 	return nil, fmt.Errorf("unknown log format %q (want text or json)", format)
+}
+
+// startMetricsServer serves the endpoints of docs/observability.md on
+// addr, or else on the metrics block's listen address; without either it
+// serves nothing and returns nil.
+func startMetricsServer(block *config.Metrics, addr string, monitor *runner.Monitor, logger *slog.Logger, stderr io.Writer) (*observe.Server, int) {
+	if addr == "" && block != nil {
+		addr = block.Listen
+	}
+	if addr == "" {
+		return nil, exitOK
+	}
+	server, err := observe.Start(observe.Options{Addr: addr, Monitor: monitor, Build: observe.ReadBuildInfo(), Logger: logger})
+	if err != nil {
+		fmt.Fprintln(stderr, "sluice run:", err)
+		return nil, exitProblems
+	}
+	logger.Info("metrics endpoint listening", "url", "http://"+server.Addr().String()+"/metrics")
+	return server, exitOK
 }
