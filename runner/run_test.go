@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 )
 
 const userEvents = `
@@ -157,25 +156,15 @@ func TestStopDrains(t *testing.T) {
 			err error
 		}
 		done := make(chan result)
+		opts := options(&lines{parts: [][]string{in}, block: true}, c)
+		opts.Monitor = NewMonitor()
 		go func() {
-			st, err := Run(ctx, p, options(&lines{parts: [][]string{in}, block: true}, c))
+			st, err := Run(ctx, p, opts)
 			done <- result{st, err}
 		}()
-		deadline := time.After(10 * time.Second)
-		for {
-			c.mu.Lock()
-			n := len(c.writes)
-			c.mu.Unlock()
-			if n > 0 || window != "" {
-				break
-			}
-			select {
-			case <-deadline:
-				t.Fatal("nothing written")
-			case <-time.After(time.Millisecond):
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
+		// Stop once the source has handed out every line: they are all in
+		// flight or done, and a stop must drain them.
+		waitFor(t, opts.Monitor, func(ps PipelineStatus) bool { return ps.Source.Records == 5000 })
 		cancel()
 		r := <-done
 		if r.err != nil {
