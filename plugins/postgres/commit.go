@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -76,7 +77,8 @@ func (w *Writer) commit(ctx context.Context, manifest []byte) error {
 	if err != nil || m == nil {
 		return err
 	}
-	return w.do(ctx, fmt.Sprintf("commit epoch %d to %s", m.Epoch, w.where()), func(ctx context.Context, conn *pgx.Conn, _ int) error {
+	start := time.Now()
+	err = w.do(ctx, fmt.Sprintf("commit epoch %d to %s", m.Epoch, w.where()), func(ctx context.Context, conn *pgx.Conn, _ int) error {
 		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			tag, err := tx.Exec(ctx, advanceProgressSQL(w.tables), m.Pipeline, m.Sink, m.Epoch, m.Table)
 			if err != nil {
@@ -99,6 +101,10 @@ func (w *Writer) commit(ctx context.Context, manifest []byte) error {
 			return nil
 		})
 	})
+	if err == nil {
+		w.log.Debug("committed epoch", "epoch", m.Epoch, "rows", m.Rows, "took", time.Since(start).String())
+	}
+	return err
 }
 
 // Recover commits manifest, then deletes every row the pipeline's sink

@@ -206,7 +206,7 @@ func TestCommitRefusals(t *testing.T) {
 	if err := w.Commit(testCtx(t), foreign); err == nil || !strings.Contains(err.Error(), "the checkpoint's manifest is for table elsewhere but the sink now writes to log") {
 		t.Errorf("commit of another table's manifest: %v", err)
 	}
-	exec(t, conn, "DELETE FROM log__sluice_stage")
+	execSQL(t, conn, "DELETE FROM log__sluice_stage")
 	err = w.Commit(testCtx(t), m)
 	if err == nil || !strings.Contains(err.Error(), "holds 0 of the epoch's 2 rows") {
 		t.Errorf("commit of lost rows: %v", err)

@@ -43,7 +43,7 @@ func TestTableFit(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dsn, conn := newDatabase(t)
 			if tt.ddl != "" {
-				exec(t, conn, tt.ddl)
+				execSQL(t, conn, tt.ddl)
 			}
 			s := buildSink(t, sinkBlock(dsn, append([]string{`table = "activity"`}, tt.args...)...), windowRows)
 			w, err := s.Open(testCtx(t), &plugins.Runtime{Pipeline: "p", Logger: slog.New(slog.DiscardHandler)})
@@ -93,13 +93,13 @@ func TestStageOfOtherRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	exec(t, conn, "ALTER TABLE activity ADD COLUMN mobile boolean")
+	execSQL(t, conn, "ALTER TABLE activity ADD COLUMN mobile boolean")
 	s := buildSink(t, sinkBlock(dsn, `table = "activity"`), windowRows)
 	_, err := s.Open(testCtx(t), &plugins.Runtime{Pipeline: "test", Logger: slog.New(slog.DiscardHandler), Checkpoints: true})
 	if err == nil || !strings.Contains(err.Error(), "holds uncommitted rows of other records") {
 		t.Fatalf("Open with a staged epoch of other fields: %v", err)
 	}
-	exec(t, conn, "DELETE FROM activity__sluice_stage")
+	execSQL(t, conn, "DELETE FROM activity__sluice_stage")
 	w = openWriter(t, s, true)
 	write(t, w, batchOf(windowRows, []any{minute(0), "buy", 2, 0.5, true}))
 	commitEpoch(t, w, 2)

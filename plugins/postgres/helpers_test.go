@@ -96,8 +96,8 @@ func tableRows(t testing.TB, conn *pgx.Conn, table string) []string {
 	return out
 }
 
-// exec runs statements on conn, failing the test on error.
-func exec(t testing.TB, conn *pgx.Conn, sql ...string) {
+// execSQL runs statements on conn, failing the test on error.
+func execSQL(t testing.TB, conn *pgx.Conn, sql ...string) {
 	t.Helper()
 	for _, s := range sql {
 		if _, err := conn.Exec(testCtx(t), s); err != nil {

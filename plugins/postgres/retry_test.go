@@ -43,7 +43,7 @@ func TestRetryOnDroppedConnection(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					exec(t, tx.Conn(), "LOCK TABLE log IN ACCESS EXCLUSIVE MODE")
+					execSQL(t, tx.Conn(), "LOCK TABLE log IN ACCESS EXCLUSIVE MODE")
 					done := make(chan error, 1)
 					go func() {
 						m, err := w.Prepare(testCtx(t), 2)
