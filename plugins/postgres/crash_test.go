@@ -364,4 +364,3 @@ func multisetDiff(got, want []string) (lost, extra []string) {
 	slices.Sort(extra)
 	return lost, extra
 }
-
