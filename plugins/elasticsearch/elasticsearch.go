@@ -110,14 +110,16 @@ var Plugin = &plugins.Plugin{
 	Description: description,
 	Spec:        spec(),
 	Examples: []plugins.Example{
-		{Title: "Window results in daily indices", Config: `sink "elasticsearch" "search" {
+		{Title: "Events in daily indices, under an id of their own", Config: `sink "elasticsearch" "search" {
   urls  = ["https://es.example.com:9200"]
-  index = "user-activity-{window_start|yyyy.MM.dd}"
+  index = "user-events-{ts|yyyy.MM.dd}"
+  id    = "string(user_id) + '-' + string(ts)"
   auth {
-    api_key = env("ES_API_KEY")
+    username = "sluice"
+    password = env("ES_PASSWORD", "changeme")
   }
 }`},
-		{Title: "Events under an id of their own, merged into existing documents", Config: `sink "elasticsearch" "users" {
+		{Title: "Latest event per user, merged into existing documents, gzip", Config: `sink "elasticsearch" "users" {
   urls        = ["http://127.0.0.1:9200"]
   index       = "users"
   id          = "string(user_id)"
