@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-io/sluice/cmd/sluice/internal/dashboard"
 	"github.com/sluice-io/sluice/cmd/sluice/internal/observe"
 	"github.com/sluice-io/sluice/runner"
 	"github.com/sluice-io/sluice/runner/config"
@@ -192,7 +193,7 @@ func startMetricsServer(block *config.Metrics, addr string, monitor *runner.Moni
 	if addr == "" {
 		return nil, exitOK
 	}
-	server, err := observe.Start(observe.Options{Addr: addr, Monitor: monitor, Build: observe.ReadBuildInfo(), Logger: logger})
+	server, err := observe.Start(observe.Options{Addr: addr, Monitor: monitor, Dashboard: dashboard.Handler(), Build: observe.ReadBuildInfo(), Logger: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice run:", err)
 		return nil, exitProblems
