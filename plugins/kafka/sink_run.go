@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -180,6 +181,12 @@ type sinkWriter struct {
 	cl   *kgo.Client
 	sink *Sink
 	enc  *rowEncoder
+	// Reused from one batch to the next once the client has answered for
+	// every record of the previous one; dropped after a failed Write, when
+	// the client may still hold them.
+	buf  []byte
+	recs []kgo.Record
+	ptrs []*kgo.Record
 }
 
 // Retries is the number of batches the writer itself retried: none, the
@@ -193,20 +200,24 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 	if b.Rows == 0 {
 		return nil
 	}
-	// Fresh memory for every batch: after a canceled Write the client may
-	// still hold the records.
-	buf := make([]byte, 0, 128*b.Rows)
-	recs := make([]kgo.Record, b.Rows)
-	ptrs := make([]*kgo.Record, b.Rows)
+	if cap(w.recs) < b.Rows {
+		w.recs, w.ptrs = make([]kgo.Record, b.Rows), make([]*kgo.Record, b.Rows)
+	}
+	recs, ptrs := w.recs[:b.Rows], w.ptrs[:b.Rows]
+	buf := w.buf[:0]
+	now := time.Now()
 	w.enc.bind(b)
 	for row := range b.Rows {
 		var err error
+		recs[row] = kgo.Record{Timestamp: now}
 		if buf, err = w.enc.appendRecord(buf, b, row, &recs[row]); err != nil {
 			return err
 		}
 		ptrs[row] = &recs[row]
 	}
+	w.buf = buf
 	if err := w.cl.ProduceSync(ctx, ptrs...).FirstErr(); err != nil {
+		w.buf, w.recs, w.ptrs = nil, nil, nil
 		return fmt.Errorf("producing to %s on %s: %w", w.sink.Topic, w.sink.Conn.brokersText(), oneLine(err))
 	}
 	return nil
