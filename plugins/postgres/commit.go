@@ -78,7 +78,7 @@ func (w *Writer) commit(ctx context.Context, manifest []byte) error {
 		return err
 	}
 	start := time.Now()
-	err = w.do(ctx, fmt.Sprintf("commit epoch %d to %s", m.Epoch, w.where()), func(ctx context.Context, conn *pgx.Conn, _ int) error {
+	err = w.do(ctx, "move staged rows into "+w.where(), func(ctx context.Context, conn *pgx.Conn, _ int) error {
 		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			tag, err := tx.Exec(ctx, advanceProgressSQL(w.tables), m.Pipeline, m.Sink, m.Epoch, m.Table)
 			if err != nil {
