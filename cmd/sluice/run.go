@@ -187,17 +187,25 @@ func newLogger(format string, w io.Writer) (*slog.Logger, error) {
 // addr, or else on the metrics block's listen address; without either it
 // serves nothing and returns nil.
 func startMetricsServer(block *config.Metrics, addr string, monitor *runner.Monitor, logger *slog.Logger, stderr io.Writer) (*observe.Server, int) {
-	if addr == "" && block != nil {
-		addr = block.Listen
+	webConfig := ""
+	if block != nil {
+		webConfig = block.WebConfigFile
+		if addr == "" {
+			addr = block.Listen
+		}
 	}
 	if addr == "" {
 		return nil, exitOK
 	}
-	server, err := observe.Start(observe.Options{Addr: addr, Monitor: monitor, Dashboard: dashboard.Handler(), Build: observe.ReadBuildInfo(), Logger: logger})
+	server, err := observe.Start(observe.Options{Addr: addr, WebConfigFile: webConfig, Monitor: monitor, Dashboard: dashboard.Handler(), Build: observe.ReadBuildInfo(), Logger: logger})
 	if err != nil {
 		fmt.Fprintln(stderr, "sluice run:", err)
 		return nil, exitProblems
 	}
-	logger.Info("metrics endpoint listening", "url", "http://"+server.Addr().String()+"/metrics")
+	if webConfig == "" {
+		logger.Info("metrics endpoint listening", "url", "http://"+server.Addr().String()+"/metrics")
+	} else {
+		logger.Info("metrics endpoint listening (TLS and authentication as the web config file says)", "address", server.Addr().String(), "web_config_file", webConfig)
+	}
 	return server, exitOK
 }

@@ -118,10 +118,15 @@ type Checkpoint struct {
 	DefRange hcl.Range
 }
 
-// Metrics is the top-level `metrics` block.
+// Metrics is the top-level `metrics` block: where sluice run serves
+// metrics, health, the JSON API and the dashboard (docs/observability.md).
 type Metrics struct {
-	Listen   string // host:port of the Prometheus endpoint
-	DefRange hcl.Range
+	Listen string // host:port of the endpoint
+	// WebConfigFile is the path, resolved against the folder of the file
+	// that declares it, of an exporter-toolkit web configuration file (TLS
+	// and basic auth); "" serves plain HTTP without authentication.
+	WebConfigFile string
+	DefRange      hcl.Range
 }
 
 // Test is a top-level `test "NAME"` block: run Pipeline on Input (NDJSON)
@@ -136,7 +141,8 @@ type Test struct {
 }
 
 var metricsSpec = schema.NewSpec(
-	schema.String("listen", "The host:port the Prometheus metrics endpoint listens on.").WithDefault("127.0.0.1:9464").Example(`"127.0.0.1:9464"`),
+	schema.String("listen", "The host:port the endpoint (metrics, health, JSON API, dashboard) listens on. An address other than loopback needs web_config_file with TLS and basic auth, or lint warns.").WithDefault("127.0.0.1:9464").Example(`"127.0.0.1:9464"`),
+	schema.String("web_config_file", "A Prometheus exporter-toolkit web configuration file (tls_server_config, basic_auth_users with bcrypt hashes), relative to this file's folder; without it the endpoint is plain HTTP without authentication.").AsOptional().Example(`"web.yml"`),
 )
 
 var testSpec = schema.NewSpec(

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -341,28 +340,6 @@ func (l *loader) labels(blk *hclsyntax.Block, names ...string) bool {
 	}
 	l.add(d)
 	return false
-}
-
-func (l *loader) metrics(ctx *schema.Context, blk *hclsyntax.Block) {
-	if !l.labels(blk) {
-		return
-	}
-	if prev := l.project.Metrics; prev != nil {
-		l.add(duplicate("metrics", blk.DefRange(), prev.DefRange))
-		return
-	}
-	v, diags := schema.Decode(ctx, blk, metricsSpec)
-	l.add(diags...)
-	listen := v.String("listen")
-	if _, port, err := net.SplitHostPort(listen); err != nil || port == "" {
-		l.add(&hcl.Diagnostic{
-			Severity: hcl.DiagError,
-			Summary:  "Invalid listen address",
-			Detail:   fmt.Sprintf("%q is not a host:port address; write for example \"127.0.0.1:9464\" or \":9464\".", listen),
-			Subject:  v.Range("listen").Ptr(),
-		})
-	}
-	l.project.Metrics = &Metrics{Listen: listen, DefRange: blk.DefRange()}
 }
 
 func (l *loader) checkTests() {
