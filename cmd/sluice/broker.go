@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"slices"
@@ -11,8 +12,10 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"github.com/sluice-io/sluice/cmd/sluice/internal/observe"
 	"github.com/sluice-io/sluice/internal/produce"
 	"github.com/sluice-io/sluice/internal/pulsartest"
 )
@@ -48,6 +51,7 @@ type brokerFlags struct {
 	logFormat  string
 	dataDir    string
 	partitions partitionFlags
+	metrics    string
 }
 
 func newBrokerCmd() *cobra.Command {
@@ -71,6 +75,8 @@ acknowledged).`,
 	cmd.Flags().StringVar(&f.dataDir, "data", "", "keep topics, messages, producers' sequence ids (for deduplication) and subscription positions "+
 		"in this `DIR`, created if needed, so that they survive a restart (default: in memory only)")
 	cmd.Flags().Var(f.partitions, "partitions", "create a partitioned topic of N partitions (repeatable)")
+	cmd.Flags().StringVar(&f.metrics, "metrics", "", "serve Prometheus metrics of the --partitions topics, and /healthz, on `HOST:PORT`")
+	mustRegister(cmd.RegisterFlagCompletionFunc("metrics", cobra.NoFileCompletions))
 	mustRegister(cmd.RegisterFlagCompletionFunc("data", completeDirs))
 	mustRegister(cmd.RegisterFlagCompletionFunc("addr", cobra.NoFileCompletions))
 	mustRegister(cmd.RegisterFlagCompletionFunc("partitions", cobra.NoFileCompletions))
@@ -100,6 +106,19 @@ func runBroker(f brokerFlags, stdout, stderr io.Writer) int {
 		logger.Info("broker listening (in memory: topics are lost when it stops)", "url", b.URL())
 	} else {
 		logger.Info("broker listening (state kept in the data directory)", "url", b.URL(), "data", f.dataDir)
+	}
+	if f.metrics != "" {
+		topics := slices.Sorted(maps.Keys(f.partitions))
+		server, err := observe.Start(observe.Options{
+			Addr: f.metrics, Build: observe.ReadBuildInfo(), Logger: logger,
+			Collectors: []prometheus.Collector{observe.NewBrokerCollector(b, func() []string { return topics })},
+		})
+		if err != nil {
+			fmt.Fprintln(stderr, "sluice broker:", err)
+			return exitProblems
+		}
+		defer server.Shutdown(context.Background())
+		logger.Info("metrics endpoint listening", "url", "http://"+server.Addr().String()+"/metrics")
 	}
 	fmt.Fprintln(stdout, b.URL())
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
