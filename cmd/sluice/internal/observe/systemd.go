@@ -25,13 +25,14 @@ type Systemd struct {
 
 // StartSystemd watches m in the background until ctx ends: it sends
 // READY=1 once m shows pipelines pipelines, none of them still starting,
-// and watchdog pings from the start when systemd asks for them.
+// and watchdog pings from the start when systemd asks for them, each after
+// reading m (a process whose pipelines' live view is stuck stops pinging).
 func StartSystemd(ctx context.Context, m Snapshotter, pipelines int, logger *slog.Logger) *Systemd {
 	s := &Systemd{logger: logger}
 	if interval, err := daemon.SdWatchdogEnabled(false); err != nil {
 		logger.Warn("systemd watchdog: ignoring WATCHDOG_USEC", "error", err.Error())
 	} else if interval > 0 {
-		go s.watchdog(ctx, interval/2)
+		go s.watchdog(ctx, m, interval/2)
 	}
 	go s.waitReady(ctx, m, pipelines)
 	return s
@@ -67,16 +68,16 @@ func started(ps []runner.PipelineStatus, pipelines int) bool {
 	return true
 }
 
-func (s *Systemd) watchdog(ctx context.Context, every time.Duration) {
+func (s *Systemd) watchdog(ctx context.Context, m Snapshotter, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	s.notify(daemon.SdNotifyWatchdog)
 	for {
+		m.Snapshot(time.Now())
+		s.notify(daemon.SdNotifyWatchdog)
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			s.notify(daemon.SdNotifyWatchdog)
 		}
 	}
 }
