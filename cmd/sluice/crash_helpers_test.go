@@ -1,5 +1,3 @@
-//go:build race
-
 package main
 
 // Helpers of the crash test (crash_test.go): the events and the windows
@@ -113,10 +111,12 @@ func crashModel(events []crashEvent) map[crashRow]int {
 }
 
 // crashBroker is the embedded broker, kept in a directory and restarted
-// on the same address.
+// on the same address. Tests running at once share it: mu guards b.
 type crashBroker struct {
 	dir, addr string
-	b         *pulsartest.Broker
+
+	mu sync.Mutex
+	b  *pulsartest.Broker
 }
 
 func startCrashBroker(t *testing.T) *crashBroker {
@@ -125,16 +125,25 @@ func startCrashBroker(t *testing.T) *crashBroker {
 	b, err := pulsartest.Start(pulsartest.Options{DataDir: cb.dir})
 	must(t, err)
 	cb.b, cb.addr = b, b.Addr().String()
-	t.Cleanup(func() { cb.b.Close() })
+	t.Cleanup(func() { cb.broker().Close() })
 	return cb
 }
 
 func (cb *crashBroker) url() string { return "pulsar://" + cb.addr }
 
+// broker returns the running broker.
+func (cb *crashBroker) broker() *pulsartest.Broker {
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
+	return cb.b
+}
+
 // restart closes the broker and starts it again on its directory and
 // address.
 func (cb *crashBroker) restart(t *testing.T) {
 	t.Helper()
+	cb.mu.Lock()
+	defer cb.mu.Unlock()
 	must(t, cb.b.Close())
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -153,7 +162,7 @@ func (cb *crashBroker) restart(t *testing.T) {
 // progress returns how many messages sub acknowledged, and whether the
 // subscription exists yet (0 until it does).
 func (cb *crashBroker) progress(sub string) (acked int64, exists bool) {
-	st := cb.b.Stats(crashTopic)
+	st := cb.broker().Stats(crashTopic)
 	for _, p := range st.Partitions {
 		if _, ok := p.Subscriptions[sub]; ok {
 			exists = true
@@ -171,7 +180,7 @@ func (cb *crashBroker) progress(sub string) (acked int64, exists bool) {
 // finishing.
 func (cb *crashBroker) nearEnd(sub string) bool {
 	var backlog, unacked int64
-	for _, p := range cb.b.Stats(crashTopic).Partitions {
+	for _, p := range cb.broker().Stats(crashTopic).Partitions {
 		s := p.Subscriptions[sub]
 		backlog += s.Backlog
 		unacked += s.Unacked
@@ -181,7 +190,7 @@ func (cb *crashBroker) nearEnd(sub string) bool {
 
 // subscribed reports whether every partition has a consumer on sub.
 func (cb *crashBroker) subscribed(sub string) bool {
-	st := cb.b.Stats(crashTopic)
+	st := cb.broker().Stats(crashTopic)
 	for _, p := range st.Partitions {
 		if p.Subscriptions[sub].Consumers == 0 {
 			return false
@@ -190,11 +199,11 @@ func (cb *crashBroker) subscribed(sub string) bool {
 	return len(st.Partitions) == crashPartitions
 }
 
-// produce sends the events to the topic, keyed by user, and checks the
-// broker stored them all.
-func (cb *crashBroker) produce(t *testing.T, events []crashEvent) {
+// produce sends the events to the topic, keyed by user, checks the broker
+// stored them all and returns where each message is.
+func (cb *crashBroker) produce(t *testing.T, events []crashEvent) crashPositions {
 	t.Helper()
-	must(t, cb.b.CreateTopic(crashTopic, crashPartitions))
+	must(t, cb.broker().CreateTopic(crashTopic, crashPartitions))
 	client, err := pulsarapi.NewClient(pulsarapi.ClientOptions{URL: cb.url(), OperationTimeout: 30 * time.Second, Logger: pulsarlog.DefaultNopLogger()})
 	must(t, err)
 	defer client.Close()
@@ -204,28 +213,32 @@ func (cb *crashBroker) produce(t *testing.T, events []crashEvent) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var (
-		mu       sync.Mutex
-		firstErr error
+		mu        sync.Mutex
+		firstErr  error
+		positions = crashPositions{}
 	)
 	for _, e := range events {
 		payload, err := json.Marshal(e)
 		must(t, err)
 		producer.SendAsync(ctx, &pulsarapi.ProducerMessage{Payload: payload, Key: strconv.Itoa(e.UserID)},
-			func(_ pulsarapi.MessageID, _ *pulsarapi.ProducerMessage, err error) {
+			func(id pulsarapi.MessageID, _ *pulsarapi.ProducerMessage, err error) {
+				mu.Lock()
+				defer mu.Unlock()
 				if err != nil {
-					mu.Lock()
 					if firstErr == nil {
 						firstErr = err
 					}
-					mu.Unlock()
+					return
 				}
+				topic := fmt.Sprintf("%s-partition-%d", crashTopic, id.PartitionIdx())
+				positions[topic] = append(positions[topic], crashPosition{id.LedgerID(), id.EntryID(), int64(id.BatchIdx())})
 			})
 	}
 	must(t, producer.FlushWithCtx(ctx))
 	mu.Lock()
 	must(t, firstErr)
 	mu.Unlock()
-	st := cb.b.Stats(crashTopic)
+	st := cb.broker().Stats(crashTopic)
 	if st.Messages() != int64(len(events)) {
 		t.Fatalf("the broker stored %d messages of %d", st.Messages(), len(events))
 	}
@@ -234,6 +247,15 @@ func (cb *crashBroker) produce(t *testing.T, events []crashEvent) {
 			t.Fatalf("partition %s holds only %d messages", p.Topic, p.Messages)
 		}
 	}
+	n := 0
+	for _, list := range positions {
+		slices.SortFunc(list, crashPosition.compare)
+		n += len(list)
+	}
+	if n != len(events) {
+		t.Fatalf("%d message ids for %d events", n, len(events))
+	}
+	return positions
 }
 
 // crashLog is a buffer safe to read while a process writes it.
