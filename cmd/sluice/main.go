@@ -113,7 +113,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newLintCmd(), newFmtCmd(), newGraphCmd(), newPluginsCmd(),
 		newRunCmd(), newTestCmd(), newBrokerCmd(), newProduceCmd(),
-		newDemoCmd(), newStatusCmd(), newVersionCmd(),
+		newDemoCmd(), newStatusCmd(), newVersionCmd(), newNexmarkCmd(),
 	)
 	root.SetHelpCommand(newHelpCmd())
 	root.InitDefaultHelpCmd()
