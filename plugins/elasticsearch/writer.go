@@ -273,6 +273,7 @@ func (w *writer) enqueueLocked(ctx context.Context) error {
 		return nil
 	}
 	buf := w.pending
+	size, count := len(buf.body), len(buf.entries) // buf is the sender's once queued
 	w.inflight.Add(1)
 	select {
 	case w.queue <- buf:
@@ -286,7 +287,7 @@ func (w *writer) enqueueLocked(ctx context.Context) error {
 	select {
 	case w.pending = <-w.free:
 	default:
-		w.pending = &bulkBuffer{body: make([]byte, 0, len(buf.body)), entries: make([]bulkEntry, 0, len(buf.entries))}
+		w.pending = &bulkBuffer{body: make([]byte, 0, size), entries: make([]bulkEntry, 0, count)}
 	}
 	return nil
 }
