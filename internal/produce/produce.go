@@ -37,7 +37,14 @@ type Options struct {
 	Unkeyed func(line int, reason string)
 	// Logger receives the client's warnings; nil discards them.
 	Logger *slog.Logger
+	// OperationTimeout bounds connecting and creating the producer, each
+	// retried until it runs out; zero means DefaultOperationTimeout.
+	OperationTimeout time.Duration
 }
+
+// DefaultOperationTimeout is the operation timeout when Options leave it
+// zero: the Pulsar client's default.
+const DefaultOperationTimeout = sluicepulsar.DefaultOperationTimeout
 
 // maxLine bounds one line, like the file source.
 const maxLine = 64 << 20
@@ -50,19 +57,24 @@ func Run(ctx context.Context, opts Options, r io.Reader) (int, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	timeout := opts.OperationTimeout
+	if timeout <= 0 {
+		timeout = DefaultOperationTimeout
+	}
+	within := timeout.String()
 	client, err := pulsar.NewClient(pulsar.ClientOptions{
 		URL:               opts.URL,
-		OperationTimeout:  30 * time.Second,
+		OperationTimeout:  timeout,
 		ConnectionTimeout: 10 * time.Second,
 		Logger:            sluicepulsar.ClientLogger(logger.With("component", "pulsar-client")),
 	})
 	if err != nil {
-		return 0, fmt.Errorf("connect to %s: %w", opts.URL, err)
+		return 0, fmt.Errorf("connecting to %s: %w", opts.URL, sluicepulsar.ClientError(err, within))
 	}
 	defer client.Close()
 	producer, err := client.CreateProducer(pulsar.ProducerOptions{Topic: opts.Topic})
 	if err != nil {
-		return 0, fmt.Errorf("create a producer for %s on %s: %w", opts.Topic, opts.URL, err)
+		return 0, fmt.Errorf("creating a producer for %s on %s: %w", opts.Topic, opts.URL, sluicepulsar.ClientError(err, within))
 	}
 	defer producer.Close()
 
@@ -90,7 +102,7 @@ func Run(ctx context.Context, opts Options, r io.Reader) (int, error) {
 			if err != nil {
 				mu.Lock()
 				if sendErr == nil {
-					sendErr = fmt.Errorf("line %d: send: %w", at, err)
+					sendErr = fmt.Errorf("line %d: sending to %s on %s: %w", at, opts.Topic, opts.URL, sluicepulsar.ClientError(err, within))
 				}
 				mu.Unlock()
 			}
@@ -107,7 +119,7 @@ func Run(ctx context.Context, opts Options, r io.Reader) (int, error) {
 		return n, fmt.Errorf("line %d: %w", line+1, err)
 	}
 	if err := producer.FlushWithCtx(ctx); err != nil {
-		return n, fmt.Errorf("flush: %w", err)
+		return n, fmt.Errorf("flushing to %s on %s: %w", opts.Topic, opts.URL, sluicepulsar.ClientError(err, within))
 	}
 	mu.Lock()
 	defer mu.Unlock()

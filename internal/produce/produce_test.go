@@ -3,6 +3,7 @@ package produce
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +73,22 @@ func TestProduce(t *testing.T) {
 		if m.Key() != "" {
 			t.Errorf("message %s has key %q, want none", m.Payload(), m.Key())
 		}
+	}
+}
+
+func TestProduceUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "pulsar://" + l.Addr().String()
+	l.Close()
+	_, err = Run(context.Background(), Options{URL: url, Topic: "events", OperationTimeout: time.Second}, strings.NewReader("{}\n"))
+	if err == nil {
+		t.Fatal("Run succeeded without a broker")
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "\n") || strings.Count(msg, url) != 1 || !strings.Contains(msg, "no success within 1s") {
+		t.Fatalf("the error is not one line naming %s once and the timeout: %q", url, msg)
 	}
 }

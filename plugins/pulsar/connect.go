@@ -93,6 +93,16 @@ func (e *clientError) Unwrap() error { return e.err }
 // for an operation bounded by the connection's operation timeout; nil
 // stays nil.
 func (c *Connection) explain(err error) error {
+	return ClientError(err, fmt.Sprintf("operation_timeout (%s)", c.operationTimeout()))
+}
+
+// ClientError returns err of the Pulsar client as one line that says what
+// happened, for an operation the client retried for as long as within
+// says (such as "operation_timeout (30s)"); nil stays nil. The client
+// joins the causes of a retried operation with newlines and reports a
+// broker it could not reach as "connection error"; errors.Is and
+// errors.As still see the client's error.
+func ClientError(err error, within string) error {
 	if err == nil {
 		return nil
 	}
@@ -112,7 +122,7 @@ func (c *Connection) explain(err error) error {
 	}
 	msg := strings.Join(parts, "; ")
 	if timedOut {
-		prefix := fmt.Sprintf("no success within operation_timeout (%s)", c.operationTimeout())
+		prefix := "no success within " + within
 		if msg == "" {
 			msg = prefix
 		} else {
