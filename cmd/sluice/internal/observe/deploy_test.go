@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -593,23 +592,17 @@ func TestAlertRulesAreDocumented(t *testing.T) {
 // TestKubernetesRulesMatchAlertsFile: the PrometheusRule of
 // deploy/kubernetes holds exactly the groups of the alert rules file.
 func TestKubernetesRulesMatchAlertsFile(t *testing.T) {
-	f, err := os.Open(monitoringK8s)
+	data, err := os.ReadFile(monitoringK8s)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	dec := yaml.NewDecoder(f)
-	want := readAlertRules(t, alertsFile)
-	found := false
-	for {
+	want, found := readAlertRules(t, alertsFile), false
+	for _, part := range strings.Split(string(data), "\n---\n") {
 		var doc struct {
 			Kind string     `yaml:"kind"`
 			Spec alertRules `yaml:"spec"`
 		}
-		if err := dec.Decode(&doc); err != nil {
-			if errors.Is(err, io.EOF) {
-				break
-			}
+		if err := yaml.Unmarshal([]byte(part), &doc); err != nil {
 			t.Fatalf("%s: %v", monitoringK8s, err)
 		}
 		if doc.Kind == "PrometheusRule" {
