@@ -6,6 +6,7 @@ package all
 
 import (
 	_ "github.com/sluice-io/sluice/plugins/console"  // sink "console"
+	_ "github.com/sluice-io/sluice/plugins/delta"    // sink "delta"
 	_ "github.com/sluice-io/sluice/plugins/elasticsearch" // sink "elasticsearch"
 	_ "github.com/sluice-io/sluice/plugins/file"     // source, sink and dead_letter "file"
 	_ "github.com/sluice-io/sluice/plugins/filter"   // filter

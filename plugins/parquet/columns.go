@@ -37,15 +37,15 @@ func fileColumns(in record.Schema, keys []PartitionKey) []FileColumn {
 	return out
 }
 
-// leafNode returns the Parquet type of a record column type. Every column
-// is optional: the record schema does not say which columns never hold
-// null.
-func leafNode(t record.ColumnType) pq.Node {
+// leafNode returns the Parquet type of a record column type, timestamps
+// in unit (pq.Millisecond or pq.Microsecond). Every column is optional:
+// the record schema does not say which columns never hold null.
+func leafNode(t record.ColumnType, unit pq.TimeUnit) pq.Node {
 	var n pq.Node
 	switch t {
 	case record.ColumnTimestamp:
-		// INT64 TIMESTAMP(MILLIS, isAdjustedToUTC=true).
-		n = pq.Timestamp(pq.Millisecond)
+		// INT64 TIMESTAMP(unit, isAdjustedToUTC=true).
+		n = pq.Timestamp(unit)
 	case record.ColumnInt:
 		n = pq.Leaf(pq.Int64Type)
 	case record.ColumnFloat:
@@ -64,11 +64,11 @@ func leafNode(t record.ColumnType) pq.Node {
 }
 
 // fileSchema returns the Parquet schema of the files: one optional leaf
-// per column, in the order of the input schema.
-func fileSchema(cols []FileColumn) *pq.Schema {
+// per column, in the order of the input schema, timestamps in unit.
+func fileSchema(cols []FileColumn, unit pq.TimeUnit) *pq.Schema {
 	g := &orderedGroup{}
 	for _, c := range cols {
-		g.fields = append(g.fields, &namedField{Node: leafNode(c.Type), name: c.Name})
+		g.fields = append(g.fields, &namedField{Node: leafNode(c.Type, unit), name: c.Name})
 	}
 	return pq.NewSchema("sluice", g)
 }
@@ -140,16 +140,21 @@ func (f *namedField) Value(base reflect.Value) reflect.Value {
 }
 
 // appendValues appends to dst the Parquet values of column c for the rows
-// of b listed in rows, as the leaf column index column. Nulls have
-// definition level 0, values level 1. Strings alias b's bytes, which the
-// writer copies.
-func appendValues(dst []pq.Value, b *record.Batch, c FileColumn, column int, rows []int32) []pq.Value {
+// of b listed in rows, as the leaf column index column; timestamps (Unix
+// ms) are multiplied by tsScale (1 for milliseconds, 1000 for
+// microseconds). Nulls have definition level 0, values level 1. Strings
+// alias b's bytes, which the writer copies.
+func appendValues(dst []pq.Value, b *record.Batch, c FileColumn, column int, rows []int32, tsScale int64) []pq.Value {
 	v := &b.Columns[c.Index]
 	start := len(dst)
 	switch c.Type {
-	case record.ColumnInt, record.ColumnTimestamp:
+	case record.ColumnInt:
 		for _, r := range rows {
 			dst = append(dst, pq.Int64Value(v.Ints[r]).Level(0, 1, column))
+		}
+	case record.ColumnTimestamp:
+		for _, r := range rows {
+			dst = append(dst, pq.Int64Value(v.Ints[r]*tsScale).Level(0, 1, column))
 		}
 	case record.ColumnFloat:
 		for _, r := range rows {

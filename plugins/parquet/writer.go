@@ -111,7 +111,7 @@ func newWriter(s *Sink, st *objstore.Store, rt *plugins.Runtime) *Writer {
 		w.now = rt.Now
 	}
 	w.options = []pq.WriterOption{
-		fileSchema(s.Columns),
+		fileSchema(s.Columns, pq.Millisecond),
 		pq.Compression(codecs[s.Compression].codec),
 		// Version 1 data pages are what Spark, Hive and older readers expect.
 		pq.DataPageVersion(1),
@@ -241,7 +241,7 @@ func (w *Writer) writeRows(f *folder, b *record.Batch) error {
 func (w *Writer) writeChunk(pf *partFile, b *record.Batch, rows []int32) error {
 	cols := pf.w.ColumnWriters()
 	for i, c := range w.sink.Columns {
-		w.values = appendValues(w.values[:0], b, c, i, rows)
+		w.values = appendValues(w.values[:0], b, c, i, rows, 1)
 		n, err := cols[i].WriteRowValues(w.values)
 		if err != nil {
 			return fmt.Errorf("column %q: %w", c.Name, err)
