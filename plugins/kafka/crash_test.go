@@ -214,20 +214,39 @@ func committedOffsets(t *testing.T, adm *kadm.Client, group string) int64 {
 	return sum
 }
 
-// readValues reads topic with read_committed and counts each value.
+// readValues reads topic with read_committed up to its last stable
+// offsets and counts each value.
 func readValues(t *testing.T, c *kfake.Cluster, topic string) map[string]int {
-	cl := newClient(t, c, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	out := map[string]int{}
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := 0
-		fs.EachRecord(func(r *kgo.Record) { out[string(r.Value)]++; n++ })
-		if n == 0 {
-			return out
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ends, err := kadm.NewClient(newClient(t, c)).ListCommittedOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
 	}
+	left := map[int32]int64{} // partition -> end offset not reached yet
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
+		}
+	})
+	cl := newClient(t, c, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	out := map[string]int{}
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: partitions short of their end: %v", topic, left)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if !r.Attrs.IsControl() {
+				out[string(r.Value)]++
+			}
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+		})
+	}
+	return out
 }
 
 // diffCounts describes how got differs from want, "" when equal.

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -66,27 +67,45 @@ func produce(t testing.TB, cl *kgo.Client, recs ...*kgo.Record) {
 	}
 }
 
-// readTopic reads every record of topic with the isolation level, until
-// none came for quiet.
+// readTopic reads every record of topic with the isolation level, up to
+// the end offsets (last stable offsets for read_committed) it has now.
 func readTopic(t testing.TB, c *kfake.Cluster, topic string, committed bool) []*kgo.Record {
 	t.Helper()
-	level := kgo.ReadUncommitted()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(testClient(t, c))
+	level, list := kgo.ReadUncommitted(), adm.ListEndOffsets
 	if committed {
-		level = kgo.ReadCommitted()
+		level, list = kgo.ReadCommitted(), adm.ListCommittedOffsets
 	}
-	cl := testClient(t, c, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(level))
-	var out []*kgo.Record
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		n := len(out)
-		fs.EachRecord(func(r *kgo.Record) { out = append(out, r) })
-		if len(out) == n {
-			break
+	ends, err := list(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	left := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Offset > 0 {
+			left[o.Partition] = o.Offset
 		}
+	})
+	cl := testClient(t, c, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(level), kgo.KeepControlRecords())
+	defer cl.Close()
+	var out []*kgo.Record
+	for len(left) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("reading %s: partitions short of their end: %v", topic, left)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
+			if end, ok := left[r.Partition]; ok && r.Offset+1 >= end {
+				delete(left, r.Partition)
+			}
+		})
 	}
-	cl.Close()
 	slices.SortFunc(out, func(a, b *kgo.Record) int {
 		if a.Partition != b.Partition {
 			return int(a.Partition - b.Partition)
