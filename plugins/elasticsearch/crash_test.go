@@ -33,7 +33,7 @@ import (
 
 const (
 	// crashEvents is the number of input events.
-	crashEvents = 100_000
+	crashEvents = 60_000
 	// crashCheckpoints is about how many checkpoints a whole run takes.
 	crashCheckpoints = 12
 	// crashMinKills is how many kills must interrupt a running process.
