@@ -358,44 +358,71 @@ func TestDashboardAtScale(t *testing.T) {
 // syntheticPipelines builds n pipelines of parts partitions each, running
 // since start, whose counters grow with the time until now; in each,
 // partition 7 holds the watermark back and every 16th partition is idle.
+// A few differ, so that the page draws every kind of state: pipeline_00
+// failed, pipeline_02 takes checkpoints (one failed), pipeline_03 is still
+// starting (no stage or sink yet, encoded as null) and pipeline_04's window
+// has no record yet.
 func syntheticPipelines(n, parts int, start, now time.Time) []runner.PipelineStatus {
 	out := make([]runner.PipelineStatus, n)
-	grown := int64(now.Sub(start) / time.Millisecond)
 	for i := range out {
-		in := 1_000_000*int64(i+1) + grown*int64(i+1)
-		wm := now.Add(-time.Duration(30+i) * time.Second).Truncate(time.Millisecond)
-		w := &runner.WindowStatus{
-			Watermark: &wm, WatermarkLagSeconds: now.Sub(wm).Seconds(), OpenWindows: 12, StateBytes: 1 << 20,
-			EmitLatency: runner.HistogramSnapshot{Buckets: make([]uint64, len(runner.LatencyBuckets))},
-		}
-		src := runner.SourceStatus{Title: `source "pulsar"`, Connected: true, Records: in, Bytes: 120 * in}
-		for p := range parts {
-			name := fmt.Sprintf("persistent://public/default/events-partition-%d", p)
-			at := wm.Add(time.Duration(p%40) * time.Second)
-			if p == 7 {
-				at = wm
-			}
-			w.Partitions = append(w.Partitions, runner.WindowPartition{Index: p, Name: name, MaxEventTime: &at, LastDelivery: now, Idle: p%16 == 15})
-			backlog := int64(p % 5)
-			src.Partitions = append(src.Partitions, runner.SourcePartition{Index: p, Name: name, Backlog: &backlog})
-		}
-		w.Holding = &runner.HoldingPartition{Index: 7, Name: w.Partitions[7].Name, MaxEventTime: w.Partitions[7].MaxEventTime,
-			BehindSeconds: 39, Since: now.Add(-time.Minute), LastDeliverySecondsAgo: 0.5}
-		row, _ := json.Marshal(map[string]any{"window_start": wm.Add(-time.Minute), "window_end": wm, "action": "view", "events": i + 1})
-		out[i] = runner.PipelineStatus{
-			Name: fmt.Sprintf("pipeline_%02d", i), State: runner.StateRunning, Since: start,
-			Counts: runner.Stats{In: in, Out: in - 10, Dead: 10, Emitted: in / 1000},
-			Source: src,
-			Stages: []runner.StageStatus{
-				{Title: `parse "json"`, Kind: "parse", In: in, Out: in - 10, Dead: 10, DeadReason: "parse"},
-				{Title: `window "tumbling"`, Kind: "window", In: in - 10, Out: in - 10, DeadReason: "event_time", Window: w},
-			},
-			Sinks: []runner.SinkStatus{{Title: `sink "file" "counts"`, Rows: in / 1000,
-				WriteDuration: runner.HistogramSnapshot{Buckets: make([]uint64, len(runner.LatencyBuckets))}, LastRows: []json.RawMessage{row}}},
-			Checkpoints: runner.CheckpointStatus{History: []runner.CheckpointEvent{},
-				Duration: runner.HistogramSnapshot{Buckets: make([]uint64, len(runner.LatencyBuckets))}},
-			Errors: []runner.ErrorEvent{},
-		}
+		out[i] = syntheticPipeline(i, parts, start, now)
+	}
+	fail := now.Add(-20 * time.Second)
+	out[0].State, out[0].Error, out[0].Source.Connected = runner.StateFailed, `sink "file" "counts": write /data/counts.ndjson: no space left on device`, false
+	out[0].Errors = []runner.ErrorEvent{{At: fail.Add(-time.Minute), Message: "pulsar: connection reset; reconnecting"}, {At: fail, Message: out[0].Error}}
+	ok := now.Add(-4 * time.Second)
+	hist := runner.HistogramSnapshot{Count: 3, SumSeconds: 0.09, Buckets: make([]uint64, len(runner.LatencyBuckets))}
+	for b := 5; b < len(hist.Buckets); b++ {
+		hist.Buckets[b] = 3
+	}
+	out[2].Checkpoints = runner.CheckpointStatus{Enabled: true, EverySeconds: 10, Count: 3, Failed: 1, Epoch: 3, LastSuccess: &ok, LastSize: 48213, Duration: hist,
+		History: []runner.CheckpointEvent{
+			{Epoch: 1, At: ok.Add(-20 * time.Second), DurationSeconds: 0.03, SizeBytes: 40960, Result: "ok"},
+			{Epoch: 2, At: ok.Add(-10 * time.Second), DurationSeconds: 0.02, SizeBytes: 0, Result: "failed", Error: "put s3://ckpt/2: timeout"},
+			{Epoch: 3, At: ok, DurationSeconds: 0.04, SizeBytes: 48213, Result: "ok"},
+		}}
+	out[3].State, out[3].Stages, out[3].Sinks = runner.StateStarting, nil, nil
+	w := out[4].Stages[1].Window
+	w.Watermark, w.WatermarkLagSeconds, w.Holding = nil, 0, nil
+	for p := range w.Partitions {
+		w.Partitions[p].MaxEventTime = nil
 	}
 	return out
+}
+
+// syntheticPipeline is pipeline i of syntheticPipelines.
+func syntheticPipeline(i, parts int, start, now time.Time) runner.PipelineStatus {
+	in := 1_000_000*int64(i+1) + int64(now.Sub(start)/time.Millisecond)*int64(i+1)
+	wm := now.Add(-time.Duration(30+i) * time.Second).Truncate(time.Millisecond)
+	w := &runner.WindowStatus{
+		Watermark: &wm, WatermarkLagSeconds: now.Sub(wm).Seconds(), OpenWindows: 12, StateBytes: 1 << 20,
+		EmitLatency: runner.HistogramSnapshot{Buckets: make([]uint64, len(runner.LatencyBuckets))},
+	}
+	src := runner.SourceStatus{Title: `source "pulsar"`, Connected: true, Records: in, Bytes: 120 * in}
+	for p := range parts {
+		name := fmt.Sprintf("persistent://public/default/events-partition-%d", p)
+		at := wm.Add(time.Duration(p%40) * time.Second)
+		if p == 7 {
+			at = wm
+		}
+		w.Partitions = append(w.Partitions, runner.WindowPartition{Index: p, Name: name, MaxEventTime: &at, LastDelivery: now, Idle: p%16 == 15})
+		backlog := int64(p % 5)
+		src.Partitions = append(src.Partitions, runner.SourcePartition{Index: p, Name: name, Backlog: &backlog})
+	}
+	w.Holding = &runner.HoldingPartition{Index: 7, Name: w.Partitions[7].Name, MaxEventTime: w.Partitions[7].MaxEventTime,
+		BehindSeconds: 39, Since: now.Add(-time.Minute), LastDeliverySecondsAgo: 0.5}
+	row, _ := json.Marshal(map[string]any{"window_start": wm.Add(-time.Minute), "window_end": wm, "action": "view", "events": i + 1})
+	empty := runner.HistogramSnapshot{Buckets: make([]uint64, len(runner.LatencyBuckets))}
+	return runner.PipelineStatus{
+		Name: fmt.Sprintf("pipeline_%02d", i), State: runner.StateRunning, Since: start,
+		Counts: runner.Stats{In: in, Out: in - 10, Dead: 10, Emitted: in / 1000},
+		Source: src,
+		Stages: []runner.StageStatus{
+			{Title: `parse "json"`, Kind: "parse", In: in, Out: in - 10, Dead: 10, DeadReason: "parse"},
+			{Title: `window "tumbling"`, Kind: "window", In: in - 10, Out: in - 10, DeadReason: "event_time", Window: w},
+		},
+		Sinks:       []runner.SinkStatus{{Title: `sink "file" "counts"`, Rows: in / 1000, WriteDuration: empty, LastRows: []json.RawMessage{row}}},
+		Checkpoints: runner.CheckpointStatus{History: []runner.CheckpointEvent{}, Duration: empty},
+		Errors:      []runner.ErrorEvent{},
+	}
 }

@@ -24,7 +24,8 @@ const { positionals, values: opt } = parseArgs({
 });
 const mode = positionals[0];
 let failed = 0;
-const ok = (msg) => console.log('ok: ' + msg);
+const began = Date.now();
+const ok = (msg) => console.log('ok: ' + msg + ' (at ' + (Date.now() - began) + ' ms)');
 const fail = (msg) => { failed++; console.log('FAIL: ' + msg); };
 const check = (cond, msg, detail) => (cond ? ok(msg) : fail(msg + (detail ? ': ' + detail : '')));
 
@@ -75,18 +76,16 @@ try {
 console.log(failed ? failed + ' checks failed' : 'all checks passed');
 process.exit(failed ? 1 : 0);
 
-/** screenshot saves the full page and the open card in the light and the dark color scheme. */
+/** screenshot saves the full page in the light color scheme and the open card in the dark one. */
 async function screenshot(name, card) {
-  for (const scheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme: scheme });
-    await page.waitForTimeout(300); // let the charts redraw in the new colors
-    const path = join(opt.shots, name + '-' + scheme + '.png');
-    await page.screenshot({ path, fullPage: true });
-    const cardPath = join(opt.shots, name + '-card-' + scheme + '.png');
-    await card.screenshot({ path: cardPath });
-    console.log('screenshots: ' + path + ', ' + cardPath);
-  }
+  const path = join(opt.shots, name + '.png');
+  await page.screenshot({ path, fullPage: true });
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.waitForTimeout(300); // let the charts redraw in the new colors
+  const cardPath = join(opt.shots, name + '-card-dark.png');
+  await card.screenshot({ path: cardPath });
   await page.emulateMedia({ colorScheme: 'light' });
+  console.log('screenshots: ' + path + ', ' + cardPath);
 }
 
 /** rateShown waits until the card's summary shows a records/s rate, which takes two polls; it returns the text. */
@@ -187,6 +186,33 @@ async function scale() {
   const openCards = await page.locator('article.pipeline > details[open]').count();
   check(openCards === 0, 'with ' + n + ' pipelines the cards start closed', openCards + ' open');
 
+  // Filters.
+  const visible = () => page.locator('article.pipeline:not([hidden])').count();
+  await page.fill('#filter', 'pipeline_1');
+  check(await until(3000, async () => (await visible()) === 10), 'the name filter leaves pipeline_10 to pipeline_19', String(await visible()));
+  await page.fill('#filter', '');
+  await page.check('#problems');
+  const problems = await until(3000, async () => (await visible()) === 1 && page.locator('article.pipeline:not([hidden])').getAttribute('data-pipeline'));
+  check(problems === 'pipeline_00', '"problems only" leaves the failed pipeline', String(problems));
+  await page.uncheck('#problems');
+
+  // Every card open at once: each kind of state renders without a script error.
+  let t0 = Date.now();
+  await page.click('#expand');
+  const bodies = page.locator('article.pipeline .body:not(:empty)');
+  check(await until(10000, async () => (await bodies.count()) === n), 'Expand all opens every card', String(await bodies.count()));
+  console.log('every card open after ' + (Date.now() - t0) + ' ms');
+  console.log('elements with every card open: ' + (await elements()));
+  const failedCard = page.locator('article[data-pipeline=pipeline_00]');
+  check(((await failedCard.locator('[role=alert]').textContent()) || '').includes('no space left on device'), 'a failed pipeline shows its error');
+  check((await failedCard.locator('summary [data-state]').textContent()) === 'failed', 'a failed pipeline has the failed badge');
+  check(await page.locator('article[data-pipeline=pipeline_02] tr.failed-row').count() === 1, 'the checkpoint history marks the failed checkpoint');
+  check(await page.locator('article[data-pipeline=pipeline_04] [data-holding]').count() === 0, 'no holding partition is marked when none holds the watermark back');
+  t0 = Date.now();
+  await page.click('#collapse');
+  check(await until(5000, async () => (await bodies.count()) === 0), 'Collapse all closes every card');
+  console.log('every card closed after ' + (Date.now() - t0) + ' ms');
+
   const card = page.locator('article.pipeline').nth(1);
   await card.locator('summary').first().click();
   await card.locator('canvas.strip').first().waitFor({ timeout: 5000 });
@@ -195,7 +221,8 @@ async function scale() {
   check(open - closed < 600, 'one open card with ' + parts + ' partitions adds few elements', (open - closed) + ' more');
   check(await card.locator('[data-holding]').count() >= 1, 'the holding partition is marked at ' + parts + ' partitions');
   await card.locator('details.parts > summary').first().click();
-  const tableRows = await card.locator('details.parts tbody tr').count();
+  // The table fills on the toggle event, which comes after the click.
+  const tableRows = await until(5000, () => card.locator('details.parts tbody tr').count());
   check(tableRows > 0 && tableRows <= 16, 'the partitions table shows the most behind first, not all ' + parts, tableRows + ' rows');
   check((await card.locator('details.parts tbody tr').first().getAttribute('class')) === 'holding-row', 'the holding partition comes first in the table');
   check(await rateShown(card), 'a records/s rate is shown');

@@ -142,7 +142,7 @@ export function drawStrip(canvas, parts, holding) {
   const gap = cell >= 4 ? 1 : 0;
   parts.forEach((p, i) => {
     const x0 = i * cell, cw = Math.max(cell - gap, 1);
-    if (!p.max_event_time) {
+    if (!p.max_event_time && !p.idle) {
       ctx.strokeStyle = c.muted;
       ctx.strokeRect(x0 + 0.5, 6.5, Math.max(cw - 1, 0.5), h - 13);
       return;

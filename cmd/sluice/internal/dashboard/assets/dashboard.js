@@ -22,6 +22,8 @@ class Tracked {
     this.open = null; // null until the reader toggles the card
     this.ui = { open: new Set(), all: new Set(), hover: new Map() };
     this.card = null;
+    this.visible = true; // the card is in or near the viewport
+    this.stale = false; // the open card's body shows an older status
   }
 
   /** update takes the pipeline's new status at API time now and derives the per-second rates since the last one. */
@@ -103,7 +105,10 @@ function take(doc) {
   const seen = new Set(state.order);
   for (const [name, tr] of state.tracked) {
     if (!seen.has(name)) {
-      tr.card && tr.card.remove();
+      if (tr.card) {
+        onScreen.unobserve(tr.card);
+        tr.card.remove();
+      }
       state.tracked.delete(name);
     }
   }
@@ -162,9 +167,21 @@ function render() {
   drawOverview();
 }
 
+/** onScreen tells which cards are in (or near) the viewport: an open card off screen is redrawn only once it scrolls into view. */
+const onScreen = new IntersectionObserver((entries) => {
+  for (const e of entries) {
+    const tr = state.tracked.get(e.target.dataset.pipeline);
+    if (!tr) continue;
+    tr.visible = e.isIntersecting;
+    if (tr.visible && tr.stale) renderCard(tr);
+  }
+}, { rootMargin: '400px 0px' });
+
 function newCard(tr) {
   const details = h('details', { open: state.order.length <= openByDefault });
   const card = h('article', { class: 'pipeline', 'data-pipeline': tr.name, 'aria-label': 'pipeline ' + tr.name }, details);
+  tr.visible = true; // until the observer says otherwise
+  onScreen.observe(card);
   details.append(h('summary', {}), h('div', { class: 'body' }));
   details.addEventListener('toggle', () => {
     tr.open = details.open;
@@ -185,6 +202,8 @@ function renderCard(tr) {
     if (old.childNodes.length) old.replaceChildren();
     return;
   }
+  tr.stale = !tr.visible && old.childNodes.length > 0;
+  if (tr.stale) return;
   const b = body(tr, state.time, tr.ui);
   details.replaceChild(b.el, old);
   b.after();

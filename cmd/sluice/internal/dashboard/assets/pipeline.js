@@ -288,6 +288,7 @@ function results(st) {
 /** sinks tabulates each sink's rows, failures and write durations. */
 function sinks(tr) {
   const st = tr.status, r = tr.rates || {};
+  if (!st.sinks.length) return h('p', { class: 'note' }, 'No sink yet.');
   return h('div', { class: 'scroll-x' }, table(null, ['sink', { text: 'rows', num: true }, { text: 'rows/s', num: true }, { text: 'errors', num: true },
     { text: 'retries', num: true }, { text: 'rejected', num: true }, { text: 'write p50', num: true }, { text: 'write p99', num: true }],
   st.sinks.map((s, i) => [s.title, fmt.count(s.rows), fmt.rate(r.sinks && r.sinks[i]), fmt.count(s.errors), fmt.count(s.retries),
@@ -311,7 +312,7 @@ function checkpoints(st, now) {
   return h('div', {}, info, h('div', { class: 'scroll short' }, table(null,
     [{ text: 'epoch', num: true }, 'at', { text: 'took', num: true }, { text: 'size', num: true }, 'result'],
     hist.map((e) => [fmt.count(e.epoch), fmt.clock(e.at), fmt.duration(e.duration_seconds), fmt.bytes(e.size_bytes),
-      e.result === 'ok' ? 'ok' : h('span', { class: 'bad', title: e.error || '' }, 'failed' + (e.error ? ': ' + e.error : ''))]),
+      e.result === 'ok' ? 'ok' : h('span', { class: 'bad wrap' }, 'failed' + (e.error ? ': ' + e.error : ''))]),
     { rowAttrs: (i) => ({ class: hist[i].result === 'ok' ? null : 'failed-row' }) })));
 }
 
