@@ -27,6 +27,10 @@ type OptimizeOptions struct {
 	// OnConflict is called each time another writer took the version the
 	// commit tried (may be nil).
 	OnConflict func()
+
+	// beforeCommit, when set by a test, runs after the files are written
+	// and before the commit: another writer can commit then.
+	beforeCommit func()
 }
 
 // OptimizeResult says what Optimize did.
@@ -88,6 +92,9 @@ func Optimize(ctx context.Context, log *deltalog.Log, snap *deltalog.Snapshot, o
 	}
 	if len(c.removes) == 0 {
 		return res, nil
+	}
+	if opts.beforeCommit != nil {
+		opts.beforeCommit()
 	}
 	stale := false
 	build := func(s *deltalog.Snapshot) ([]deltalog.Action, error) {
