@@ -1,7 +1,8 @@
 // Package agg holds the running state of one aggregate of a window stage for
 // one (window, group key): count(), sum(x), min(x), max(x), avg(x),
 // count_distinct(x), approx_count_distinct(x), approx_percentile(x, q),
-// first(x) and last(x) (docs/event-time.md, "Aggregates").
+// first(x), last(x), max_by(x, by) and min_by(x, by) (docs/event-time.md,
+// "Aggregates"), and the ties a window's keep argument selects (by.go).
 //
 // A State is a plain struct, meant to be held by value in a slice, one per
 // aggregate of a group. Records are added with typed methods (AddInt,
@@ -58,6 +59,10 @@ const (
 	ApproxPercentile                    // approx_percentile(x, q): DDSketch, 1% relative accuracy
 	First                               // first(x): x of the earliest record by event time
 	Last                                // last(x): x of the latest record by event time
+	MaxBy                               // max_by(x, by): x of the record with the largest by, the smallest x on ties
+	MinBy                               // min_by(x, by): x of the record with the smallest by, the smallest x on ties
+	TiesMax                             // every x (an encoded record) whose by is the largest: a window's keep = "max(by)"
+	TiesMin                             // every x (an encoded record) whose by is the smallest: a window's keep = "min(by)"
 )
 
 var funcNames = [...]string{
@@ -71,11 +76,15 @@ var funcNames = [...]string{
 	ApproxPercentile:    "approx_percentile",
 	First:               "first",
 	Last:                "last",
+	MaxBy:               "max_by",
+	MinBy:               "min_by",
+	TiesMax:             "ties_max",
+	TiesMin:             "ties_min",
 }
 
 // String returns the function's name as written in an aggregate call.
 func (f Func) String() string {
-	if f >= Count && f <= Last {
+	if f >= Count && f <= TiesMin {
 		return funcNames[f]
 	}
 	return fmt.Sprintf("Func(%d)", uint8(f))
@@ -84,7 +93,7 @@ func (f Func) String() string {
 // ParseFunc returns the function named name ("count", "sum", ...), the
 // string value of a plugins/window Func.
 func ParseFunc(name string) (Func, error) {
-	for f := Count; f <= Last; f++ {
+	for f := Count; f <= TiesMin; f++ {
 		if funcNames[f] == name {
 			return f, nil
 		}
@@ -102,8 +111,10 @@ func (f Func) Accepts(t record.ColumnType) bool {
 		return t.Numeric()
 	case Min, Max:
 		return t.Numeric() || t == record.ColumnTimestamp || t == record.ColumnString
-	case CountDistinct, ApproxCountDistinct, First, Last:
+	case CountDistinct, ApproxCountDistinct, First, Last, MaxBy, MinBy:
 		return t >= record.ColumnString && t <= record.ColumnTimestamp
+	case TiesMax, TiesMin:
+		return t == record.ColumnString
 	}
 	return false
 }
@@ -151,8 +162,9 @@ const (
 // copy; set holds count_distinct's fixed-width values, or the hashes of
 // approx_count_distinct's values up to hllExactLimit; ext the rest.
 type State struct {
-	fn  Func
-	typ record.ColumnType
+	fn    Func
+	typ   record.ColumnType
+	byTyp record.ColumnType // the type of by (MaxBy, MinBy, TiesMax, TiesMin)
 	n   int64
 	i   int64
 	hi  int64
@@ -168,6 +180,8 @@ type sketches struct {
 	strs map[string]struct{} // count_distinct over strings
 	hll  *hyperloglog.Sketch // approx_count_distinct
 	dd   *ddsketch.DDSketch  // approx_percentile
+	by   []byte              // a string by (MaxBy, MinBy, TiesMax, TiesMin)
+	ties []string            // TiesMax, TiesMin: the kept values, in arrival order
 }
 
 // New returns the empty state of fn over an argument of type arg (ignored
@@ -176,7 +190,10 @@ type sketches struct {
 // window stage's declaration has already reported these to the user, so an
 // error here is a bug.
 func New(fn Func, arg record.ColumnType, q float64) (State, error) {
-	if fn < Count || fn > Last {
+	if fn.Pair() {
+		return State{}, fmt.Errorf("agg: %s takes two arguments: use NewPair", fn)
+	}
+	if fn < Count || fn > TiesMin {
 		return State{}, fmt.Errorf("agg: unknown aggregate function %d", fn)
 	}
 	if !fn.Accepts(arg) {
@@ -263,7 +280,9 @@ func (s *State) Result() Value {
 			v.Null = true
 		}
 		v.F = x
-	default: // Min, Max, First, Last
+	case TiesMax, TiesMin:
+		v.I = int64(len(s.ext.ties)) // the values are read with Ties
+	default: // Min, Max, First, Last, MaxBy, MinBy
 		switch s.typ {
 		case record.ColumnFloat:
 			v.F = s.f

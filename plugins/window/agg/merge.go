@@ -17,7 +17,7 @@ import (
 // are not of the same aggregate (function, argument type, and quantile).
 // o must not be s.
 func (s *State) Merge(o *State) error {
-	if s.fn != o.fn || s.fn != Count && s.typ != o.typ || s.fn == ApproxPercentile && s.f != o.f {
+	if s.fn != o.fn || s.fn != Count && s.typ != o.typ || s.byTyp != o.byTyp || s.fn == ApproxPercentile && s.f != o.f {
 		return fmt.Errorf("agg: cannot merge %s into %s", o.describe(), s.describe())
 	}
 	if o.n == 0 {
@@ -70,6 +70,8 @@ func (s *State) Merge(o *State) error {
 		if err := s.ext.hll.Merge(o.ext.hll); err != nil {
 			return fmt.Errorf("agg: merging approx_count_distinct: %w", err)
 		}
+	case MaxBy, MinBy, TiesMax, TiesMin:
+		s.mergePair(o)
 	case ApproxPercentile:
 		if o.ext != nil && o.ext.dd != nil {
 			if err := s.dd().MergeWith(o.ext.dd); err != nil {
@@ -85,6 +87,9 @@ func (s *State) Merge(o *State) error {
 func (s *State) describe() string {
 	if s.fn == ApproxPercentile {
 		return fmt.Sprintf("%s over %s with q = %v", s.fn, s.typ, s.f)
+	}
+	if s.fn.Pair() {
+		return fmt.Sprintf("%s over %s by %s", s.fn, s.typ, s.byTyp)
 	}
 	return fmt.Sprintf("%s over %s", s.fn, s.typ)
 }

@@ -25,6 +25,10 @@ func (s *State) SizeBytes() int64 {
 		if x.hll != nil {
 			n += hllBytes
 		}
+		n += int64(cap(x.by))
+		for _, v := range x.ties {
+			n += int64(len(v)) + 16 // bytes and string header
+		}
 		if x.dd != nil {
 			n += ddBytes
 		}

@@ -14,12 +14,16 @@ import (
 // The snapshot of a State (version 1), all integers as (zig-zag) varints
 // and floats as 8 little-endian bytes:
 //
-//	version=1 func argtype [q] n        q: approx_percentile only
+//	version=1 func argtype [bytype] [q] n
+//	                                    bytype: max_by, min_by, ties_max and ties_min only
+//	                                    q: approx_percentile only
 //	then, when n > 0, by function:
 //	  count                 nothing
 //	  sum, avg              lo hi (int, a 128-bit sum) or sum (float)
 //	  min, max              value
 //	  first, last           ts value
+//	  max_by, min_by        by value
+//	  ties_max, ties_min    by, k, then k values (strings)
 //	  count_distinct        k, then k values
 //	  approx_count_distinct 0, k and k hashes as 8 bytes each (exact), or
 //	                        1, length, then the hyperloglog package's encoding
@@ -29,7 +33,9 @@ import (
 //
 // n is the number of records for count and of non-null values otherwise. A
 // value is a varint (int, timestamp), a float, one byte 0 or 1 (bool), or a
-// length and bytes (string). The encoding is not canonical: count_distinct's
+// length and bytes (string); a by is a length and bytes (string) or the
+// varint of its order key (see byKey). The functions over pairs were added
+// to version 1 without changing the layout of the others. The encoding is not canonical: count_distinct's
 // values come in no particular order, and a HyperLogLog may be sparse or
 // dense. snapshotVersion must change with any change of the layout, of Func
 // numbering, of the hashes of approx_count_distinct (see hashKey), or of
@@ -50,10 +56,13 @@ func (s *State) MarshalBinary() ([]byte, error) { return s.AppendBinary(nil) }
 // restored by UnmarshalBinary into a state that behaves exactly as s. It
 // fails only for a State not made by New. It does not change s.
 func (s *State) AppendBinary(b []byte) ([]byte, error) {
-	if s.fn < Count || s.fn > Last {
+	if s.fn < Count || s.fn > TiesMin {
 		return b, errors.New("agg: snapshot of a State not made by New")
 	}
 	b = append(b, snapshotVersion, byte(s.fn), byte(s.typ))
+	if s.fn.Pair() {
+		b = append(b, byte(s.byTyp))
+	}
 	if s.fn == ApproxPercentile {
 		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(s.f))
 	}
@@ -72,6 +81,13 @@ func (s *State) AppendBinary(b []byte) ([]byte, error) {
 		b = s.appendValue(b)
 	case First, Last:
 		b = s.appendValue(binary.AppendVarint(b, s.ts))
+	case MaxBy, MinBy:
+		b = s.appendValue(s.appendBy(b))
+	case TiesMax, TiesMin:
+		b = binary.AppendUvarint(s.appendBy(b), uint64(len(s.ext.ties)))
+		for _, v := range s.ext.ties {
+			b = append(binary.AppendUvarint(b, uint64(len(v))), v...)
+		}
 	case CountDistinct:
 		b = s.appendDistinct(b)
 	case ApproxCountDistinct:
@@ -103,6 +119,14 @@ func (s *State) appendValue(b []byte) []byte {
 		return append(b, byte(s.i))
 	}
 	return binary.AppendVarint(b, s.i)
+}
+
+// appendBy appends the by of a pair function.
+func (s *State) appendBy(b []byte) []byte {
+	if s.byTyp == record.ColumnString {
+		return append(binary.AppendUvarint(b, uint64(len(s.ext.by))), s.ext.by...)
+	}
+	return binary.AppendVarint(b, s.ts)
 }
 
 // appendDistinct appends count_distinct's values.
@@ -179,14 +203,23 @@ func (r *reader) state() (State, error) {
 	}
 	fn, typ := Func(r.b[1]), record.ColumnType(r.b[2])
 	r.b = r.b[3:]
-	q := 0.0
+	q, byTyp := 0.0, record.ColumnInvalid
 	if fn == ApproxPercentile {
 		q = math.Float64frombits(r.uint64())
+	}
+	if fn.Pair() {
+		byTyp = record.ColumnType(r.byte1())
 	}
 	if r.err != nil {
 		return State{}, r.err
 	}
-	t, err := New(fn, typ, q)
+	var t State
+	var err error
+	if fn.Pair() {
+		t, err = NewPair(fn, typ, byTyp)
+	} else {
+		t, err = New(fn, typ, q)
+	}
 	if err != nil {
 		return State{}, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
@@ -210,6 +243,12 @@ func (r *reader) state() (State, error) {
 	case First, Last:
 		t.ts = r.varint()
 		r.value(&t)
+	case MaxBy, MinBy:
+		r.by(&t)
+		r.value(&t)
+	case TiesMax, TiesMin:
+		r.by(&t)
+		r.ties(&t)
 	case CountDistinct:
 		r.distinct(&t)
 	case ApproxCountDistinct:
@@ -231,6 +270,33 @@ func (r *reader) value(t *State) {
 		t.i = int64(r.bool())
 	default:
 		t.i = r.varint()
+	}
+}
+
+// by decodes the by of a pair function into t.
+func (r *reader) by(t *State) {
+	if t.byTyp == record.ColumnString {
+		t.sketches().by = append([]byte(nil), r.bytes(r.uvarint())...)
+		return
+	}
+	t.ts = r.varint()
+}
+
+// ties decodes the values of ties_max or ties_min into t: at least one, at
+// most the number of records added.
+func (r *reader) ties(t *State) {
+	k := r.uvarint()
+	if r.err == nil && (k == 0 || k > uint64(t.n) || k > uint64(len(r.b))) { // each value takes a byte or more
+		r.corrupt("%d ties of %d values", k, t.n)
+		return
+	}
+	x := t.sketches()
+	for range k {
+		v := r.bytes(r.uvarint())
+		if r.err != nil {
+			return
+		}
+		x.ties = append(x.ties, string(v))
 	}
 }
 
@@ -396,6 +462,17 @@ func (r *reader) uint64() uint64 {
 	}
 	v := binary.LittleEndian.Uint64(r.b)
 	r.b = r.b[8:]
+	return v
+}
+
+// byte1 reads one byte.
+func (r *reader) byte1() byte {
+	if len(r.b) < 1 {
+		r.truncated("a type")
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
 	return v
 }
 
