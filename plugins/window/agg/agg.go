@@ -165,14 +165,14 @@ type State struct {
 	fn    Func
 	typ   record.ColumnType
 	byTyp record.ColumnType // the type of by (MaxBy, MinBy, TiesMax, TiesMin)
-	n   int64
-	i   int64
-	hi  int64
-	f   float64
-	ts  int64
-	str []byte
-	set intSet
-	ext *sketches
+	n     int64
+	i     int64
+	hi    int64
+	f     float64
+	ts    int64
+	str   []byte
+	set   intSet
+	ext   *sketches
 }
 
 // sketches holds the parts of a state that only some functions need.
