@@ -278,28 +278,30 @@ func TestSystemdNotify(t *testing.T) {
 	}()
 	addr := obsFreeAddr(t)
 	run := startObsRun(t, b.URL(), topic, addr, "NOTIFY_SOCKET="+sock, "WATCHDOG_USEC=400000")
-	expect := func(want string) {
+	seen := map[string]int{}
+	// expect waits until want was received n times, whatever came between.
+	expect := func(want string, n int) {
 		t.Helper()
 		deadline := time.After(20 * time.Second)
-		for {
+		for seen[want] < n {
 			select {
 			case msg := <-got:
-				if msg == want {
-					return
-				}
+				seen[msg]++
 			case <-deadline:
-				t.Fatalf("no %s from sluice run; log:\n%s", want, run.log.String())
+				t.Fatalf("%d × %s from sluice run, want %d (received %v); log:\n%s", seen[want], want, n, seen, run.log.String())
 			}
 		}
 	}
-	expect("WATCHDOG=1")
-	expect("READY=1")
+	expect("READY=1", 1)
 	if code, body := readyz("http://" + addr); code != 200 {
 		t.Errorf("after READY=1, /readyz = %d %s", code, body)
 	}
-	expect("WATCHDOG=1")
+	expect("WATCHDOG=1", 2)
+	if seen["STOPPING=1"] > 0 {
+		t.Fatal("STOPPING=1 before any signal")
+	}
 	run.stop(t)
-	expect("STOPPING=1")
+	expect("STOPPING=1", 1)
 }
 
 // pulsarReportsConnection opens the Pulsar source against the broker at
