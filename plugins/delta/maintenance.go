@@ -130,7 +130,8 @@ type Commit struct {
 	AppID string
 	Epoch int64
 	// Added and Removed count add and remove actions; Rows is the sum of
-	// the added files' numRecords.
+	// the numRecords of the files added with dataChange (new rows, not
+	// rows optimize rearranged).
 	Added, Removed int
 	Rows           int64
 }
@@ -158,6 +159,9 @@ func History(ctx context.Context, log *deltalog.Log) ([]Commit, error) {
 				c.AppID, c.Epoch = a.Txn.AppID, a.Txn.Version
 			case a.Add != nil:
 				c.Added++
+				if !a.Add.DataChange {
+					continue // rearranged rows (optimize), not new ones
+				}
 				if st, err := deltalog.ParseStats(a.Add.Stats); err == nil && st.NumRecords != nil {
 					c.Rows += *st.NumRecords
 				}
