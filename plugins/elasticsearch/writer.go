@@ -25,10 +25,6 @@ var (
 	_ plugins.CommitPacer = (*writer)(nil)
 )
 
-// maxLoggedRejects is how many refused documents are logged one by one
-// when no dead letter receives them.
-const maxLoggedRejects = 10
-
 // writer is a running sink. Write encodes rows into the pending bulk
 // request; a full request (flush_bytes), an old one (flush_interval) or
 // Prepare hands it to the sender goroutine, which sends requests one at a
@@ -57,8 +53,6 @@ type writer struct {
 	failure error                // the first fatal error
 	rejects []plugins.DeadRecord // refused documents not yet handed over
 	touched map[string]struct{}  // indices written since the last commit (refresh_on_commit)
-	reject  func(plugins.DeadRecord)
-	logged  int64
 
 	retries, rejected, conflicts atomic.Int64
 
@@ -149,7 +143,6 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 	if err := w.err(); err != nil {
 		return err
 	}
-	defer w.deliverRejects()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.id != nil {
@@ -360,9 +353,7 @@ func (w *writer) flush(ctx context.Context) error {
 // documents are handed to the dead letter before it returns. There is no
 // manifest: documents are visible as soon as they are written.
 func (w *writer) Prepare(ctx context.Context, _ int64) ([]byte, error) {
-	err := w.flush(ctx)
-	w.deliverRejects()
-	return nil, err
+	return nil, w.flush(ctx)
 }
 
 // Commit refreshes the indices written since the last commit when
@@ -402,7 +393,6 @@ func (w *writer) CommitEvery() time.Duration { return w.sink.FlushInterval }
 func (w *writer) Close() error {
 	w.cancel()
 	w.wg.Wait()
-	w.deliverRejects()
 	if t, ok := w.http.(interface{ CloseIdleConnections() }); ok {
 		t.CloseIdleConnections()
 	}
@@ -413,21 +403,25 @@ func (w *writer) Close() error {
 // sent again.
 func (w *writer) Retries() int64 { return w.retries.Load() }
 
-// Rejected is the number of documents the cluster refused, sent to the
-// dead letter (or logged without one).
-func (w *writer) Rejected() int64 { return w.rejected.Load() }
+// Refused is the number of documents the cluster refused since the writer
+// opened (each handed to the runner by Rejected).
+func (w *writer) Refused() int64 { return w.rejected.Load() }
 
 // Conflicts is the number of documents action = "create" found existing.
 func (w *writer) Conflicts() int64 { return w.conflicts.Load() }
 
-// RejectTo makes the writer hand every document the cluster refuses to
-// reject, from the goroutine calling Write, Prepare or Close, instead of
-// logging it: the runner passes a function that sends it to the
-// pipeline's dead letter.
-func (w *writer) RejectTo(reject func(plugins.DeadRecord)) {
+var _ plugins.SinkRejecter = (*writer)(nil)
+
+// Rejected hands the documents the cluster refused since the previous call
+// to the runner (plugins.SinkRejecter), which sends them to the pipeline's
+// dead letter with their reason. Prepare has waited for every item's
+// result, so after Prepare nothing refused is left behind.
+func (w *writer) Rejected() []plugins.DeadRecord {
 	w.state.Lock()
-	w.reject = reject
-	w.state.Unlock()
+	defer w.state.Unlock()
+	recs := w.rejects
+	w.rejects = nil
+	return recs
 }
 
 func (w *writer) err() error {
@@ -449,27 +443,6 @@ func (w *writer) addReject(d plugins.DeadRecord) {
 	w.state.Lock()
 	w.rejects = append(w.rejects, d)
 	w.state.Unlock()
-}
-
-// deliverRejects hands the refused documents over, or logs them.
-func (w *writer) deliverRejects() {
-	w.state.Lock()
-	recs, reject := w.rejects, w.reject
-	w.rejects = nil
-	w.state.Unlock()
-	for _, d := range recs {
-		if reject != nil {
-			reject(d)
-			continue
-		}
-		w.logged++
-		if w.logged <= maxLoggedRejects {
-			w.log.Warn("document refused (not sent to the dead letter: logged and counted)", "reason", d.Reason, "document", string(d.Payload))
-		}
-		if w.logged == maxLoggedRejects {
-			w.log.Warn("further refused documents are only counted")
-		}
-	}
 }
 
 // deadRow is the dead record of row of b, refused for reason.
