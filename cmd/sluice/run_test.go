@@ -41,7 +41,7 @@ func TestRunExample(t *testing.T) {
 	t.Setenv("SLUICE_OUT", out)
 	t.Setenv("SLUICE_DEAD", dead)
 	quietStdout(t)
-	code, _, errOut := sluice(t, "run", "--log-format", "json", "../../pipelines/user_activity.hcl")
+	code, _, errOut := sluice(t, "run", "--log-format", "json", "--metrics", "127.0.0.1:0", "../../pipelines/user_activity.hcl")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
