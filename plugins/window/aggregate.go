@@ -30,10 +30,12 @@ const (
 	ApproxPercentile    Func = "approx_percentile"     // approx_percentile(x, q): relative-error sketch
 	First               Func = "first"                 // first(x): x of the earliest record by event time
 	Last                Func = "last"                  // last(x): x of the latest record by event time
+	MaxBy               Func = "max_by"                // max_by(x, by): x of the record with the largest by
+	MinBy               Func = "min_by"                // min_by(x, by): x of the record with the smallest by
 )
 
 // Funcs lists the aggregate functions in documentation order.
-var Funcs = []Func{Count, Sum, Min, Max, Avg, CountDistinct, ApproxCountDistinct, ApproxPercentile, First, Last}
+var Funcs = []Func{Count, Sum, Min, Max, Avg, CountDistinct, ApproxCountDistinct, ApproxPercentile, First, Last, MaxBy, MinBy}
 
 // Aggregate is one aggregate column of a window.
 type Aggregate struct {
@@ -41,6 +43,9 @@ type Aggregate struct {
 	Func Func
 	// Arg is the compiled argument x; nil for count().
 	Arg *expression.Program
+	// By is the compiled argument by of max_by(x, by) and min_by(x, by);
+	// nil for the other functions.
+	By *expression.Program
 	// Quantile is q of approx_percentile(x, q), between 0 and 1.
 	Quantile float64
 	// Type is the type of the output column.
@@ -77,6 +82,8 @@ var funcs = map[Func]funcInfo{
 	ApproxPercentile:    {usage: "approx_percentile(x, q)", args: 2, accept: record.ColumnType.Numeric, need: "a number (int or float)", result: always(record.ColumnFloat)},
 	First:               {usage: "first(x)", args: 1, result: same},
 	Last:                {usage: "last(x)", args: 1, result: same},
+	MaxBy:               {usage: "max_by(x, by)", args: 2, result: same},
+	MinBy:               {usage: "min_by(x, by)", args: 2, result: same},
 }
 
 // usages lists every call form, for messages.
@@ -150,6 +157,10 @@ func ParseAggregate(name string, text schema.Text, in record.Schema) (*Aggregate
 		}
 		a.Quantile = q
 	}
+	if fn == MaxBy || fn == MinBy {
+		a.By, ds = compileBy(text, c.args[1], in, fn, name)
+		diags = append(diags, ds...)
+	}
 	if prog == nil {
 		return nil, diags
 	}
@@ -187,13 +198,17 @@ func checkArity(text schema.Text, c *call, fn Func, info funcInfo) *hcl.Diagnost
 		d.Detail = "count() takes no argument: it counts the records of the window. To count the distinct values of an expression, write count_distinct(x)."
 	case info.args == 1:
 		d.Detail = fmt.Sprintf("%s takes one argument, as in %s, but %d are given.", fn, info.usage, n)
+	case fn == MaxBy || fn == MinBy:
+		d.Detail = fmt.Sprintf("%s takes two arguments, as in %s: the value to return and the value that picks the record, but %d %s given.", fn, info.usage, n, plural(n, "is", "are"))
 	default:
 		d.Detail = fmt.Sprintf("%s takes %d arguments, as in %s with q between 0 and 1 (0.9 for the 90th percentile), but %d %s given.", fn, info.args, info.usage, n, plural(n, "is", "are"))
 	}
 	if n == 0 && fn != Count {
 		d.Detail = fmt.Sprintf("%s needs an argument, as in %s; write count() to count records.", fn, info.usage)
-		if info.args == 2 {
+		if fn == ApproxPercentile {
 			d.Detail = fmt.Sprintf("%s needs two arguments, as in %s with q between 0 and 1.", fn, info.usage)
+		} else if info.args == 2 {
+			d.Detail = fmt.Sprintf("%s needs two arguments, as in %s.", fn, info.usage)
 		}
 	}
 	return d
@@ -204,6 +219,21 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// compileBy compiles the by of max_by(x, by) or min_by(x, by), which must
+// be an int, float, timestamp or string.
+func compileBy(text schema.Text, at span, in record.Schema, fn Func, name string) (*expression.Program, hcl.Diagnostics) {
+	prog, diags := expression.CompilePart(text, at.from, at.to, in, fmt.Sprintf("the by argument of %s in aggregate %q", fn, name))
+	if prog == nil || orderable(prog.Type) {
+		return prog, diags
+	}
+	return nil, append(diags, &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Wrong argument type",
+		Detail:   fmt.Sprintf("The by argument of %s picks the record by its order, so it must be an int, float, timestamp or string, but %q is %s.", fn, text.Value[at.from:at.to], article(prog.Type)),
+		Subject:  text.RangeOf(at.from, at.to).Ptr(),
+	})
 }
 
 // number is a plain decimal literal: no sign, hex, Inf or NaN.

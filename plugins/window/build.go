@@ -36,11 +36,24 @@ func build(k Kind) plugins.BuildFunc {
 		diags = append(diags, w.decodeEventTime(args.Text("event_time"), b.Input)...)
 		out, ds := w.decodeGroupBy(args.Elems("group_by"), b.Input, out)
 		diags = append(diags, ds...)
-		out, ds = w.decodeAggregates(args, b.Input, out)
+		records := args.Has("keep") && !args.Has("aggregate")
+		if records {
+			out, ds = w.recordColumns(args, b.Input, out)
+		} else {
+			out, ds = w.decodeAggregates(args, b.Input, out)
+		}
 		diags = append(diags, ds...)
+		diags = append(diags, w.decodeKeep(args, b.Input)...)
 		// A result is identified by its window and group (docs/checkpoints.md: the
-		// deterministic key), not by its aggregates.
+		// deterministic key), not by its aggregates; a kept record by its
+		// window and all its fields.
 		key := append([]string{ColumnWindowStart}, w.GroupBy...)
+		if records {
+			key = []string{ColumnWindowStart}
+			for _, c := range out[2:] {
+				key = append(key, c.Name)
+			}
+		}
 		w.Out = record.Schema{Columns: w.withFinal(out), Key: key}
 		return w, diags
 	}
@@ -182,6 +195,10 @@ func (w *Window) decodeEmit(t schema.Text) hcl.Diagnostics {
 // decodeEventTime checks that event_time names a timestamp field of in.
 func (w *Window) decodeEventTime(t schema.Text, in record.Schema) hcl.Diagnostics {
 	w.EventTime = t.Value
+	if t.Value == ProcessingTime {
+		w.ProcessingTime = true
+		return nil
+	}
 	// The event time may be a field or a metadata column of the source,
 	// such as pulsar.publish_time.
 	i, col, ok := in.Find(t.Value)
@@ -276,6 +293,14 @@ func (w *Window) decodeGroupBy(elems []schema.Elem, in record.Schema, out []reco
 func (w *Window) decodeAggregates(args *schema.Values, in record.Schema, out []record.Column) ([]record.Column, hcl.Diagnostics) {
 	var diags hcl.Diagnostics
 	elems := args.Elems("aggregate")
+	if !args.Has("aggregate") && !args.Invalid("aggregate") {
+		diags = append(diags, &hcl.Diagnostic{
+			Severity: hcl.DiagError,
+			Summary:  "Missing required argument",
+			Detail:   "A window needs aggregate, the columns it computes over each window, for example aggregate = { events = \"count()\" }; or keep = \"max(x)\" without aggregate to emit the records with the largest x.",
+			Subject:  args.DefRange.Ptr(),
+		})
+	}
 	if len(elems) == 0 && args.Has("aggregate") {
 		diags = append(diags, &hcl.Diagnostic{
 			Severity: hcl.DiagError,

@@ -78,11 +78,15 @@ type Operator struct {
 
 	// Reusable buffers of the hot path.
 	keyBuf  []byte
+	rowBuf  []byte // the encoded record of a window keeping records
 	vals    []agg.Value
+	byVals  []agg.Value // the by arguments of max_by and min_by, or keep's
 	fired   []eventtime.Timer
 	onTimer func(eventtime.Timer)
 	closing []closing
 	strBuf  []byte
+
+	procW int64 // processing time: the latest now given (eventtime.NoWatermark before any)
 
 	open  int // open (window, group) states
 	stats OperatorStats
@@ -108,7 +112,7 @@ func (w *Window) NewOperator(partitions int, now int64) (*Operator, error) {
 	if w.EventTimeIndex < 0 && w.EventTime == "" {
 		return nil, errors.New("window: no event_time")
 	}
-	if len(w.Aggregates) == 0 {
+	if len(w.Aggregates) == 0 && (w.Keep == nil || w.Keep.Arg == nil) {
 		return nil, errors.New("window: no aggregates")
 	}
 	o := &Operator{
@@ -144,10 +148,40 @@ func (w *Window) NewOperator(partitions int, now int64) (*Operator, error) {
 			return nil, err
 		}
 	}
+	if err := o.startAggregates(); err != nil {
+		return nil, err
+	}
+	// Keep window arithmetic (start − size, t + gap, start + size) away
+	// from overflow; the range still spans some 290 million years.
+	margin := 2 * (o.size + o.slide + o.gap)
+	o.minTime, o.maxTime = math.MinInt64+margin, math.MaxInt64-margin
+	o.vals = make([]agg.Value, len(o.args))
+	o.byVals = make([]agg.Value, len(o.args))
+	o.procW = eventtime.NoWatermark
+	o.onTimer = func(t eventtime.Timer) { o.fired = append(o.fired, t) }
+	o.stats.Watermark = eventtime.NoWatermark
+	return o, nil
+}
+
+// startAggregates makes the empty states and the arguments of the
+// aggregates, or of the kept records of a window with keep and no
+// aggregates.
+func (o *Operator) startAggregates() error {
+	w := o.w
+	if k := w.Keep; k != nil && k.Arg != nil {
+		s, err := agg.NewPair(k.tiesFunc(), record.ColumnString, k.Arg.Type)
+		if err != nil {
+			return fmt.Errorf("window: keep: %w", err)
+		}
+		o.templates = append(o.templates, s)
+		by := &argument{typ: k.Arg.Type, prog: k.Arg.VM, ident: identifier(k.Arg.VM), col: -1}
+		o.args = append(o.args, argument{fn: k.tiesFunc(), typ: record.ColumnString, col: -1, row: true, by: by})
+		return nil
+	}
 	for _, a := range w.Aggregates {
 		fn, err := agg.ParseFunc(string(a.Func))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		arg := argument{fn: fn, col: -1}
 		if a.Arg != nil {
@@ -155,23 +189,25 @@ func (w *Window) NewOperator(partitions int, now int64) (*Operator, error) {
 			arg.prog = a.Arg.VM
 			arg.ident = identifier(a.Arg.VM)
 		} else if fn != agg.Count {
-			return nil, fmt.Errorf("window: aggregate %q has no argument", a.Name)
+			return fmt.Errorf("window: aggregate %q has no argument", a.Name)
 		}
-		s, err := agg.New(fn, arg.typ, a.Quantile)
+		var s agg.State
+		if fn.Pair() {
+			if a.By == nil {
+				return fmt.Errorf("window: aggregate %q has no by argument", a.Name)
+			}
+			arg.by = &argument{typ: a.By.Type, prog: a.By.VM, ident: identifier(a.By.VM), col: -1}
+			s, err = agg.NewPair(fn, arg.typ, a.By.Type)
+		} else {
+			s, err = agg.New(fn, arg.typ, a.Quantile)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("window: aggregate %q: %w", a.Name, err)
+			return fmt.Errorf("window: aggregate %q: %w", a.Name, err)
 		}
 		o.templates = append(o.templates, s)
 		o.args = append(o.args, arg)
 	}
-	// Keep window arithmetic (start − size, t + gap, start + size) away
-	// from overflow; the range still spans some 290 million years.
-	margin := 2 * (o.size + o.slide + o.gap)
-	o.minTime, o.maxTime = math.MinInt64+margin, math.MaxInt64-margin
-	o.vals = make([]agg.Value, len(o.args))
-	o.onTimer = func(t eventtime.Timer) { o.fired = append(o.fired, t) }
-	o.stats.Watermark = eventtime.NoWatermark
-	return o, nil
+	return nil
 }
 
 // Process adds every row of in, in row order, and appends the rows of the
@@ -195,6 +231,9 @@ func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late,
 	}
 	if err := o.bind(in.Schema); err != nil {
 		return err
+	}
+	if o.w.ProcessingTime {
+		return o.processNow(in, now, out, bad)
 	}
 	tsCol := &in.Columns[o.bound.eventTime]
 	for row := 0; row < in.Rows; row++ {
@@ -265,7 +304,9 @@ func (o *Operator) lateReason(t int64) string {
 // at NextTick and often enough to notice idle partitions (say every
 // idle_timeout / 4).
 func (o *Operator) Tick(now int64, out *record.Batch) error {
-	if w, changed := o.valve.Advance(now); changed {
+	if o.w.ProcessingTime {
+		o.advanceNow(now, out)
+	} else if w, changed := o.valve.Advance(now); changed {
 		o.closeUpTo(w, out)
 	}
 	if o.every == nil {
@@ -291,18 +332,27 @@ func (o *Operator) NextTick() (int64, bool) {
 // Process fails afterwards; Finish again emits nothing.
 func (o *Operator) Finish(out *record.Batch) error {
 	w, _ := o.valve.Finish()
+	if o.w.ProcessingTime {
+		o.procW = w
+	}
 	o.closeUpTo(w, out)
 	return nil
 }
 
-// Watermark returns the stage's current watermark W.
-func (o *Operator) Watermark() int64 { return o.valve.Watermark() }
+// Watermark returns the stage's current watermark W: with processing
+// time, the latest processing time the operator was given.
+func (o *Operator) Watermark() int64 {
+	if o.w.ProcessingTime {
+		return o.procW
+	}
+	return o.valve.Watermark()
+}
 
 // Stats returns the operator's counters.
 func (o *Operator) Stats() OperatorStats {
 	s := o.stats
 	s.OpenWindows = o.open
-	s.Watermark = o.valve.Watermark()
+	s.Watermark = o.Watermark()
 	return s
 }
 

@@ -31,6 +31,13 @@ type argument struct {
 
 	eval   *expression.Evaluator // the evaluator of any other argument, over the bound schema
 	unread bool                  // eval is not bound to the batch of this Process call yet
+
+	// by is the second argument of max_by(x, by) and min_by(x, by), and
+	// the keep expression of a window that keeps records; nil otherwise.
+	by *argument
+	// row is set when x is the whole input record, encoded (keep without
+	// aggregates): the operator encodes it in o.rowBuf.
+	row bool
 }
 
 // slow reports whether the argument is an expression to evaluate.
@@ -50,8 +57,9 @@ func identifier(p *vm.Program) string {
 // binding is where the operator finds its fields in the input schema.
 type binding struct {
 	cols      []record.Column // the schema bound to, compared by identity
-	eventTime int
+	eventTime int             // -1 for processing time
 	groupBy   []int
+	fields    []int // keep without aggregates: the input column of each output column after window_end
 }
 
 // bind finds the event time, group_by and plain field argument columns in
@@ -61,6 +69,9 @@ type binding struct {
 func (o *Operator) bind(rec record.Schema) error {
 	for i := range o.args {
 		o.args[i].unread = true
+		if o.args[i].by != nil {
+			o.args[i].by.unread = true
+		}
 	}
 	if b := &o.bound; len(b.cols) > 0 && len(rec.Columns) == len(b.cols) && &rec.Columns[0] == &b.cols[0] {
 		return nil
@@ -72,16 +83,18 @@ func (o *Operator) bind(rec record.Schema) error {
 		}
 		return i, nil
 	}
-	b := binding{cols: rec.Columns}
-	// The event time may be a metadata column (pulsar.publish_time).
-	i, col, ok := rec.Find(o.w.EventTime)
-	if !ok {
-		return fmt.Errorf("window: the input has no field %q (event_time)", o.w.EventTime)
+	b := binding{cols: rec.Columns, eventTime: -1}
+	if !o.w.ProcessingTime {
+		// The event time may be a metadata column (pulsar.publish_time).
+		i, col, ok := rec.Find(o.w.EventTime)
+		if !ok {
+			return fmt.Errorf("window: the input has no field %q (event_time)", o.w.EventTime)
+		}
+		if col.Type != record.ColumnTimestamp {
+			return fmt.Errorf("window: event_time %q is %s, not a timestamp", o.w.EventTime, col.Type)
+		}
+		b.eventTime = i
 	}
-	if col.Type != record.ColumnTimestamp {
-		return fmt.Errorf("window: event_time %q is %s, not a timestamp", o.w.EventTime, col.Type)
-	}
-	b.eventTime = i
 	for _, g := range o.w.GroupBy {
 		i, err := lookup(g, "group_by")
 		if err != nil {
@@ -89,20 +102,43 @@ func (o *Operator) bind(rec record.Schema) error {
 		}
 		b.groupBy = append(b.groupBy, i)
 	}
+	if o.w.Keep != nil && o.w.Keep.Arg != nil {
+		for _, c := range o.w.Out.Columns[2:] {
+			i := rec.Index(c.Name)
+			if i < 0 || rec.Columns[i].Type != c.Type {
+				return fmt.Errorf("window: the input has no %s field %q (keep)", c.Type, c.Name)
+			}
+			b.fields = append(b.fields, i)
+		}
+		o.args[0].by.bindTo(rec, o.w.Keep.Arg, "window keep")
+	}
 	for i := range o.args {
 		a := &o.args[i]
-		a.col, a.eval = -1, nil
-		if a.ident != "" {
-			if c := rec.Index(a.ident); c >= 0 && rec.Columns[c].Type == a.typ {
-				a.col = c
-			}
+		if a.row {
+			continue
 		}
-		if a.slow() {
-			a.eval = o.w.Aggregates[i].Arg.Evaluator(rec).Named(fmt.Sprintf("window aggregate %q", o.w.Aggregates[i].Name))
+		name := fmt.Sprintf("window aggregate %q", o.w.Aggregates[i].Name)
+		a.bindTo(rec, o.w.Aggregates[i].Arg, name)
+		if a.by != nil {
+			a.by.bindTo(rec, o.w.Aggregates[i].By, name)
 		}
 	}
 	o.bound = b
 	return nil
+}
+
+// bindTo finds a plain field argument's column in rec, or makes the
+// evaluator of prog over rec, named name in its errors.
+func (a *argument) bindTo(rec record.Schema, prog *expression.Program, name string) {
+	a.col, a.eval = -1, nil
+	if a.ident != "" {
+		if c := rec.Index(a.ident); c >= 0 && rec.Columns[c].Type == a.typ {
+			a.col = c
+		}
+	}
+	if a.slow() {
+		a.eval = prog.Evaluator(rec).Named(name)
+	}
 }
 
 // evalSlow evaluates the arguments that are expressions, not plain fields,
@@ -111,21 +147,58 @@ func (o *Operator) bind(rec record.Schema) error {
 func (o *Operator) evalSlow(in *record.Batch, row int) error {
 	for i := range o.args {
 		a := &o.args[i]
-		if a.eval == nil {
-			continue
-		}
-		if a.unread {
-			a.eval.Bind(in)
-			a.unread = false
-		}
-		v, err := a.eval.Eval(row)
-		if err != nil {
+		if err := a.evalInto(in, row, &o.vals[i]); err != nil {
 			return err
 		}
-		// v.Str stays valid until the next Eval of a.eval: add copies it.
-		o.vals[i] = agg.Value{Type: a.typ, Null: v.Null, I: v.Int, F: v.Float, S: v.Str, B: v.Bool}
+		if a.by != nil {
+			if err := a.by.evalInto(in, row, &o.byVals[i]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// evalInto evaluates an expression argument for row into v; it does
+// nothing for a plain field or count().
+func (a *argument) evalInto(in *record.Batch, row int, v *agg.Value) error {
+	if a.eval == nil {
+		return nil
+	}
+	if a.unread {
+		a.eval.Bind(in)
+		a.unread = false
+	}
+	r, err := a.eval.Eval(row)
+	if err != nil {
+		return err
+	}
+	// r.Str stays valid until the next Eval of a.eval: add copies it.
+	*v = agg.Value{Type: a.typ, Null: r.Null, I: r.Int, F: r.Float, S: r.Str, B: r.Bool}
+	return nil
+}
+
+// read returns the argument of row: the evaluated value slow, or the
+// value of its plain field column. Strings point into in.
+func (a *argument) read(in *record.Batch, row int, slow agg.Value) agg.Value {
+	if a.col < 0 {
+		return slow
+	}
+	c := &in.Columns[a.col]
+	v := agg.Value{Type: a.typ}
+	switch {
+	case c.IsNull(row):
+		v.Null = true
+	case a.typ == record.ColumnFloat:
+		v.F = c.Floats[row]
+	case a.typ == record.ColumnString:
+		v.S = c.String(row)
+	case a.typ == record.ColumnBool:
+		v.B = c.Bools[row]
+	default:
+		v.I = c.Ints[row]
+	}
+	return v
 }
 
 // add adds row (event time t) to the states of one group.
@@ -134,6 +207,11 @@ func (o *Operator) add(states []agg.State, in *record.Batch, row int, t int64) {
 		a := &o.args[i]
 		s := &states[i]
 		switch {
+		case a.row:
+			o.rowBuf = o.appendRow(o.rowBuf[:0], in, row)
+			s.AddPair(agg.Value{Type: record.ColumnString, S: string(o.rowBuf)}, a.by.read(in, row, o.byVals[i]))
+		case a.by != nil:
+			s.AddPair(a.read(in, row, o.vals[i]), a.by.read(in, row, o.byVals[i]))
 		case a.prog == nil:
 			s.AddNull(t)
 		case a.col < 0:
@@ -169,34 +247,48 @@ func (o *Operator) add(states []agg.State, in *record.Batch, row int, t int64) {
 func (o *Operator) groupKey(in *record.Batch, row int) {
 	b := o.keyBuf[:0]
 	for _, c := range o.bound.groupBy {
-		v := &in.Columns[c]
-		if v.IsNull(row) {
-			b = append(b, 0)
-			continue
-		}
-		b = append(b, 1)
-		switch v.Type {
-		case record.ColumnInt, record.ColumnTimestamp:
-			b = appendUint64(b, uint64(v.Ints[row])^(1<<63))
-		case record.ColumnFloat:
-			b = appendUint64(b, floatKey(v.Floats[row]))
-		case record.ColumnBool:
-			if v.Bools[row] {
-				b = append(b, 1)
-			} else {
-				b = append(b, 0)
-			}
-		case record.ColumnString:
-			for _, ch := range v.StringBytes(row) {
-				b = append(b, ch)
-				if ch == 0 {
-					b = append(b, 0xFF)
-				}
-			}
-			b = append(b, 0, 0)
-		}
+		b = appendKey(b, &in.Columns[c], row)
 	}
 	o.keyBuf = b
+}
+
+// appendRow appends the encoding of every field of row that a window
+// keeping records emits, in output order (the group key encoding, over
+// all of them).
+func (o *Operator) appendRow(b []byte, in *record.Batch, row int) []byte {
+	for _, c := range o.bound.fields {
+		b = appendKey(b, &in.Columns[c], row)
+	}
+	return b
+}
+
+// appendKey appends the encoding of the value of v at row.
+func appendKey(b []byte, v *record.Vector, row int) []byte {
+	if v.IsNull(row) {
+		return append(b, 0)
+	}
+	b = append(b, 1)
+	switch v.Type {
+	case record.ColumnInt, record.ColumnTimestamp:
+		b = appendUint64(b, uint64(v.Ints[row])^(1<<63))
+	case record.ColumnFloat:
+		b = appendUint64(b, floatKey(v.Floats[row]))
+	case record.ColumnBool:
+		if v.Bools[row] {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	case record.ColumnString:
+		for _, ch := range v.StringBytes(row) {
+			b = append(b, ch)
+			if ch == 0 {
+				b = append(b, 0xFF)
+			}
+		}
+		b = append(b, 0, 0)
+	}
+	return b
 }
 
 // floatKey maps f to a uint64 whose order is f's total order, with -0 as 0
@@ -234,14 +326,39 @@ func readUint64(b string) uint64 {
 
 // emit appends one output row: the window, the group values decoded from
 // key, the aggregate results, and final when the output has that column.
+// A window keeping records emits one row per kept record instead: the
+// window, then the record's fields.
 func (o *Operator) emit(out *record.Batch, start, end int64, key string, states []agg.State, final bool) {
+	if o.w.Keep != nil && o.w.Keep.Arg != nil {
+		for _, r := range states[0].Ties() {
+			out.Columns[0].AppendInt(start)
+			out.Columns[1].AppendInt(end)
+			o.decodeKey(out.Columns[2:], r)
+			out.Rows++
+			o.stats.Emitted++
+		}
+		return
+	}
 	out.Columns[0].AppendInt(start)
 	out.Columns[1].AppendInt(end)
-	c := 2
-	k := key
-	for range o.w.GroupBy {
-		v := &out.Columns[c]
+	c := 2 + len(o.w.GroupBy)
+	o.decodeKey(out.Columns[2:c], key)
+	for i := range states {
+		appendValue(&out.Columns[c], states[i].Result())
 		c++
+	}
+	if !o.w.EmitOnClose {
+		out.Columns[c].AppendBool(final)
+	}
+	out.Rows++
+	o.stats.Emitted++
+}
+
+// decodeKey appends the values encoded in k (see groupKey) to cols, one
+// value per column.
+func (o *Operator) decodeKey(cols []record.Vector, k string) {
+	for c := range cols {
+		v := &cols[c]
 		if k[0] == 0 {
 			v.AppendNull()
 			k = k[1:]
@@ -277,15 +394,6 @@ func (o *Operator) emit(out *record.Batch, start, end int64, key string, states 
 			k = k[i+2:]
 		}
 	}
-	for i := range states {
-		appendValue(&out.Columns[c], states[i].Result())
-		c++
-	}
-	if !o.w.EmitOnClose {
-		out.Columns[c].AppendBool(final)
-	}
-	out.Rows++
-	o.stats.Emitted++
 }
 
 // appendValue appends an aggregate result to its output column.

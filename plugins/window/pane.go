@@ -102,6 +102,9 @@ func (o *Operator) closePanes(out *record.Batch) {
 		for _, g := range p.groups {
 			o.closing = append(o.closing, closing{start: p.start, end: p.end, g: g})
 		}
+		if k := o.w.Keep; k != nil && k.Aggregate >= 0 {
+			o.keepRows()
+		}
 		o.emitClosing(out, true)
 		o.open -= len(p.groups)
 		o.stats.Closed += int64(len(p.groups))

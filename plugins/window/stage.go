@@ -44,18 +44,31 @@ func (w *Window) StateFingerprint() string {
 		if a.Arg != nil {
 			arg = a.Arg.Source.Value
 		}
+		if a.By != nil {
+			arg += " by " + a.By.Source.Value
+		}
 		fmt.Fprintf(&b, "%s=%s(%q,%v) %s\n", a.Name, a.Func, arg, a.Quantile, a.Type)
+	}
+	if w.Keep != nil {
+		b.WriteString(w.Keep.fingerprint())
 	}
 	return b.String()
 }
 
 // NextWake returns when the scheduler must call Tick next: at the next
-// `every D` tick, and, while more than one partition feeds the window and
+// `every D` tick; with processing time, when the earliest open window
+// ends; otherwise, while more than one partition feeds the window and
 // idle_timeout is set, every idle_timeout / 4 so that a partition gone
 // silent stops holding the watermark back within a quarter of the timeout.
 // With emit = "on_close" and one partition nothing happens without input.
 func (o *Operator) NextWake(now int64) (int64, bool) {
 	next, ok := o.NextTick()
+	if o.w.ProcessingTime {
+		if t, open := o.timers.Next(); open && (!ok || t.TS < next) {
+			next, ok = t.TS, true
+		}
+		return next, ok
+	}
 	if idle := o.w.IdleTimeout.Milliseconds(); idle > 0 && o.valve.Partitions() > 1 && !o.valve.Finished() {
 		check := now + max(idle/4, minIdleCheck)
 		if !ok || check < next {

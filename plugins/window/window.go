@@ -41,15 +41,24 @@ const (
 	ColumnFinal       = "final"
 )
 
+// ProcessingTime is the event_time that places records by processing time
+// instead of a field.
+const ProcessingTime = "processing_time"
+
 // Window is a configured window stage. Durations are whole milliseconds, as
 // event times are carried as int64 Unix milliseconds.
 type Window struct {
 	Kind Kind
 
 	// EventTime names the timestamp field windows are assigned by, and
-	// EventTimeIndex is its position in the input record (-1 when unknown).
+	// EventTimeIndex is its position in the input record (-1 when unknown,
+	// and for processing time).
 	EventTime      string
 	EventTimeIndex int
+	// ProcessingTime is set by event_time = "processing_time": records are
+	// placed by the processing time of their batch, and windows close as
+	// processing time passes their end (docs/event-time.md).
+	ProcessingTime bool
 
 	// Size is the length of tumbling and sliding windows. Slide is the
 	// distance between the starts of consecutive sliding windows; for
@@ -75,6 +84,9 @@ type Window struct {
 
 	// Aggregates are the aggregate columns in the order written.
 	Aggregates []Aggregate
+
+	// Keep, when set, selects the rows the window emits (`keep`).
+	Keep *Keep
 
 	// EmitOnClose is true for `emit = "on_close"`: each window is emitted
 	// once, when it closes. Otherwise EmitEvery is the processing-time
@@ -186,7 +198,7 @@ func Plugins() []*plugins.Plugin {
 // argument but the ones that shape the windows.
 func spec(k Kind) *schema.Spec {
 	fields := []*schema.Field{
-		schema.String("event_time", "The field holding each record's event time; it must be a timestamp. Windows are assigned and closed by this time, not by arrival time.").
+		schema.String("event_time", "The field holding each record's event time; it must be a timestamp. Windows are assigned and closed by this time, not by arrival time. \"processing_time\" places records by the time sluice processes them instead, and closes windows as that time passes (results then depend on timing).").
 			Example(`"ts"`),
 	}
 	switch k {
@@ -215,12 +227,16 @@ func spec(k Kind) *schema.Spec {
 			WithDefault("30s").Example(`"1m"`),
 		schema.List("group_by", schema.TypeString, "The fields that key the windows: each distinct combination of their values gets its own windows and output rows. Empty means one group.").
 			WithDefault([]string{}).Example(`["action"]`),
-		schema.Map("aggregate", schema.TypeExpr, "The output columns computed over each window, in the order written: a name and a call such as count(), sum(x), min(x), max(x), avg(x), count_distinct(x), approx_count_distinct(x), approx_percentile(x, q), first(x) or last(x), where x is an expression over the input fields.").
-			Example(`{ events = "count()", users = "count_distinct(user_id)" }`),
+		schema.Map("aggregate", schema.TypeExpr, "The output columns computed over each window, in the order written: a name and a call such as count(), sum(x), min(x), max(x), avg(x), count_distinct(x), approx_count_distinct(x), approx_percentile(x, q), first(x), last(x), max_by(x, by) or min_by(x, by), where x and by are expressions over the input fields. Required unless keep is set.").
+			AsOptional().Example(`{ events = "count()", users = "count_distinct(user_id)" }`),
 		schema.String("emit", "When rows are written: \"on_close\" emits each window once when it closes; \"every D\" (e.g. \"every 10s\") also emits changed windows every D of processing time, with a final column telling the last row apart.").
 			WithDefault("on_close").Example(`"every 10s"`),
 		schema.Enum("late", "What happens to a record whose window has already closed: it is counted, then dropped or sent to the dead letter.", LateDrop, LateDeadLetter).
 			WithDefault(LateDrop),
 	)
+	if k != Session {
+		fields = append(fields, schema.String("keep", "\"max(x)\" or \"min(x)\": emit only the rows whose x is the largest (smallest) of their window, every tie included. With aggregate, x names an aggregate and the window emits the group rows holding the largest value among its groups; without, x is an expression over the input fields and each window and group emits its records holding the largest value, with all their fields. Needs emit = \"on_close\".").
+			AsOptional().Example(`"max(price)"`))
+	}
 	return schema.NewSpec(fields...)
 }
