@@ -42,6 +42,9 @@ type Options struct {
 	Partitions int
 	// Logger receives the logs; nil discards them.
 	Logger *slog.Logger
+	// Monitor, when set, receives the live view of the pipeline (the
+	// metrics endpoint and dashboard of sluice demo --metrics).
+	Monitor *runner.Monitor
 }
 
 func (o *Options) defaults() {
@@ -93,7 +96,7 @@ func Run(ctx context.Context, opts Options) error {
 	prodErr := make(chan error, 1)
 	go func() { prodErr <- produce(prodCtx, broker.URL(), opts) }()
 
-	_, runErr := runner.RunAll(ctx, project.Pipelines, runner.Options{Logger: opts.Logger})
+	_, runErr := runner.RunAll(ctx, project.Pipelines, runner.Options{Logger: opts.Logger, Monitor: opts.Monitor})
 	stopProducing()
 	if err := <-prodErr; err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("demo producer: %w", err)
