@@ -107,7 +107,7 @@ func compileAt(src schema.Text, from, to int, rec record.Schema, what string) (*
 			Subject:  src.RangeOf(from, to).Ptr(),
 		}}
 	}
-	prog, err := expr.Compile(code, expr.Env(Env(rec)))
+	prog, err := expr.Compile(code, expr.Env(Env(rec)), nullSafeString)
 	if err != nil {
 		d := diagnose(err, src, from, code, rec, what)
 		if d == nil {
@@ -277,3 +277,14 @@ func upperFirst(s string) string {
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
 }
+
+// nullSafeString replaces expr's string(x), which turns a null field into
+// the text "<nil>", by one that fails on it like every other function, so
+// that the row goes to the dead letter saying which field was null instead
+// of carrying a made-up value.
+var nullSafeString = expr.Function("string", func(params ...any) (any, error) {
+	if params[0] == nil {
+		return nil, errors.New("string() of a value that is nil")
+	}
+	return fmt.Sprint(params[0]), nil
+}, new(func(any) string))
