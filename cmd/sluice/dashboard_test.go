@@ -54,11 +54,12 @@ const dashboardPipeline = `pipeline "dashboard_events" {
     where = "action != 'heartbeat'"
   }
   window "tumbling" {
-    event_time = "ts"
-    size       = "1m"
-    watermark  = "0s"
-    group_by   = ["action"]
-    aggregate  = { events = "count()" }
+    event_time   = "ts"
+    size         = "1m"
+    watermark    = "0s"
+    idle_timeout = "1h" # partition 1 holds the watermark back however slow the test runs
+    group_by     = ["action"]
+    aggregate    = { events = "count()" }
   }
   sink "file" "counts" {
     path = env("SLUICE_DASHBOARD_OUT")

@@ -233,9 +233,11 @@ function setAll(open) {
   }
 }
 
+/** loop polls every pollMs, counted from the start of one poll to the next. */
 async function loop() {
+  const began = Date.now();
   if (!state.paused) await poll();
-  setTimeout(loop, pollMs);
+  setTimeout(loop, Math.max(0, pollMs - (Date.now() - began)));
 }
 
 function init() {

@@ -280,7 +280,7 @@ function results(st) {
   const cols = [];
   for (const r of rows) for (const k of Object.keys(r || {})) if (!cols.includes(k)) cols.push(k);
   const numeric = cols.map((k) => rows.every((r) => r[k] == null || typeof r[k] === 'number'));
-  return h('div', { class: 'scroll' }, table('last ' + rows.length + ' rows written, newest first',
+  return h('div', { class: 'scroll' }, table('last ' + fmt.plural(rows.length, 'row') + ' written, newest first',
     cols.map((k, i) => ({ text: k, num: numeric[i] })),
     rows.map((r) => cols.map((k) => fmt.cell(r[k]))), { class: 'results' }));
 }
