@@ -107,13 +107,13 @@ var Plugin = &plugins.Plugin{
 			WithDefault(DefaultRollInterval).Example(`"5m"`),
 	),
 	Examples: []plugins.Example{
-		{Title: "Windows in daily partitions", Config: `sink "delta" "lake" {
-  path         = "file:///data/lake/user_activity"
-  partition_by = ["window_start:date"]
+		{Title: "Events in daily partitions", Config: `sink "delta" "lake" {
+  path         = "file:///data/lake/user_events"
+  partition_by = ["ts:date"]
 }`},
 		{Title: "On S3, compacted every 100 commits, append-only", Config: `sink "delta" "lake" {
-  path             = "s3://analytics/user_activity?region=eu-west-1"
-  partition_by     = ["window_start:date", "action"]
+  path             = "s3://analytics/user_events?region=eu-west-1"
+  partition_by     = ["ts:date", "action"]
   optimize_every   = 100
   target_file_size = "256MiB"
   properties       = { "delta.appendOnly" = "true" }
