@@ -216,12 +216,15 @@ func (cb *crashBroker) produce(t *testing.T, events []crashEvent) crashPositions
 		mu        sync.Mutex
 		firstErr  error
 		positions = crashPositions{}
+		sent      sync.WaitGroup // the callbacks still to run
 	)
 	for _, e := range events {
 		payload, err := json.Marshal(e)
 		must(t, err)
+		sent.Add(1)
 		producer.SendAsync(ctx, &pulsarapi.ProducerMessage{Payload: payload, Key: strconv.Itoa(e.UserID)},
 			func(id pulsarapi.MessageID, _ *pulsarapi.ProducerMessage, err error) {
+				defer sent.Done()
 				mu.Lock()
 				defer mu.Unlock()
 				if err != nil {
@@ -235,9 +238,8 @@ func (cb *crashBroker) produce(t *testing.T, events []crashEvent) crashPositions
 			})
 	}
 	must(t, producer.FlushWithCtx(ctx))
-	mu.Lock()
+	sent.Wait()
 	must(t, firstErr)
-	mu.Unlock()
 	st := cb.broker().Stats(crashTopic)
 	if st.Messages() != int64(len(events)) {
 		t.Fatalf("the broker stored %d messages of %d", st.Messages(), len(events))

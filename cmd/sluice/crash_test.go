@@ -42,7 +42,7 @@ const (
 	crashPartitions = 4
 	// crashEvents is the number of user events, over one hour of event
 	// time.
-	crashEvents         = 120_000
+	crashEvents         = 60_000
 	crashCalibrationSub = "sluice-calibration" // the subscription of the first run
 	crashPipeName       = "user_activity"
 	// crashMinKills is how many kills must interrupt a running pipeline.
