@@ -80,10 +80,7 @@ func (w *Window) decodeKeep(args *schema.Values, in record.Schema) hcl.Diagnosti
 	bad := func(summary, detail string, subject *hcl.Range) hcl.Diagnostics {
 		return hcl.Diagnostics{{Severity: hcl.DiagError, Summary: summary, Detail: detail, Subject: subject}}
 	}
-	switch {
-	case w.Kind == Session:
-		return bad("Keep is not available here", "keep works with tumbling and sliding windows, whose windows are shared by every group; a session window belongs to one key. Remove keep, or use a tumbling or sliding window.", at)
-	case !w.EmitOnClose:
+	if !w.EmitOnClose { // session windows have no keep argument
 		return bad("Keep is not available here", "keep chooses among a window's rows when it closes, so it needs emit = \"on_close\": rows emitted before the window closes could turn out not to be the largest.", at)
 	}
 	c, diags := splitCall(text)

@@ -25,6 +25,8 @@ const modelAggregates = `aggregate = {
     first_v = "first(v)"
     last_v  = "last(v)"
     m       = "sum(100 % w)"
+    top     = "max_by(user, f)"
+    low     = "min_by(v, user * 2)"
   }`
 
 type modelKey struct {
@@ -69,7 +71,8 @@ type model struct {
 	w                                 int64
 	wins                              []*modelWindow
 	res                               runResult
-	merges, idleAdvances              int // coverage counters
+	merges, idleAdvances              int                // coverage counters
+	onClose                           func(*modelWindow) // when set, called with every window that closes
 }
 
 func newModel(w *Window, partitions int, now int64) *model {
@@ -121,6 +124,11 @@ func (m *model) close(all bool) {
 		}
 	}
 	m.wins = open
+	if m.onClose != nil {
+		for _, w := range closed {
+			m.onClose(w)
+		}
+	}
 	m.emit(closed, true)
 }
 
@@ -176,14 +184,37 @@ func (m *model) row(w *modelWindow, final bool) string {
 	if nv == 0 {
 		vals = []string{"null", "null", strconv.FormatFloat(hi, 'g', -1, 64), "null", "null"}
 	}
-	s := fmt.Sprintf("%d|%d|%s|%d|%d|%d|%s|%d", w.start, w.end, key, w.key.g2, len(w.recs), len(users), strings.Join(vals, "|"), mod)
+	s := fmt.Sprintf("%d|%d|%s|%d|%d|%d|%s|%d|%s", w.start, w.end, key, w.key.g2, len(w.recs), len(users), strings.Join(vals, "|"), mod, modelBy(w.recs))
 	if !m.grouped {
-		s = fmt.Sprintf("%d|%d|%d|%d|%s|%d", w.start, w.end, len(w.recs), len(users), strings.Join(vals, "|"), mod)
+		s = fmt.Sprintf("%d|%d|%d|%d|%s|%d|%s", w.start, w.end, len(w.recs), len(users), strings.Join(vals, "|"), mod, modelBy(w.recs))
 	}
 	if m.every > 0 {
 		s += "|" + strconv.FormatBool(final)
 	}
 	return s
+}
+
+// modelBy computes max_by(user, f) and min_by(v, user * 2) over recs: the
+// x of the record with the largest (smallest) by, the smallest x on ties,
+// skipping records whose x is null.
+func modelBy(recs []ev) string {
+	top, low := "null", "null"
+	var topBy float64
+	var topX, lowBy, lowX int64
+	for i, r := range recs {
+		if i == 0 || r.f > topBy || r.f == topBy && r.user < topX {
+			topBy, topX = r.f, r.user
+			top = strconv.FormatInt(topX, 10)
+		}
+		if r.vNull {
+			continue
+		}
+		if low == "null" || r.user*2 < lowBy || r.user*2 == lowBy && r.v < lowX {
+			lowBy, lowX = r.user*2, r.v
+			low = strconv.FormatInt(lowX, 10)
+		}
+	}
+	return top + "|" + low
 }
 
 // process handles one record, global index i, at processing time now.
