@@ -84,7 +84,7 @@ func TestOptimize(t *testing.T) {
 			rng := rand.New(rand.NewPCG(1, 2))
 			clk := newClock()
 			w := open(t, buildSink(t, loc, `partition_by = ["kind"]`, payloadRows), clk, true)
-			const perFile, partitions, epochs = 50, 10, 20
+			const perFile, partitions, epochs = 20, 10, 20
 			for e := range epochs { // 20 epochs of 10 files, one per partition
 				commitEpoch(t, w, payloadBatch(rng, e*partitions*perFile, partitions*perFile), int64(e+1))
 			}
