@@ -113,7 +113,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newLintCmd(), newFmtCmd(), newGraphCmd(), newPluginsCmd(),
 		newRunCmd(), newTestCmd(), newBrokerCmd(), newProduceCmd(),
-		newDemoCmd(), newStatusCmd(), newVersionCmd(), newNexmarkCmd(),
+		newDemoCmd(), newStatusCmd(), newVersionCmd(), newNexmarkCmd(), newDeltaCmd(),
 	)
 	root.SetHelpCommand(newHelpCmd())
 	root.InitDefaultHelpCmd()

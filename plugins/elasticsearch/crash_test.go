@@ -18,17 +18,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/sluice-io/sluice/internal/esfake"
+	"github.com/sluice-io/sluice/internal/sluicetest"
 )
 
 const (
@@ -101,13 +98,13 @@ func TestCrashIndexEqualsUninterrupted(t *testing.T) {
 	t.Logf("kill schedule seed %d (SLUICE_CRASH_SEED)", seed)
 	rng := rand.New(rand.NewPCG(seed, 7))
 	dir := t.TempDir()
-	bin := buildSluice(t, dir)
+	bin := sluicetest.Build(t)
 	input := filepath.Join(dir, "events.ndjson")
 	writeCrashEvents(t, input)
 
 	ref := startES(t, esfake.Options{})
 	start := time.Now()
-	startSluice(t, bin, writeCrashPipelines(t, dir, "ref", input, ref.URL(), "10m")).wait(t, 5*time.Minute)
+	sluicetest.Start(t, bin, "run", "--log-format", "json", writeCrashPipelines(t, dir, "ref", input, ref.URL(), "10m")).Wait(t, 5*time.Minute)
 	every := max(time.Since(start)/crashCheckpoints, 50*time.Millisecond).Round(time.Millisecond)
 	t.Logf("uninterrupted run: %v; checkpoints every %v", time.Since(start).Round(time.Millisecond), every)
 	checkCrashModel(t, ref)
@@ -116,7 +113,7 @@ func TestCrashIndexEqualsUninterrupted(t *testing.T) {
 	file := writeCrashPipelines(t, dir, "crash", input, es.URL(), every.String())
 	kills := 0
 	for run := 0; ; run++ {
-		p := startSluice(t, bin, file)
+		p := sluicetest.Start(t, bin, "run", "--log-format", "json", file)
 		if !killAtSomePoint(t, p, filepath.Join(dir, "crash-checkpoints", "raw"), rng, every) {
 			t.Logf("run %d ended by itself after %d kills", run, kills)
 			break
@@ -151,29 +148,32 @@ func TestCrashIndexEqualsUninterrupted(t *testing.T) {
 // takes (in folder): usually after one or two more (at a random moment up
 // to one checkpoint interval later), sometimes at a random moment of its
 // start. It returns false when p ended by itself first.
-func killAtSomePoint(t *testing.T, p *sluiceProc, folder string, rng *rand.Rand, every time.Duration) bool {
+func killAtSomePoint(t *testing.T, p *sluicetest.Proc, folder string, rng *rand.Rand, every time.Duration) bool {
 	t.Helper()
 	if rng.IntN(4) == 0 {
-		if p.sleep(time.Duration(rng.Int64N(int64(4 * every)))) {
-			return p.kill(t)
+		if p.Sleep(time.Duration(rng.Int64N(int64(4 * every)))) {
+			return p.Kill(t)
 		}
-		return p.ended(t)
+		p.Ended(t)
+		return false
 	}
 	checkpoints := 1 + rng.IntN(2)
 	last := latestEpoch(folder)
 	for checkpoints > 0 {
-		if !p.sleep(2 * time.Millisecond) {
-			return p.ended(t)
+		if !p.Sleep(2 * time.Millisecond) {
+			p.Ended(t)
+			return false
 		}
 		if now := latestEpoch(folder); now != last {
 			last = now
 			checkpoints--
 		}
 	}
-	if p.sleep(time.Duration(rng.Int64N(int64(every)))) {
-		return p.kill(t)
+	if p.Sleep(time.Duration(rng.Int64N(int64(every)))) {
+		return p.Kill(t)
 	}
-	return p.ended(t)
+	p.Ended(t)
+	return false
 }
 
 // latestEpoch returns the newest checkpoint epoch in a pipeline's
@@ -236,104 +236,6 @@ func writeCrashPipelines(t *testing.T, dir, name, input, url, every string) stri
 		t.Fatal(err)
 	}
 	return path
-}
-
-// buildSluice builds the sluice command into dir.
-func buildSluice(t *testing.T, dir string) string {
-	t.Helper()
-	bin := filepath.Join(dir, "sluice")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/sluice-io/sluice/cmd/sluice")
-	cmd.Dir = filepath.Join("..", "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
-// sluiceProc is one `sluice run` process.
-type sluiceProc struct {
-	cmd    *exec.Cmd
-	log    lockedBuffer
-	exited chan struct{}
-}
-
-func startSluice(t *testing.T, bin, file string) *sluiceProc {
-	t.Helper()
-	p := &sluiceProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "run", "--log-format", "json", file)
-	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
-	p.cmd.Env = append(os.Environ(), "GOMAXPROCS="+strconv.Itoa(min(2, runtime.NumCPU())))
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.exited
-	})
-	return p
-}
-
-// sleep waits d, or less when the process exits; it reports whether the
-// process still runs.
-func (p *sluiceProc) sleep(d time.Duration) bool {
-	select {
-	case <-p.exited:
-		return false
-	case <-time.After(d):
-		return true
-	}
-}
-
-// kill sends SIGKILL and reports whether it ended the process (false:
-// the process had exited by itself, successfully).
-func (p *sluiceProc) kill(t *testing.T) bool {
-	t.Helper()
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
-	ws, _ := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	if ws.Signaled() {
-		return true
-	}
-	return p.ended(t)
-}
-
-// ended checks that the process, which exited by itself, succeeded, and
-// returns false.
-func (p *sluiceProc) ended(t *testing.T) bool {
-	t.Helper()
-	<-p.exited
-	if !p.cmd.ProcessState.Success() {
-		t.Fatalf("sluice failed: %v\n%s", p.cmd.ProcessState, p.log.String())
-	}
-	return false
-}
-
-// wait waits for the process to end by itself, successfully.
-func (p *sluiceProc) wait(t *testing.T, timeout time.Duration) {
-	t.Helper()
-	if p.sleep(timeout) {
-		t.Fatalf("sluice still running after %v:\n%s", timeout, p.log.String())
-	}
-	p.ended(t)
-}
-
-// lockedBuffer is a buffer safe to write from the process's pipes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
