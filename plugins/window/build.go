@@ -34,6 +34,14 @@ func build(k Kind) plugins.BuildFunc {
 			return w, diags
 		}
 		diags = append(diags, w.decodeEventTime(args.Text("event_time"), b.Input)...)
+		if w.ProcessingTime && args.Has("watermark") {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Watermark with processing time",
+				Detail:   "With event_time = \"processing_time\" a window closes as soon as processing time passes its end, and no record is ever late: there is no out-of-orderness to wait for. Remove watermark.",
+				Subject:  args.Range("watermark").Ptr(),
+			})
+		}
 		out, ds := w.decodeGroupBy(args.Elems("group_by"), b.Input, out)
 		diags = append(diags, ds...)
 		records := args.Has("keep") && !args.Has("aggregate")

@@ -209,9 +209,14 @@ func TestKeepAndByDiagnostics(t *testing.T) {
 		{Tumbling, "size = \"5ms\"\n  aggregate = { b = \"max_by(user, key == 'a')\" }", `4,35-45: Wrong argument type`},
 		{Tumbling, "size = \"5ms\"\n  aggregate = { b = \"min_by(user)\" }", `4,28-34: Wrong number of arguments`},
 		{Tumbling, "size = \"5ms\"", `Missing required argument`},
+		{Tumbling, "size = \"5ms\"\n  watermark = \"1s\"\n  aggregate = { n = \"count()\" }", `4,15-19: Watermark with processing time`},
 	}
 	for _, tt := range tests {
-		src := "window \"" + string(tt.kind) + "\" {\n  event_time = \"ts\"\n  " + tt.body + "\n}"
+		eventTime := "ts"
+		if strings.Contains(tt.body, "watermark") {
+			eventTime = ProcessingTime
+		}
+		src := "window \"" + string(tt.kind) + "\" {\n  event_time = \"" + eventTime + "\"\n  " + tt.body + "\n}"
 		var p = Plugins()[0]
 		for _, q := range Plugins() {
 			if q.Name == string(tt.kind) {

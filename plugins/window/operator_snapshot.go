@@ -357,12 +357,16 @@ func (o *Operator) decodeGroup(d *reader) *group {
 			return nil
 		}
 		if err := g.states[i].UnmarshalBinary(b); err != nil {
-			d.fail("aggregate %q: %v", o.w.Aggregates[i].Name, err)
+			d.fail("aggregate %s: %v", o.stateName(i), err)
 			return nil
 		}
 		t := &o.templates[i]
-		if s := &g.states[i]; s.Func() != t.Func() || s.ArgType() != t.ArgType() || s.Quantile() != t.Quantile() {
-			d.fail("aggregate %q: snapshot of another aggregate", o.w.Aggregates[i].Name)
+		if s := &g.states[i]; s.Func() != t.Func() || s.ArgType() != t.ArgType() || s.ByType() != t.ByType() || s.Quantile() != t.Quantile() {
+			d.fail("aggregate %s: snapshot of another aggregate", o.stateName(i))
+			return nil
+		}
+		if o.args[i].row && !o.validRecords(&g.states[i]) {
+			d.fail("keep: bad kept record")
 			return nil
 		}
 	}
@@ -372,7 +376,33 @@ func (o *Operator) decodeGroup(d *reader) *group {
 // validKey reports whether key is a group key encoding (see groupKey) of
 // the window's group_by columns.
 func (o *Operator) validKey(k string) bool {
-	for c := range o.w.GroupBy {
+	types := make([]record.ColumnType, len(o.w.GroupBy))
+	for i, g := range o.w.GroupBy {
+		col, _ := o.w.Out.Lookup(g)
+		types[i] = col.Type
+	}
+	return validEncoding(k, types)
+}
+
+// validRecords reports whether every value a window keeping records holds
+// in s is an encoded record of its output fields (see appendRow).
+func (o *Operator) validRecords(s *agg.State) bool {
+	var types []record.ColumnType
+	for _, c := range o.w.Out.Columns[2:] {
+		types = append(types, c.Type)
+	}
+	for _, r := range s.Ties() {
+		if !validEncoding(r, types) {
+			return false
+		}
+	}
+	return true
+}
+
+// validEncoding reports whether k encodes one value of each of types, in
+// order, as groupKey does.
+func validEncoding(k string, types []record.ColumnType) bool {
+	for _, typ := range types {
 		if len(k) == 0 || k[0] > 1 {
 			return false
 		}
@@ -381,7 +411,7 @@ func (o *Operator) validKey(k string) bool {
 		if null {
 			continue
 		}
-		switch o.w.Out.Columns[2+c].Type {
+		switch typ {
 		case record.ColumnInt, record.ColumnTimestamp, record.ColumnFloat:
 			if len(k) < 8 {
 				return false
@@ -414,6 +444,14 @@ func (o *Operator) validKey(k string) bool {
 		}
 	}
 	return len(k) == 0
+}
+
+// stateName names state i in messages: its aggregate, or keep.
+func (o *Operator) stateName(i int) string {
+	if o.args[i].row {
+		return "of keep"
+	}
+	return fmt.Sprintf("%q", o.w.Aggregates[i].Name)
 }
 
 // ResetIdle restarts every partition's idleness clock at processing time

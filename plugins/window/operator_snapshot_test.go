@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -58,6 +60,7 @@ func TestOperatorSnapshot(t *testing.T) {
 			restoredWindows := 0
 			for c := range 120 {
 				src, partitions, start, steps := randomCase(r, k)
+				src = withRandomKeep(r, k, src)
 				w := buildWindow(t, k, src)
 				o, err := w.NewOperator(partitions, start)
 				if err != nil {
@@ -129,6 +132,25 @@ func TestOperatorSnapshot(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withRandomKeep turns a third of the tumbling and sliding cases into
+// windows keeping records (keep = "max(v)" without aggregates), and a
+// third into windows keeping their largest group rows (keep = "max(n)"),
+// both with emit = "on_close".
+func withRandomKeep(r *rand.Rand, k Kind, src string) string {
+	if k == Session {
+		return src
+	}
+	switch r.IntN(3) {
+	case 0:
+		src = emitLine.ReplaceAllString(src, `emit = "on_close"`)
+		return regexp.MustCompile(`(?s)aggregate = \{.*?\n  \}`).ReplaceAllString(src, `keep = "max(v)"`)
+	case 1:
+		src = emitLine.ReplaceAllString(src, `emit = "on_close"`)
+		return strings.TrimSuffix(src, "}") + "  keep = \"max(n)\"\n}"
+	}
+	return src
 }
 
 // TestOperatorRestoreBad checks that truncated, corrupted or foreign
