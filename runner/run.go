@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/sluice-io/sluice/record"
@@ -90,17 +91,17 @@ type rejected struct {
 func (r *run) run(ctx context.Context) (Stats, error) {
 	r.stopCtx = ctx
 	if err := r.claimCheckpoints(ctx); err != nil {
-		return r.c.stats(), err
+		return r.c.stats(), stoppedOr(ctx, err)
 	}
 	defer r.releaseCheckpoints()
 	if err := r.open(ctx); err != nil {
 		r.closeAll()
-		return r.c.stats(), err
+		return r.c.stats(), stoppedOr(ctx, err)
 	}
 	var err error
 	if r.ckpt, r.resumeFrom, err = newCheckpointer(ctx, r); err != nil {
 		r.closeAll()
-		return r.c.stats(), err
+		return r.c.stats(), stoppedOr(ctx, err)
 	}
 	r.abortCtx, r.abort = context.WithCancelCause(context.Background())
 	defer r.abort(nil)
@@ -172,6 +173,16 @@ func (r *run) run(ctx context.Context) (Stats, error) {
 	return st, err
 }
 
+// stoppedOr returns err, or nil when ctx was canceled: a stop that came
+// while the run was still connecting (a source or sink retrying an
+// unreachable broker) is a clean stop, before anything was read.
+func stoppedOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
+
 // open opens the source, the sinks and the dead letter.
 func (r *run) open(ctx context.Context) error {
 	rt := func(title string) *plugins.Runtime {
@@ -218,7 +229,11 @@ func (r *run) closeAll() error {
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("pipeline %q: closing: %w", r.plan.name, errors.Join(errs...))
+		msgs := make([]string, len(errs))
+		for i, e := range errs {
+			msgs[i] = e.Error()
+		}
+		return fmt.Errorf("pipeline %q: closing: %s", r.plan.name, strings.Join(msgs, "; "))
 	}
 	return nil
 }
