@@ -76,7 +76,7 @@ func connectionFields() []*schema.Field {
 			Example(`"SCRAM-SHA-512"`),
 		schema.String("username", "The user name, for PLAIN and SCRAM.").AsOptional().Example(`"sluice"`),
 		schema.String("password", "The password, for PLAIN and SCRAM. Keep it out of the file with env(\"NAME\").").
-			AsOptional().Example(`env("KAFKA_PASSWORD")`),
+			AsOptional().Example(`env("KAFKA_PASSWORD", "")`),
 		schema.String("token", "The bearer token, for OAUTHBEARER. Keep it out of the file with env(\"NAME\").").
 			AsOptional().Example(`env("KAFKA_TOKEN")`),
 	)

@@ -135,7 +135,7 @@ var SinkPlugin = &plugins.Plugin{
   sasl {
     mechanism = "PLAIN"
     username  = "sluice"
-    password  = env("KAFKA_PASSWORD")
+    password  = env("KAFKA_PASSWORD", "")
   }
   tls {}
 }`},

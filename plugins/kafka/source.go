@@ -128,7 +128,7 @@ var SourcePlugin = &plugins.Plugin{
   sasl {
     mechanism = "SCRAM-SHA-512"
     username  = "sluice"
-    password  = env("KAFKA_PASSWORD")
+    password  = env("KAFKA_PASSWORD", "")
   }
   tls {
     ca_file = "/etc/ssl/kafka-ca.pem"

@@ -36,7 +36,7 @@ func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, e
 		w.pipeline = rt.Pipeline
 	}
 	if s.Key != nil {
-		w.key = s.Key.Evaluator(s.Input)
+		w.key = s.Key.Evaluator(s.Input).Named(`key`)
 	}
 	return w, nil
 }
@@ -174,7 +174,7 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 		case w.key != nil:
 			v, err := w.key.Eval(row)
 			if err != nil {
-				return fmt.Errorf("the message key: %w", err)
+				return err
 			}
 			if !v.Null {
 				keyBuf = appendValue(keyBuf[:0], v)
