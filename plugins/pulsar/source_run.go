@@ -156,6 +156,9 @@ func (s *Source) open(ctx context.Context, rt *plugins.Runtime, client pulsarapi
 		}
 	}
 	r.lastProgress = time.Now()
+	if len(r.parts) > 0 {
+		r.probe = startProbe(client, r.parts[0].topic)
+	}
 	return r, nil
 }
 
@@ -285,6 +288,8 @@ type sourceReader struct {
 	parts   []*sourcePartition
 	byTopic map[string]int
 	closed  bool
+
+	probe *connectionProbe // whether the broker answers (readiness, metrics)
 
 	redelivered int                 // messages skipped as delivered already
 	resume      map[string]position // by topic: the last message a checkpoint covered
@@ -576,6 +581,9 @@ func (r *sourceReader) Close() error {
 	r.mu.Unlock()
 	if r.timer != nil {
 		r.timer.Stop()
+	}
+	if r.probe != nil {
+		r.probe.Close()
 	}
 	return closeWithin(closeWait, r.logger, "the consumer", func() error {
 		r.consumer.Close()
