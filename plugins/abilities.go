@@ -43,12 +43,18 @@ type ErrorPolicy interface {
 }
 
 // EventTimed is implemented by a stateful stage (OperatorStarter) that
-// places records in time by one of its input columns. The runner uses the
-// first such stage's column to tell which partition holds the pipeline's
-// watermark back.
+// places records in time by one of its input columns, or by processing
+// time (EventTimeColumn returns ProcessingTime: each record at the
+// processing time of its batch). The runner uses the first such stage's
+// answer to know when a record's windows have all been emitted, so that
+// it acknowledges the record to its source only then.
 type EventTimed interface {
 	EventTimeColumn() string
 }
+
+// ProcessingTime is what EventTimed.EventTimeColumn returns for a stage
+// that places records at the processing time of their batch.
+const ProcessingTime = "processing_time"
 
 // StateFingerprinter is implemented by a stateful stage whose checkpointed
 // state can only be restored into the same configuration (the same window

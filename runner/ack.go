@@ -23,7 +23,8 @@ type ackTracker struct {
 	acker    plugins.Acknowledger
 	segs     [][]ackSeg // per partition, oldest first
 	lastScan int64
-	eventCol int // the first window's event time column in its input; -1 without a window
+	eventCol int  // the first window's event time column in its input; -1 without a window
+	procTime bool // the first window places records at their batch's processing time
 
 	last, maxT []int64 // per partition, scratch of add
 	skipped    bool    // a throttled release was skipped: wake up for it
@@ -48,7 +49,11 @@ func newAckTracker(a plugins.Acknowledger, partitions, eventCol int) *ackTracker
 
 // add records a batch: positions from the source's rows (raw), event times
 // from the rows handed to the first window (in, nil when none were).
-func (t *ackTracker) add(raw, in *record.Batch) {
+//
+// A record's time, which tells when every window it went into has been
+// emitted, is its event time, or now, the processing time of its batch,
+// when the first window places records by processing time.
+func (t *ackTracker) add(raw, in *record.Batch, now int64) {
 	for _, o := range raw.Origins {
 		t.grow(int(o.Partition))
 	}
@@ -57,6 +62,13 @@ func (t *ackTracker) add(raw, in *record.Batch) {
 	}
 	for _, o := range raw.Origins {
 		t.last[o.Partition] = max(t.last[o.Partition], o.Offset)
+	}
+	if t.procTime && in != nil {
+		for _, o := range in.Origins {
+			if int(o.Partition) < len(t.maxT) {
+				t.maxT[o.Partition] = now
+			}
+		}
 	}
 	if t.eventCol >= 0 && in != nil {
 		ts := &in.Columns[t.eventCol]

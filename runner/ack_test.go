@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/sluice-io/sluice/eventtime"
 )
 
 // TestAcknowledgeAfterWindowsEmit: a source that needs acknowledgements
@@ -89,5 +91,41 @@ func TestAcknowledgeBounded(t *testing.T) {
 				t.Errorf("window %t: partition %d committed up to %d, want %d", window != "", i, got, len(part)-1)
 			}
 		}
+	}
+}
+
+// TestAcknowledgeProcessingTimeWindows: records in a window that places
+// them by processing time are acknowledged only once that window was
+// emitted, as with event time — not at once because they have no event
+// time column.
+func TestAcknowledgeProcessingTimeWindows(t *testing.T) {
+	p := load(t, fmt.Sprintf(userEvents, `window "tumbling" {
+    event_time = "processing_time"
+    size       = "10s"
+    aggregate  = { n = "count()" }
+  }`))
+	src := &lines{parts: [][]string{{
+		`{"user_id":1,"action":"view","ts":1}`,
+		`{"user_id":2,"action":"view","ts":2}`,
+	}}, block: true}
+	c := &collector{}
+	opts := options(src, c)
+	opts.Clock = eventtime.NewManualClockMillis(1_000_000) // processing time stands still: the window stays open
+	opts.After = func(time.Duration) <-chan time.Time { return nil }
+	opts.Monitor = NewMonitor()
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := Run(ctx, p, opts); errc <- err }()
+	waitFor(t, opts.Monitor, func(ps PipelineStatus) bool { return ps.Counts.In == 2 })
+	time.Sleep(100 * time.Millisecond)
+	if got := src.committed(0); got != -1 {
+		t.Errorf("committed %d while the processing-time window holding the records is open", got)
+	}
+	cancel()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if got := src.committed(0); got != -1 || len(c.rows()) != 0 {
+		t.Errorf("after a stop: committed %d, rows %v; want nothing: the window never closed", got, c.rows())
 	}
 }

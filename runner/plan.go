@@ -21,6 +21,7 @@ type plan struct {
 	dead        plugins.DeadLetterOpener // nil: log and count
 	inOrder     bool                     // a Sequential stage: one worker
 	eventCol    int                      // the first window's event-time column in its input; -1 without a window
+	procTime    bool                     // the first window places records at their batch's processing time
 	checkpoint  *config.Checkpoint       // what the run takes checkpoints with; nil: none
 }
 
@@ -76,7 +77,9 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 			return nil, refuse(p.Name, config.NotSupported(s))
 		}
 		if st.operator != nil && len(pl.post) == 0 {
-			pl.eventCol, _, _ = s.Input.Find(eventTimeOf(s.Component))
+			col := eventTimeOf(s.Component)
+			pl.eventCol, _, _ = s.Input.Find(col)
+			pl.procTime = col == plugins.ProcessingTime
 		}
 		if st.operator != nil || len(pl.post) > 0 {
 			pl.post = append(pl.post, st)

@@ -73,6 +73,7 @@ func newScheduler(r *run, inflight int) (*scheduler, error) {
 	}
 	if a, ok := r.reader.(plugins.Acknowledger); ok && (s.ckpt == nil || s.ckpt.store == nil) {
 		s.acks = newAckTracker(a, r.reader.Partitions(), r.plan.eventCol)
+		s.acks.procTime = r.plan.procTime
 		s.ackOnCommit = s.ckpt != nil
 	}
 	return s, nil
@@ -209,7 +210,7 @@ func (s *scheduler) acknowledge(env *envelope, throttle, force bool) error {
 		if len(s.ops) > 0 {
 			in = env.out
 		}
-		s.acks.add(env.raw, in)
+		s.acks.add(env.raw, in, s.now)
 	}
 	if s.ackOnCommit && !force {
 		return nil // released when the sinks commit

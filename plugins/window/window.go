@@ -43,7 +43,7 @@ const (
 
 // ProcessingTime is the event_time that places records by processing time
 // instead of a field.
-const ProcessingTime = "processing_time"
+const ProcessingTime = plugins.ProcessingTime
 
 // Window is a configured window stage. Durations are whole milliseconds, as
 // event times are carried as int64 Unix milliseconds.
