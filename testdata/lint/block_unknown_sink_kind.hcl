@@ -8,7 +8,7 @@ pipeline "clicks" {
   parse "json" {
     field "action" { type = "string" }
   }
-  sink "kafka" "out" {
+  sink "kinesis" "out" {
     brokers = ["localhost:9092"]
     topic   = "clicks"
   }

@@ -2,7 +2,7 @@
 # "Unknown source kind" error on "kafka" listing file, generate and pulsar,
 # and no follow-on "Pipeline has no source" or "Missing parse stage" errors.
 pipeline "clicks" {
-  source "kafka" {
+  source "kinesis" {
     brokers = ["localhost:9092"]
     topics  = ["user-events"]
     group   = "sluice-clicks"

@@ -28,5 +28,5 @@ pipeline "user_activity" {
     group_by = ["acton"]
     aggregate = { n = "cnt()", u = "count_distinct(usr_id)" }
   }
-  sink "kafka" "out" {}
+  sink "kinesis" "out" {}
 }
