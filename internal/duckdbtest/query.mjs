@@ -1,4 +1,5 @@
-// Runs SQL queries with DuckDB for the Parquet sink's tests.
+// Runs SQL with DuckDB for sluice's tests (internal/duckdbtest), in order, on
+// one connection.
 //
 // usage: node query.mjs < {"queries": ["SQL", ...]}
 // Prints one JSON object: {"version": "v1.5.6", "results": [...]}, one result
