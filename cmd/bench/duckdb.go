@@ -15,12 +15,13 @@ import (
 // the data folder and installed there, so the repository never holds
 // node_modules.
 //
-//go:embed duckdb/package.json duckdb/bench.mjs
+//go:embed duckdb/package.json duckdb/bench.mjs duckdb/nexmark.mjs
 var duckdbFiles embed.FS
 
 // duckdbSetup prepares DIR/duckdb-node (package.json, bench.mjs and
 // node_modules, installed with npm on first use or when package.json
-// changed) and returns the node binary and the script path. The error says
+// changed; nexmark.mjs beside bench.mjs) and returns the node binary and the
+// path of bench.mjs. The error says
 // why the baseline has to be skipped.
 func duckdbSetup(ctx context.Context, dataDir string, logf func(string, ...any)) (node, script string, err error) {
 	node, err = exec.LookPath("node")
@@ -45,6 +46,13 @@ func duckdbSetup(ctx context.Context, dataDir string, logf func(string, ...any))
 	}
 	script = filepath.Join(dir, "bench.mjs")
 	if err := os.WriteFile(script, js, 0o644); err != nil {
+		return "", "", err
+	}
+	nexmarkJS, err := duckdbFiles.ReadFile("duckdb/nexmark.mjs")
+	if err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nexmark.mjs"), nexmarkJS, 0o644); err != nil {
 		return "", "", err
 	}
 	// .installed holds the package.json that node_modules was installed from.

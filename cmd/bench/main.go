@@ -23,21 +23,33 @@ const (
 	exitUsage  = 2 // bad command line
 )
 
-// Names of the three measured programs.
+// Names of the measured programs of the reference workload.
 const (
-	progNaive  = "naive"
-	progDuckDB = "duckdb"
-	progSluice = "sluice"
+	progNaive   = "naive"
+	progCeiling = "ceiling"
+	progDuckDB  = "duckdb"
+	progSluice  = "sluice"
+)
+
+// Workloads of the bench.
+const (
+	workloadReference = "reference"
+	workloadNexmark   = "nexmark"
 )
 
 const usageText = `Usage:
-  go run ./cmd/bench [flags]            measure sluice against the naive Go and DuckDB baselines
+  go run ./cmd/bench [flags]            measure sluice against the naive Go, ceiling Go and DuckDB baselines
+  go run ./cmd/bench -workload nexmark -query q5|all [flags]
+                                        measure sluice's Nexmark query pipelines beside DuckDB and Flink's figures
   go run ./cmd/bench naive IN OUT       run only the naive baseline on IN, writing OUT (used by the bench itself)
+  go run ./cmd/bench ceiling IN OUT     run only the ceiling baseline on IN, writing OUT (used by the bench itself)
 
 The reference workload (an NDJSON file of user events) is generated into the
 data folder on first use and reused afterwards. Each program runs as its own
-OS process, timed as a whole (wall clock), in the order naive, duckdb, sluice;
-with -runs K each is run K times and the fastest run is reported.
+OS process, timed as a whole (wall clock), in the order naive, ceiling,
+duckdb, sluice; with -runs K each is run K times and the fastest run is
+reported. The nexmark workload is described in the package documentation
+(go doc ./cmd/bench).
 
 Flags:
 `
@@ -51,6 +63,10 @@ type options struct {
 	sluice  string
 	skip    map[string]bool
 	timeout time.Duration
+
+	workload    string   // workloadReference or workloadNexmark
+	queries     []string // nexmark: the queries to run, in order
+	checkpoints bool     // nexmark: run sluice with a checkpoint block
 }
 
 func main() {
@@ -59,8 +75,11 @@ func main() {
 
 // run executes one command line and returns the exit code.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) > 0 && args[0] == "naive" {
+	if len(args) > 0 && args[0] == progNaive {
 		return naiveMain(args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == progCeiling {
+		return ceilingMain(args[1:], stdout, stderr)
 	}
 	opts, code := parseFlags(args, stderr)
 	if code >= 0 {
@@ -68,6 +87,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	logf := func(format string, a ...any) {
 		fmt.Fprintf(stderr, "bench: "+format+"\n", a...)
+	}
+	if opts.workload == workloadNexmark {
+		return runNexmark(context.Background(), opts, stdout, logf)
 	}
 	rep, err := bench(context.Background(), opts, logf)
 	if err != nil {
@@ -100,8 +122,11 @@ func parseFlags(args []string, stderr io.Writer) (options, int) {
 	runs := fs.Int("runs", 1, "run each program `K` times (interleaved) and report the fastest run")
 	jsonOut := fs.Bool("json", false, "print the results as JSON instead of a table")
 	sluiceBin := fs.String("sluice", "", "use this sluice `binary` instead of building ./cmd/sluice from the current module")
-	skip := fs.String("skip", "", "comma-separated `programs` not to measure: naive, duckdb, sluice")
+	skip := fs.String("skip", "", "comma-separated `programs` not to measure: naive, ceiling, duckdb, sluice (nexmark: duckdb)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "kill a measured process after this `duration`")
+	workload := fs.String("workload", workloadReference, "`name` of the workload: reference or nexmark")
+	query := fs.String("query", "all", "nexmark: the `query` to run (q0 q1 q2 q5 q7 q11 q12) or all")
+	checkpoints := fs.Bool("checkpoints", false, "nexmark: run sluice with a checkpoint block (every "+nexmarkCheckpointEvery+") into a temporary folder")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()
@@ -121,14 +146,33 @@ func parseFlags(args []string, stderr io.Writer) (options, int) {
 		fmt.Fprintln(stderr, "bench: -events and -runs must be more than zero")
 		return options{}, exitUsage
 	}
-	opts := options{dataDir: *dataDir, events: *events, runs: *runs, json: *jsonOut, sluice: *sluiceBin, skip: map[string]bool{}, timeout: *timeout}
+	opts := options{dataDir: *dataDir, events: *events, runs: *runs, json: *jsonOut, sluice: *sluiceBin, skip: map[string]bool{}, timeout: *timeout,
+		workload: *workload, checkpoints: *checkpoints}
+	switch *workload {
+	case workloadReference:
+	case workloadNexmark:
+		explicit := false
+		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "events" })
+		if !explicit {
+			opts.events = nexmarkDefaultEvents
+		}
+		qs, err := nexmarkSelect(*query)
+		if err != nil {
+			fmt.Fprintf(stderr, "bench: -query: %v\n", err)
+			return options{}, exitUsage
+		}
+		opts.queries = qs
+	default:
+		fmt.Fprintf(stderr, "bench: -workload: unknown workload %q (want reference or nexmark)\n", *workload)
+		return options{}, exitUsage
+	}
 	for _, s := range strings.Split(*skip, ",") {
 		switch s = strings.TrimSpace(s); s {
 		case "":
-		case progNaive, progDuckDB, progSluice:
+		case progNaive, progCeiling, progDuckDB, progSluice:
 			opts.skip[s] = true
 		default:
-			fmt.Fprintf(stderr, "bench: -skip: unknown program %q (want naive, duckdb or sluice)\n", s)
+			fmt.Fprintf(stderr, "bench: -skip: unknown program %q (want naive, ceiling, duckdb or sluice)\n", s)
 			return options{}, exitUsage
 		}
 	}
@@ -191,7 +235,16 @@ func bench(ctx context.Context, opts options, logf func(string, ...any)) (*repor
 		progs = append(progs, program{name: progNaive, argv: []string{self, "naive", df.Path, outFile(progNaive)}, out: outFile(progNaive)})
 	}
 
-	// 2. DuckDB through node.
+	// 2. ceiling: this very binary too, as "bench ceiling IN OUT".
+	if opts.skip[progCeiling] {
+		rep.skip(progCeiling, "-skip")
+	} else if self, err := os.Executable(); err != nil {
+		rep.fail(progCeiling, "cannot find the bench binary: "+err.Error())
+	} else {
+		progs = append(progs, program{name: progCeiling, argv: []string{self, progCeiling, df.Path, outFile(progCeiling)}, out: outFile(progCeiling)})
+	}
+
+	// 3. DuckDB through node.
 	if opts.skip[progDuckDB] {
 		rep.skip(progDuckDB, "-skip")
 	} else if node, script, err := duckdbSetup(ctx, dataDir, logf); err != nil {
@@ -201,7 +254,7 @@ func bench(ctx context.Context, opts options, logf func(string, ...any)) (*repor
 		progs = append(progs, program{name: progDuckDB, argv: []string{node, script, df.Path, outFile(progDuckDB)}, out: outFile(progDuckDB), post: duckdbPost})
 	}
 
-	// 3. sluice: built once, pipeline linted, then `sluice run`.
+	// 4. sluice: built once, pipeline linted, then `sluice run`.
 	if opts.skip[progSluice] {
 		rep.skip(progSluice, "-skip")
 	} else if argv, err := prepareSluice(ctx, opts, binDir, dataDir, df.Path, outFile(progSluice), logf); err != nil {
@@ -228,6 +281,9 @@ func bench(ctx context.Context, opts options, logf func(string, ...any)) (*repor
 				pr.name, k, opts.runs, s.wall.Seconds(), s.cpu.Seconds(), mib(s.maxRSS), s.rows)
 			rep.add(pr.name, s)
 		}
+	}
+	if !failed[progNaive] && !failed[progCeiling] && rep.result(progNaive).Status == statusOK && rep.result(progCeiling).Status == statusOK {
+		rep.CeilingEqualsNaive = ptr(sameFile(outFile(progNaive), outFile(progCeiling)))
 	}
 	rep.finish()
 	return rep, nil
@@ -282,21 +338,9 @@ func duckdbPost(res procResult, s *sample) {
 // prepareSluice builds sluice (unless -sluice is given), writes the pipeline
 // file, lints it and returns the command line to time.
 func prepareSluice(ctx context.Context, opts options, binDir, dataDir, data, out string, logf func(string, ...any)) ([]string, error) {
-	bin := opts.sluice
-	if bin == "" {
-		root, err := moduleRoot(ctx)
-		if err != nil {
-			return nil, err
-		}
-		bin = filepath.Join(binDir, "sluice")
-		logf("building sluice from %s", root)
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice")
-		cmd.Dir = root
-		if b, err := cmd.CombinedOutput(); err != nil {
-			return nil, fmt.Errorf("go build ./cmd/sluice: %v%s", err, details(b, 4000))
-		}
-	} else if abs, err := filepath.Abs(bin); err == nil {
-		bin = abs
+	bin, err := buildSluice(ctx, opts, binDir, logf)
+	if err != nil {
+		return nil, err
 	}
 	hcl := filepath.Join(dataDir, fmt.Sprintf("bench-%d.hcl", opts.events))
 	if err := os.WriteFile(hcl, []byte(pipelineHCL(data, out)), 0o644); err != nil {
@@ -307,6 +351,34 @@ func prepareSluice(ctx context.Context, opts options, binDir, dataDir, data, out
 		return nil, fmt.Errorf("sluice lint %s: %v%s", hcl, err, details(b, 4000))
 	}
 	return []string{bin, "run", "--log-format", "json", hcl}, nil
+}
+
+// buildSluice builds ./cmd/sluice of the module into binDir, or returns the
+// -sluice binary, as an absolute path.
+func buildSluice(ctx context.Context, opts options, binDir string, logf func(string, ...any)) (string, error) {
+	if opts.sluice != "" {
+		return filepath.Abs(opts.sluice)
+	}
+	root, err := moduleRoot(ctx)
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(binDir, "sluice")
+	logf("building sluice from %s", root)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/sluice")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/sluice: %v%s", err, details(b, 4000))
+	}
+	return bin, nil
+}
+
+// sameFile reports whether two files hold the same bytes (false when either
+// cannot be read).
+func sameFile(a, b string) bool {
+	x, errA := os.ReadFile(a)
+	y, errB := os.ReadFile(b)
+	return errA == nil && errB == nil && bytes.Equal(x, y)
 }
 
 // moduleRoot returns the folder of the main module of the working directory,

@@ -136,23 +136,7 @@ func naiveRun(in, out string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	o, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(o)
-	enc := json.NewEncoder(bw)
-	for _, r := range rows {
-		if err := enc.Encode(r); err != nil {
-			o.Close()
-			return err
-		}
-	}
-	if err := bw.Flush(); err != nil {
-		o.Close()
-		return err
-	}
-	if err := o.Close(); err != nil {
+	if err := writeRows(out, rows); err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(stdout, `{"records_in":%d,"filtered":%d,"bad":%d,"records_out":%d}`+"\n",

@@ -34,6 +34,9 @@ type report struct {
 	Runs      int       `json:"runs"`
 	Results   []*result `json:"results"`
 	Targets   []target  `json:"targets"`
+	// CeilingEqualsNaive says whether the ceiling baseline wrote exactly the
+	// naive baseline's rows; nil when either did not run.
+	CeilingEqualsNaive *bool `json:"ceiling_equals_naive,omitempty"`
 }
 
 // result is one program's best run.
@@ -47,6 +50,7 @@ type result struct {
 	CPUSeconds      float64          `json:"cpu_seconds,omitempty"`
 	EventsPerSecond float64          `json:"events_per_second,omitempty"`
 	RatioVsNaive    *float64         `json:"ratio_vs_naive,omitempty"`
+	RatioVsCeiling  *float64         `json:"ratio_vs_ceiling,omitempty"`
 	PeakRSSMiB      float64          `json:"peak_rss_mib,omitempty"`
 	OutputRows      *int64           `json:"output_rows,omitempty"`
 	OutputEvents    *int64           `json:"output_events,omitempty"`
@@ -74,7 +78,7 @@ func newReport(opts options, df dataFile) *report {
 		DataBytes: df.Size,
 		Runs:      opts.runs,
 	}
-	for _, name := range []string{progNaive, progDuckDB, progSluice} {
+	for _, name := range []string{progNaive, progCeiling, progDuckDB, progSluice} {
 		r.Results = append(r.Results, &result{Name: name})
 	}
 	return r
@@ -137,10 +141,13 @@ func (r *report) finish() {
 			res.AllocsPerEvent = ptr(round(float64(v)/float64(r.Events), 3))
 		}
 	}
-	naive := r.result(progNaive)
+	naive, ceiling := r.result(progNaive), r.result(progCeiling)
 	for _, res := range r.Results {
 		if res.Status == statusOK && naive.Status == statusOK {
 			res.RatioVsNaive = ptr(round(res.EventsPerSecond/naive.EventsPerSecond, 2))
+		}
+		if res.Status == statusOK && ceiling.Status == statusOK {
+			res.RatioVsCeiling = ptr(round(res.EventsPerSecond/ceiling.EventsPerSecond, 2))
 		}
 	}
 	r.Targets = targets(r.result(progSluice), naive)
@@ -198,15 +205,15 @@ func writeTable(w io.Writer, r *report) error {
 	fmt.Fprintf(&b, "workload: %d events, %s, %s\n", r.Events, mib(r.DataBytes), r.DataFile)
 	fmt.Fprintf(&b, "machine:  %s; each program one process, wall clock, best of %d run(s)\n\n", r.Machine, r.Runs)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "%-8s\twall s\tcpu s\tevents/s\tvs naive\tpeak RSS MiB\tB/event\tallocs/event\toutput rows\t\n", "program")
+	fmt.Fprintf(tw, "%-8s\twall s\tcpu s\tevents/s\tvs naive\tvs ceiling\tpeak RSS MiB\tB/event\tallocs/event\toutput rows\t\n", "program")
 	for _, res := range r.Results {
 		if res.Status != statusOK {
-			fmt.Fprintf(tw, "%-8s\t%s\t-\t-\t-\t-\t-\t-\t-\t\n", res.Name, res.Status)
+			fmt.Fprintf(tw, "%-8s\t%s\t-\t-\t-\t-\t-\t-\t-\t-\t\n", res.Name, res.Status)
 			continue
 		}
-		fmt.Fprintf(tw, "%-8s\t%.2f\t%.2f\t%s\t%s\t%.1f\t%s\t%s\t%s\t\n",
+		fmt.Fprintf(tw, "%-8s\t%.2f\t%.2f\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t\n",
 			res.Name, res.WallSeconds, res.CPUSeconds, thousands(int64(res.EventsPerSecond)),
-			optf(res.RatioVsNaive, "%.2f×"), res.PeakRSSMiB,
+			optf(res.RatioVsNaive, "%.2f×"), optf(res.RatioVsCeiling, "%.2f×"), res.PeakRSSMiB,
 			optf(res.BytesPerEvent, "%.1f"), optf(res.AllocsPerEvent, "%.3f"), opti(res.OutputRows))
 	}
 	if err := tw.Flush(); err != nil {
@@ -237,7 +244,8 @@ func writeTable(w io.Writer, r *report) error {
 	return err
 }
 
-// sanity compares the events counted in each output: naive and DuckDB have
+// sanity compares the events counted in each output: the ceiling's rows must
+// be the naive ones; naive and DuckDB have
 // no watermark and count late events, sluice drops events behind its 2m
 // watermark, so naive − sluice should equal sluice's late counter.
 func sanity(r *report) string {
@@ -252,6 +260,9 @@ func sanity(r *report) string {
 	}
 	out := "output events (sum of the rows' events): " + strings.Join(parts, ", ")
 	n, d, sl := r.result(progNaive), r.result(progDuckDB), r.result(progSluice)
+	if r.CeilingEqualsNaive != nil {
+		out += fmt.Sprintf("\n  ceiling rows = naive rows (byte for byte): %s", yesNo(*r.CeilingEqualsNaive))
+	}
 	if n.OutputEvents != nil && d.OutputEvents != nil {
 		out += fmt.Sprintf("\n  naive = duckdb: %s", yesNo(*n.OutputEvents == *d.OutputEvents))
 	}
@@ -259,7 +270,7 @@ func sanity(r *report) string {
 		diff := *n.OutputEvents - *sl.OutputEvents
 		out += fmt.Sprintf("\n  naive − sluice = %d, sluice late = %d: %s", diff, late, yesNo(diff == late))
 	}
-	return out + "\n  (naive and duckdb have no watermark and keep late events; sluice drops those behind its 2m watermark)"
+	return out + "\n  (naive, ceiling and duckdb have no watermark and keep late events; sluice drops those behind its 2m watermark)"
 }
 
 func yesNo(ok bool) string {
