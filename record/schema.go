@@ -128,6 +128,24 @@ func (r Schema) Find(name string) (int, Column, bool) {
 	return -1, Column{}, false
 }
 
+// KeyColumns returns the positions of the Key columns (a window's
+// window_start and group_by fields), which identify a record among the
+// results, or nil when the records have no key or a key column is gone.
+func (r Schema) KeyColumns() []int {
+	if len(r.Key) == 0 {
+		return nil
+	}
+	cols := make([]int, 0, len(r.Key))
+	for _, name := range r.Key {
+		i := r.Index(name)
+		if i < 0 {
+			return nil
+		}
+		cols = append(cols, i)
+	}
+	return cols
+}
+
 // RawSchema is the schema of unparsed message bytes.
 func RawSchema() Schema { return Schema{Raw: true} }
 

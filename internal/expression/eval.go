@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,26 @@ type Value struct {
 	Float float64
 	Bool  bool
 	Str   string
+}
+
+// AppendText appends the value as text for keys and ids: a string as it
+// is, an int in decimal, a timestamp as Unix milliseconds, a float in its
+// shortest decimal form, a bool as true or false; nothing for a null.
+func (v Value) AppendText(dst []byte) []byte {
+	if v.Null {
+		return dst
+	}
+	switch v.Type {
+	case record.ColumnString:
+		return append(dst, v.Str...)
+	case record.ColumnInt, record.ColumnTimestamp:
+		return strconv.AppendInt(dst, v.Int, 10)
+	case record.ColumnFloat:
+		return strconv.AppendFloat(dst, v.Float, 'g', -1, 64)
+	case record.ColumnBool:
+		return strconv.AppendBool(dst, v.Bool)
+	}
+	return dst
 }
 
 // AppendTo appends the value to dst, a vector of the value's type.

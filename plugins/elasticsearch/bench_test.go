@@ -76,7 +76,7 @@ func BenchmarkSink(b *testing.B) {
 			b.Fatal(err)
 		}
 		enc := ndjson.NewEncoder(windows)
-		keys := keyColumns(windows)
+		keys := windows.KeyColumns()
 		type doc struct {
 			id   string
 			body []byte

@@ -132,7 +132,7 @@ func TestKeyIDs(t *testing.T) {
 	plugintest.AppendRow(b, record.Origin{}, 1714564800000, "x", "y|z")
 	plugintest.AppendRow(b, record.Origin{}, 1714564800000, nil, `\N`)
 	plugintest.AppendRow(b, record.Origin{}, 1714564800000, `\N`, nil)
-	cols := keyColumns(schema)
+	cols := schema.KeyColumns()
 	want := []string{`1714564800000|x\|y|z`, `1714564800000|x|y\|z`, `1714564800000|\N|\\N`, `1714564800000|\\N|\N`}
 	seen := map[string]bool{}
 	for row, w := range want {

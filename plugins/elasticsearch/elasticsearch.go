@@ -251,7 +251,7 @@ func buildID(s *Sink, args *schema.Values) hcl.Diagnostics {
 		s.ID = prog
 		return diags
 	}
-	s.KeyID = keyColumns(s.Input)
+	s.KeyID = s.Input.KeyColumns()
 	if s.KeyID != nil {
 		return nil
 	}

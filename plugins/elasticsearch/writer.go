@@ -225,7 +225,7 @@ func (w *writer) appendID(b *record.Batch, row int) (bool, error) {
 			return false, errors.New("the document id is null")
 		}
 		start := len(w.scratch)
-		w.scratch = appendValueID(w.scratch, v)
+		w.scratch = v.AppendText(w.scratch)
 		if len(w.scratch) == start {
 			return false, errors.New("the document id is empty")
 		}

@@ -173,7 +173,7 @@ func buildSink(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		diags = append(diags, ds...)
 		s.Key = prog
 	} else {
-		s.WindowKey = windowKey(b.Input)
+		s.WindowKey = b.Input.KeyColumns()
 	}
 	diags = append(diags, s.checkProducer(args)...)
 	s.Headers = map[string]string{}
@@ -214,24 +214,6 @@ func (s *Sink) checkProducer(args *schema.Values) hcl.Diagnostics {
 		diags = append(diags, errorAt(args.Range("transactional_id"), "Empty transactional id", "transactional_id names the sink's producer, e.g. \"sluice.user_activity.counts\"."))
 	}
 	return diags
-}
-
-// windowKey returns the columns of the default key of window results: the
-// record's Key (window_start and the group_by fields) when it has one, else
-// nil.
-func windowKey(rec record.Schema) []int {
-	if len(rec.Key) == 0 {
-		return nil
-	}
-	cols := make([]int, 0, len(rec.Key))
-	for _, name := range rec.Key {
-		i := rec.Index(name)
-		if i < 0 {
-			return nil
-		}
-		cols = append(cols, i)
-	}
-	return cols
 }
 
 func init() { plugins.Register(SinkPlugin) }

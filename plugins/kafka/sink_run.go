@@ -130,7 +130,7 @@ func (e *rowEncoder) appendKey(dst []byte, b *record.Batch, row int) (out []byte
 		if v.Null {
 			return dst, false, nil
 		}
-		return appendValue(dst, v), true, nil
+		return v.AppendText(dst), true, nil
 	case e.windowKey != nil:
 		dst = append(dst, e.pipeline...)
 		for _, c := range e.windowKey {
@@ -140,21 +140,6 @@ func (e *rowEncoder) appendKey(dst []byte, b *record.Batch, row int) (out []byte
 		return dst, true, nil
 	}
 	return dst, false, nil
-}
-
-// appendValue appends an expression's value as key text.
-func appendValue(dst []byte, v expression.Value) []byte {
-	switch v.Type {
-	case record.ColumnString:
-		return append(dst, v.Str...)
-	case record.ColumnInt, record.ColumnTimestamp:
-		return strconv.AppendInt(dst, v.Int, 10)
-	case record.ColumnFloat:
-		return strconv.AppendFloat(dst, v.Float, 'g', -1, 64)
-	case record.ColumnBool:
-		return strconv.AppendBool(dst, v.Bool)
-	}
-	return dst
 }
 
 // appendCell appends one field as key text; a null is empty.

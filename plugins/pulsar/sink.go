@@ -123,7 +123,7 @@ func buildSink(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		diags = append(diags, ds...)
 		s.Key = prog
 	} else {
-		s.WindowKey = windowKey(b.Input)
+		s.WindowKey = b.Input.KeyColumns()
 	}
 	diags = append(diags, checkBatching(args, s.Batching)...)
 	props, ds := buildProperties(args)
@@ -145,24 +145,6 @@ func buildTopic(args *schema.Values) (string, hcl.Diagnostics) {
 		return "", hcl.Diagnostics{errorAt(args.Range("topic"), "Invalid topic name", err.Error()+".")}
 	}
 	return name, nil
-}
-
-// windowKey returns the columns of the default key of window results: the
-// record's Key (window_start and the group_by fields) when it has one, else
-// nil (the records are not identified by a key).
-func windowKey(rec record.Schema) []int {
-	if len(rec.Key) == 0 {
-		return nil
-	}
-	cols := make([]int, 0, len(rec.Key))
-	for _, name := range rec.Key {
-		i := rec.Index(name)
-		if i < 0 {
-			return nil
-		}
-		cols = append(cols, i)
-	}
-	return cols
 }
 
 // checkBatching checks the batching arguments.

@@ -177,7 +177,7 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 				return err
 			}
 			if !v.Null {
-				keyBuf = appendValue(keyBuf[:0], v)
+				keyBuf = v.AppendText(keyBuf[:0])
 				msg.Key = string(keyBuf)
 			}
 		case w.windowKey != nil:
@@ -187,21 +187,6 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 		msgs = append(msgs, msg)
 	}
 	return w.producer.sendAll(ctx, msgs)
-}
-
-// appendValue appends an expression's value as key text.
-func appendValue(dst []byte, v expression.Value) []byte {
-	switch v.Type {
-	case record.ColumnString:
-		return append(dst, v.Str...)
-	case record.ColumnInt, record.ColumnTimestamp:
-		return strconv.AppendInt(dst, v.Int, 10)
-	case record.ColumnFloat:
-		return strconv.AppendFloat(dst, v.Float, 'g', -1, 64)
-	case record.ColumnBool:
-		return strconv.AppendBool(dst, v.Bool)
-	}
-	return dst
 }
 
 // appendWindowKey appends the default key of a window result:
