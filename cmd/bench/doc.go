@@ -1,11 +1,14 @@
-// Command bench measures sluice on the reference workload against two
-// baselines, in one run, and reports events per second and ratios.
+// Command bench measures sluice on the reference workload against three
+// baselines, and on the Nexmark queries beside DuckDB and Flink's published
+// figures, in one run, and reports events per second and ratios.
 //
 // Run it from the repository root:
 //
 //	go run ./cmd/bench                  # the full reference workload (5,000,000 events)
 //	go run ./cmd/bench -events 200000   # a quick smoke test
 //	go run ./cmd/bench -runs 3 -json    # best of three, as JSON
+//	go run ./cmd/bench -workload nexmark -query all              # every Nexmark query, 1,000,000 events
+//	go run ./cmd/bench -workload nexmark -query q5 -checkpoints  # one query, with checkpoints
 //
 // # The workload
 //
@@ -41,14 +44,25 @@
 //     struct, skip heartbeats, a map from (window start, action) to a count
 //     and a set of users, NDJSON output. It is this binary re-executed as
 //     "bench naive IN OUT". It has no watermark, so it keeps late events.
-//  2. duckdb: the same aggregate as one SQL query over read_ndjson with
+//  2. ceiling: the fastest plain Go program for this one aggregate, to
+//     see how far sluice is from what hand-written code reaches on the same
+//     cores. It is this binary re-executed as "bench ceiling IN OUT": the
+//     file is split at line boundaries into two ranges (two goroutines, the
+//     cores the bench assumes and DuckDB's thread count), each read with
+//     pread (os.File.ReadAt) into a reused 256 KiB buffer; a field scanner
+//     written for the generator's exact layout reads user_id, action and ts,
+//     and any line it is not sure of (other field order, spaces, escapes,
+//     extra fields) goes through encoding/json as in naive. Each goroutine
+//     keeps its own group map; they are merged at the end. No watermark: its
+//     output must be the naive one byte for byte, which the bench checks.
+//  3. duckdb: the same aggregate as one SQL query over read_ndjson with
 //     explicit column types, SET threads = 2, written with COPY … TO, run
 //     by node through @duckdb/node-api (pinned in duckdb/package.json). On
 //     first use the node project is copied into DATA/duckdb-node and
 //     installed there with npm, so the repository never holds node_modules.
 //     Without node or npm, or when the install fails, the baseline is
 //     skipped with a message.
-//  3. sluice: ./cmd/sluice built once into a temporary folder (outside the
+//  4. sluice: ./cmd/sluice built once into a temporary folder (outside the
 //     timing), then "sluice run --log-format json DATA/bench-N.hcl". Its
 //     stderr is scanned for the "pipeline finished" line (records_in,
 //     records_out, filtered, late, dead) and the "run finished" line
@@ -56,9 +70,10 @@
 //     event are computed; missing values print as n/a.
 //
 // The table gives, per program, wall and CPU seconds, input events per
-// second, the ratio to the naive baseline, peak RSS, sluice's bytes and
+// second, the ratios to the naive and the ceiling baselines, peak RSS, sluice's bytes and
 // allocations per event, and the number of output rows. A sanity line sums
-// the "events" of each output: naive and DuckDB must agree, and since they
+// the "events" of each output: ceiling's rows must be naive's byte for byte,
+// naive and DuckDB must agree, and since they
 // keep late events while sluice drops those behind its watermark, naive minus
 // sluice must equal sluice's "late" counter. Then the targets of the issue,
 // with PASS, FAIL or n/a: sluice at least 4× the naive events per second,
@@ -66,19 +81,55 @@
 // machine the numbers come from is usually shared and noisy: compare ratios,
 // not absolute figures.
 //
+// # The nexmark workload
+//
+// With -workload nexmark, the bench runs the Nexmark query pipelines of
+// pipelines/nexmark (q0 q1 q2 q5 q7 q11 q12, docs/nexmark.md) with
+// "sluice run", one query after the other (-query all) or one (-query q5).
+// Each pipeline is copied with events = N (-events, default 1,000,000
+// events of every kind, of which 46 in 50 are bids), its file sink writing
+// into a temporary folder and, for q12, without its rate = 100000, so that
+// it runs as fast as it can. sluice reads the bids from source "nexmark",
+// generating them inside the process: generation counts against sluice.
+// With -checkpoints each pipeline also gets a checkpoint block taking one
+// every 100ms into a fresh temporary folder (Flink's figures take one every
+// 3 minutes, which would not fire in a run of a second or so).
+//
+// The table gives, per query, sluice's wall and CPU seconds, events per
+// second (N / wall), events per second per core (N / CPU seconds of the
+// process, user + system, from its rusage), Flink's published figure per
+// core for the same query (nexmark/nexmark's README: q0 155K, q1 158K,
+// q2 175K, q5 22.1K, q7 12.3K, q11 39.7K, q12 75.7K events/s per core, on a
+// 3 × 8-core cluster with RocksDB and exactly-once checkpoints every 3
+// minutes: another machine, printed for scale, not as a like-for-like
+// result) and the ratio, peak RSS, bytes and allocations per event from the
+// "run finished" line, output rows, and DuckDB on the same events: the
+// bids written once to DATA/nexmark-bids-N.ndjson by "sluice nexmark
+// generate" (cached beside a sidecar like the reference file), loaded with
+// read_json into a table, and the query's SQL (the published SQL adapted to
+// DuckDB, as pipelines/nexmark/nexmark_test.go checks it against sluice)
+// written with COPY … TO, 2 threads, through node (duckdb/nexmark.mjs).
+// DuckDB's column is the whole process, its query column the query alone.
+// DuckDB has no processing time: for q12 it counts the bids per bidder over
+// the whole input.
+//
 // # Flags
 //
 //	-data DIR       cache folder (default $TMPDIR/sluice-bench): data files,
 //	                pipeline files, outputs (DIR/out) and the DuckDB install
-//	-events N       number of events (default 5000000)
+//	-events N       number of events (default 5000000; nexmark 1000000)
 //	-runs K         run each program K times, interleaved; report the fastest
 //	-json           print the results as JSON instead of a table
 //	-sluice BINARY  measure this sluice binary instead of building ./cmd/sluice
-//	-skip LIST      comma-separated programs not to measure: naive,duckdb,sluice
+//	-skip LIST      comma-separated programs not to measure: naive,ceiling,duckdb,sluice
+//	                (nexmark: duckdb)
 //	-timeout D      kill a measured process after D (default 30m)
+//	-workload NAME  reference (default) or nexmark
+//	-query Q        nexmark: q0, q1, q2, q5, q7, q11, q12 or all (default)
+//	-checkpoints    nexmark: run sluice with a checkpoint block
 //
 // Progress goes to stderr, the table or JSON to stdout. The exit status is 0
 // when every measurement ran (whatever the targets say), 1 when sluice could
 // not be built, linted or run (the baselines are still measured and
-// printed), 2 on a bad command line.
+// printed; with nexmark, when a query failed), 2 on a bad command line.
 package main

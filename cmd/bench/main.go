@@ -118,7 +118,7 @@ func parseFlags(args []string, stderr io.Writer) (options, int) {
 	fs.SetOutput(stderr)
 	defData := filepath.Join(os.TempDir(), "sluice-bench")
 	dataDir := fs.String("data", defData, "cache `folder` for the generated data, the pipeline file, outputs and the DuckDB node install")
-	events := fs.Int64("events", 5_000_000, "`number` of events in the reference file (200000 makes a quick smoke test)")
+	events := fs.Int64("events", 5_000_000, "`number` of events in the reference file (200000 makes a quick smoke test); nexmark: events of every kind, default 1000000")
 	runs := fs.Int("runs", 1, "run each program `K` times (interleaved) and report the fastest run")
 	jsonOut := fs.Bool("json", false, "print the results as JSON instead of a table")
 	sluiceBin := fs.String("sluice", "", "use this sluice `binary` instead of building ./cmd/sluice from the current module")

@@ -25,8 +25,8 @@ const (
 	nexmarkDefaultEvents = 1_000_000
 	// nexmarkCheckpointEvery is the checkpoint interval of -checkpoints.
 	// Flink's figures take one every 3 minutes, which would never fire in a
-	// run of a few seconds; this one fires several times per run.
-	nexmarkCheckpointEvery = "1s"
+	// run of a second or less; this one fires several times per run.
+	nexmarkCheckpointEvery = "100ms"
 	// nexmarkWrittenEvents is how the pipelines state their input size.
 	nexmarkWrittenEvents = "events = 1000000"
 )

@@ -285,7 +285,7 @@ func writeNexmarkTable(w io.Writer, r *nexmarkReport) error {
 	fmt.Fprintf(&b, "workload: %d events of every kind (%d bids), source \"nexmark\" inside sluice (generation counts against it)\n", r.Events, r.Events/50*46+max(0, r.Events%50-4))
 	ck := "no checkpoints"
 	if r.Checkpoints {
-		ck = "a checkpoint every " + r.CheckpointEvery + " (Flink's are every 3 min, which would not fire in a short run) into a temporary folder"
+		ck = "a checkpoint every " + r.CheckpointEvery + " (Flink's are every 3 min, which would not fire in a run this short) into a temporary folder"
 	}
 	fmt.Fprintf(&b, "sluice:   %s\n", ck)
 	fmt.Fprintf(&b, "machine:  %s; each program one process, wall clock, best of %d run(s)\n", r.Machine, r.Runs)
