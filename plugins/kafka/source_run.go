@@ -285,9 +285,15 @@ func (r *sourceReader) start(ctx context.Context) error {
 	if r.assign {
 		assigned := map[string]map[int32]kgo.Offset{}
 		r.mu.Lock()
-		for _, p := range r.parts {
+		for i, p := range r.parts {
 			if off, ok := r.resume[p.key]; ok {
 				p.next = off + 1
+				// The checkpoint resumed from is durable: its positions go
+				// to the group at once, so that the group's offsets (and
+				// its lag) are right even before new records are read.
+				if p.next > p.committed {
+					r.dirty[i] = p.next
+				}
 				if r.bounded {
 					p.finished = p.next >= p.end
 				}
@@ -301,6 +307,10 @@ func (r *sourceReader) start(ctx context.Context) error {
 			assigned[p.topic][p.partition] = kgo.NewOffset().At(p.next)
 		}
 		r.mu.Unlock()
+		select {
+		case r.commitWake <- struct{}{}:
+		default:
+		}
 		if len(assigned) == 0 {
 			return nil // a bounded read with nothing to read
 		}

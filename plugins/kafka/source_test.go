@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -317,5 +318,54 @@ func TestSourceRebalance(t *testing.T) {
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		t.Fatalf("records never read: %v", missing)
+	}
+}
+
+// TestSourceResumeCommitsToTheGroup: a source resumed from a checkpoint
+// commits the checkpoint's positions to its group at once, even when there
+// is nothing new to read, so the group's offsets (and lag) are right after
+// a crash between a checkpoint and its offset commit.
+func TestSourceResumeCommitsToTheGroup(t *testing.T) {
+	c := startCluster(t, 1, "events")
+	cl := testClient(t, c, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	produceEvents(t, cl, "events", 1, 0, 10)
+	src := testSource(t, fmt.Sprintf(`source "kafka" {
+  brokers = %s
+  topics  = ["events"]
+  group   = "resumed"
+  start   = "earliest"
+}`, brokersHCL(c)))
+	r, err := src.Open(context.Background(), runtime(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	res := r.(plugins.Resumer)
+	pos, err := res.Position(0, 9) // the checkpoint covers every record
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Resume(map[string][]byte{"events/0": pos}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_ = r.Read(ctx, record.NewBatch(src.Output(), 16), 16) // starts the source; nothing to read
+	adm := kadm.NewClient(cl)
+	committed := func() int64 {
+		resps, err := adm.FetchOffsets(context.Background(), "resumed")
+		if err != nil {
+			return -1
+		}
+		var sum int64
+		resps.Each(func(o kadm.OffsetResponse) { sum += max(o.At, 0) })
+		return sum
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for committed() != 10 {
+		if time.Now().After(deadline) {
+			t.Fatalf("group offsets %d, want 10: the resumed positions were not committed", committed())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
