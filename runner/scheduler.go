@@ -409,6 +409,7 @@ type StageError struct {
 	Err      error
 }
 
+// Error says which pipeline and stage failed, and why, on one line.
 func (e *StageError) Error() string {
 	return "pipeline " + `"` + e.Pipeline + `": ` + e.Stage + ": " + e.Err.Error()
 }
