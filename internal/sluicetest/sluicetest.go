@@ -5,6 +5,7 @@ package sluicetest
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -82,6 +83,16 @@ func Start(t testing.TB, bin string, args ...string) *Proc {
 // Log returns what the process printed so far.
 func (p *Proc) Log() string { return p.log.String() }
 
+// Done reports whether the process has exited.
+func (p *Proc) Done() bool {
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
 // Exited is closed when the process has exited.
 func (p *Proc) Exited() <-chan struct{} { return p.exited }
 
@@ -156,4 +167,39 @@ func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// KillAtSomePoint kills the process at a point placed from what it reports,
+// not from the machine's speed: usually once progress (a checkpoint epoch,
+// a commit count: any value that changes when the process makes durable
+// progress) has changed once or twice, then at a random moment up to one
+// checkpoint interval (every) later; one time in four at a random moment of
+// its start. It returns false when the process ended by itself first,
+// which must then have been a success.
+func (p *Proc) KillAtSomePoint(t testing.TB, rng *rand.Rand, every time.Duration, progress func() int64) bool {
+	t.Helper()
+	if rng.IntN(4) == 0 {
+		if p.Sleep(time.Duration(rng.Int64N(int64(4 * every)))) {
+			return p.Kill(t)
+		}
+		p.Ended(t)
+		return false
+	}
+	changes := 1 + rng.IntN(2)
+	last := progress()
+	for changes > 0 {
+		if !p.Sleep(2 * time.Millisecond) {
+			p.Ended(t)
+			return false
+		}
+		if now := progress(); now != last {
+			last = now
+			changes--
+		}
+	}
+	if p.Sleep(time.Duration(rng.Int64N(int64(every)))) {
+		return p.Kill(t)
+	}
+	p.Ended(t)
+	return false
 }

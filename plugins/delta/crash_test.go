@@ -23,13 +23,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +37,7 @@ import (
 
 	"github.com/sluice-io/sluice/internal/deltalog"
 	"github.com/sluice-io/sluice/internal/pulsartest"
+	"github.com/sluice-io/sluice/internal/sluicetest"
 )
 
 const (
@@ -111,12 +110,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	}
 	t.Logf("kill schedule seed %d (SLUICE_CRASH_SEED)", seed)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "sluice")
-	build := exec.Command("go", "build", "-o", bin, "github.com/sluice-io/sluice/cmd/sluice")
-	build.Dir = "../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := sluicetest.Build(t)
 	broker, err := pulsartest.Start(pulsartest.Options{})
 	must(t, err)
 	t.Cleanup(func() { _ = broker.Close() })
@@ -126,8 +120,8 @@ func TestCrashExactlyOnce(t *testing.T) {
 
 	ref := filepath.Join(dir, "ref")
 	start := time.Now()
-	p := startRun(t, bin, writeCrashPipeline(t, dir, "ref", url, "file://"+ref, "file://"+filepath.Join(dir, "ref-ckpt"), "1h"))
-	p.wait(t)
+	p := sluicetest.Start(t, bin, "run", "--log-format", "json", writeCrashPipeline(t, dir, "ref", url, "file://"+ref, "file://"+filepath.Join(dir, "ref-ckpt"), "1h"))
+	p.Wait(t, 3*time.Minute)
 	every := max(time.Since(start)/crashCommitsPerPass, 30*time.Millisecond).Round(time.Millisecond)
 	want := readTable(t, "file://"+ref)
 	t.Logf("uninterrupted run: %v, %d rows; checkpoints every %v", time.Since(start).Round(time.Millisecond), len(want), every)
@@ -156,25 +150,21 @@ func TestCrashExactlyOnce(t *testing.T) {
 func killRepeatedly(t *testing.T, bin, file, table string, rng *rand.Rand, every time.Duration) int {
 	log := openLog(t, table)
 	kills := 0
-	for run := 0; ; run++ {
-		p := startRun(t, bin, file)
+	for {
+		p := sluicetest.Start(t, bin, "run", "--log-format", "json", file)
 		if kills >= crashMinKills+2 {
-			p.wait(t)
+			p.Wait(t, 3*time.Minute)
 			return kills
 		}
 		v0 := tableVersion(log)
-		for !p.done() && tableVersion(log) <= v0 {
+		for !p.Done() && tableVersion(log) <= v0 {
 			time.Sleep(2 * time.Millisecond)
 		}
 		time.Sleep(time.Duration(rng.Int64N(int64(every))))
-		if p.kill() {
-			kills++
-		} else {
-			if !p.state.Success() {
-				t.Errorf("run %d failed: %v\n%s", run, p.state, p.log.String())
-			}
+		if !p.Kill(t) { // ended by itself, successfully
 			return kills
 		}
+		kills++
 	}
 }
 
@@ -298,81 +288,4 @@ func produceCrashEvents(t *testing.T, url string) {
 	mu.Lock()
 	defer mu.Unlock()
 	must(t, firstErr)
-}
-
-// runProc is one `sluice run` process.
-type runProc struct {
-	cmd    *exec.Cmd
-	log    safeBuffer
-	exited chan struct{}
-	state  *os.ProcessState
-}
-
-// safeBuffer is a buffer a process writes while the test reads it.
-type safeBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *safeBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *safeBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func startRun(t *testing.T, bin, file string) *runProc {
-	t.Helper()
-	p := &runProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "run", "--log-format", "json", file)
-	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
-	must(t, p.cmd.Start())
-	go func() {
-		_ = p.cmd.Wait()
-		p.state = p.cmd.ProcessState
-		close(p.exited)
-	}()
-	t.Cleanup(func() {
-		if !p.done() {
-			_ = p.cmd.Process.Signal(syscall.SIGKILL)
-			<-p.exited
-		}
-	})
-	return p
-}
-
-func (p *runProc) done() bool {
-	select {
-	case <-p.exited:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill sends SIGKILL and reports whether it ended the process (false: it
-// had exited by itself).
-func (p *runProc) kill() bool {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
-	ws, ok := p.state.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
-}
-
-// wait waits for the process to end by itself, successfully.
-func (p *runProc) wait(t *testing.T) {
-	t.Helper()
-	select {
-	case <-p.exited:
-	case <-time.After(3 * time.Minute):
-		t.Fatalf("sluice still running after 3 minutes; log:\n%s", p.log.String())
-	}
-	if !p.state.Success() {
-		t.Fatalf("sluice run: %v; log:\n%s", p.state, p.log.String())
-	}
 }

@@ -114,7 +114,8 @@ func TestCrashIndexEqualsUninterrupted(t *testing.T) {
 	kills := 0
 	for run := 0; ; run++ {
 		p := sluicetest.Start(t, bin, "run", "--log-format", "json", file)
-		if !killAtSomePoint(t, p, filepath.Join(dir, "crash-checkpoints", "raw"), rng, every) {
+		folder := filepath.Join(dir, "crash-checkpoints", "raw")
+		if !p.KillAtSomePoint(t, rng, every, func() int64 { return latestEpoch(folder) }) {
 			t.Logf("run %d ended by itself after %d kills", run, kills)
 			break
 		}
@@ -144,38 +145,6 @@ func TestCrashIndexEqualsUninterrupted(t *testing.T) {
 	}
 }
 
-// killAtSomePoint kills p at a point placed from the checkpoints it
-// takes (in folder): usually after one or two more (at a random moment up
-// to one checkpoint interval later), sometimes at a random moment of its
-// start. It returns false when p ended by itself first.
-func killAtSomePoint(t *testing.T, p *sluicetest.Proc, folder string, rng *rand.Rand, every time.Duration) bool {
-	t.Helper()
-	if rng.IntN(4) == 0 {
-		if p.Sleep(time.Duration(rng.Int64N(int64(4 * every)))) {
-			return p.Kill(t)
-		}
-		p.Ended(t)
-		return false
-	}
-	checkpoints := 1 + rng.IntN(2)
-	last := latestEpoch(folder)
-	for checkpoints > 0 {
-		if !p.Sleep(2 * time.Millisecond) {
-			p.Ended(t)
-			return false
-		}
-		if now := latestEpoch(folder); now != last {
-			last = now
-			checkpoints--
-		}
-	}
-	if p.Sleep(time.Duration(rng.Int64N(int64(every)))) {
-		return p.Kill(t)
-	}
-	p.Ended(t)
-	return false
-}
-
 // latestEpoch returns the newest checkpoint epoch in a pipeline's
 // checkpoint folder, 0 without one.
 func latestEpoch(folder string) int64 {
@@ -200,7 +169,7 @@ func checkCrashModel(t *testing.T, es *esfake.Server) {
 	counted := 0
 	for _, doc := range windows {
 		var w struct{ Events int }
-		if err := jsonUnmarshal(doc, &w); err != nil {
+		if err := json.Unmarshal(doc, &w); err != nil {
 			t.Fatal(err)
 		}
 		counted += w.Events
@@ -237,5 +206,3 @@ func writeCrashPipelines(t *testing.T, dir, name, input, url, every string) stri
 	}
 	return path
 }
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

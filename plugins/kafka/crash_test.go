@@ -19,18 +19,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/sluice-io/sluice/internal/sluicetest"
 )
 
 const (
@@ -85,7 +84,7 @@ func TestKillNineExactlyOnce(t *testing.T) {
 	}
 	defer c.Close()
 	events, want := crashEventRecords()
-	bin := buildSluice(t)
+	bin := sluicetest.Build(t)
 	dir := t.TempDir()
 	brokers := fmt.Sprintf("[%q]", c.ListenAddrs()[0])
 	writePipeline := func(name, group, topic string, bounded bool) string {
@@ -115,30 +114,30 @@ func TestKillNineExactlyOnce(t *testing.T) {
 		// what was produced.
 		produced := int64(k * chunk)
 		before := committedOffsets(t, adm, "crashed")
-		p := startSluice(t, bin, unbounded)
+		p := sluicetest.Start(t, bin, "run", "--log-format", "json", unbounded)
 		deadline := time.Now().Add(60 * time.Second)
 		for cur := before; cur == before && cur < produced; cur = committedOffsets(t, adm, "crashed") {
-			if p.done() || time.Now().After(deadline) {
-				t.Fatalf("no progress after kill %d; log:\n%s", k-1, p.log.String())
+			if p.Done() || time.Now().After(deadline) {
+				t.Fatalf("no progress after kill %d; log:\n%s", k-1, p.Log())
 			}
 			time.Sleep(2 * time.Millisecond)
 		}
 		produceEvents(t, cl, events[k*chunk:min((k+1)*chunk, len(events))])
 		time.Sleep(time.Duration(rng.Int64N(int64(crashEvery))))
-		if !p.kill() {
-			t.Fatalf("the unbounded run ended by itself; log:\n%s", p.log.String())
+		if !p.Kill(t) {
+			t.Fatalf("the unbounded run ended by itself; log:\n%s", p.Log())
 		}
 	}
 	produceEvents(t, cl, events[(crashKills+1)*chunk:])
 	// The last run reads to the end of the topic and closes every window.
-	final := startSluice(t, bin, writePipeline("crashed", "crashed", "counts", true))
-	final.wait(t, 60*time.Second)
+	final := sluicetest.Start(t, bin, "run", "--log-format", "json", writePipeline("crashed", "crashed", "counts", true))
+	final.Wait(t, 60*time.Second)
 
-	ref := startSluice(t, bin, writePipeline("ref", "ref", "counts_ref", true))
-	ref.wait(t, 60*time.Second)
+	ref := sluicetest.Start(t, bin, "run", "--log-format", "json", writePipeline("ref", "ref", "counts_ref", true))
+	ref.Wait(t, 60*time.Second)
 	refRows := readValues(t, c, "counts_ref")
 	if diff := diffCounts(refRows, want); diff != "" {
-		t.Fatalf("the uninterrupted run differs from the model: %s\nlog:\n%s", diff, ref.log.String())
+		t.Fatalf("the uninterrupted run differs from the model: %s\nlog:\n%s", diff, ref.Log())
 	}
 	if diff := diffCounts(readValues(t, c, "counts"), refRows); diff != "" {
 		t.Fatalf("read_committed output after %d kills (seed %d) differs from the uninterrupted run: %s", crashKills, seed, diff)
@@ -179,17 +178,6 @@ func produceEvents(t *testing.T, cl *kgo.Client, recs []*kgo.Record) {
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// buildSluice builds the sluice binary (the module root is two folders up).
-func buildSluice(t *testing.T) string {
-	bin := filepath.Join(t.TempDir(), "sluice")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/sluice-io/sluice/cmd/sluice")
-	cmd.Dir = filepath.Join("..", "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building sluice: %v\n%s", err, out)
-	}
-	return bin
 }
 
 func newClient(t *testing.T, c *kfake.Cluster, opts ...kgo.Opt) *kgo.Client {
@@ -267,76 +255,4 @@ func diffCounts(got, want map[string]int) string {
 		diffs = append(diffs[:10], fmt.Sprintf("and %d more", len(diffs)-10))
 	}
 	return strings.Join(diffs, "; ")
-}
-
-// sluiceProc is one `sluice run` process.
-type sluiceProc struct {
-	cmd    *exec.Cmd
-	log    syncBuffer
-	exited chan struct{}
-}
-
-func startSluice(t *testing.T, bin, pipeline string) *sluiceProc {
-	p := &sluiceProc{exited: make(chan struct{})}
-	p.cmd = exec.Command(bin, "run", "--log-format", "json", pipeline)
-	p.cmd.Stdout, p.cmd.Stderr = &p.log, &p.log
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = p.cmd.Wait(); close(p.exited) }()
-	t.Cleanup(func() {
-		if !p.done() {
-			_ = p.cmd.Process.Signal(syscall.SIGKILL)
-			<-p.exited
-		}
-	})
-	return p
-}
-
-func (p *sluiceProc) done() bool {
-	select {
-	case <-p.exited:
-		return true
-	default:
-		return false
-	}
-}
-
-// kill sends SIGKILL and reports whether it ended the process (false: it
-// had exited by itself).
-func (p *sluiceProc) kill() bool {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.exited
-	ws, ok := p.cmd.ProcessState.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL
-}
-
-// wait waits for the process to exit by itself, successfully.
-func (p *sluiceProc) wait(t *testing.T, timeout time.Duration) {
-	select {
-	case <-p.exited:
-	case <-time.After(timeout):
-		t.Fatalf("sluice still running after %v; log:\n%s", timeout, p.log.String())
-	}
-	if !p.cmd.ProcessState.Success() {
-		t.Fatalf("sluice failed: %v; log:\n%s", p.cmd.ProcessState, p.log.String())
-	}
-}
-
-// syncBuffer is a buffer safe to read while a process writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

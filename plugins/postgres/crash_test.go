@@ -129,7 +129,7 @@ func TestCrashExactlyOnce(t *testing.T) {
 	kills := 0
 	for run := 0; ; run++ {
 		p := sluicetest.Start(t, bin, "run", "--log-format", "json", file)
-		if !killAtSomePoint(t, p, conn, rng, every) {
+		if !p.KillAtSomePoint(t, rng, every, func() int64 { return progress(t, conn) }) {
 			t.Logf("run %d ended by itself after %d kills", run, kills)
 			if os.Getenv("SLUICE_CRASH_LOG") != "" {
 				t.Log(p.Log())
@@ -155,38 +155,6 @@ func TestCrashExactlyOnce(t *testing.T) {
 			t.Errorf("%s: %d rows left staged (%v)", table, staged, err)
 		}
 	}
-}
-
-// killAtSomePoint kills p at a point placed from the commits it makes:
-// usually after one or two commits (at a random moment up to one
-// checkpoint interval later), sometimes at a random moment of its start.
-// It returns false when p ended by itself first (exit status 0).
-func killAtSomePoint(t *testing.T, p *sluicetest.Proc, conn *pgx.Conn, rng *rand.Rand, every time.Duration) bool {
-	t.Helper()
-	if rng.IntN(4) == 0 {
-		if p.Sleep(time.Duration(rng.Int64N(int64(4 * every)))) {
-			return p.Kill(t)
-		}
-		p.Ended(t)
-		return false
-	}
-	commits := 1 + rng.IntN(2)
-	last := progress(t, conn)
-	for commits > 0 {
-		if !p.Sleep(2 * time.Millisecond) {
-			p.Ended(t)
-			return false
-		}
-		if now := progress(t, conn); now != last {
-			last = now
-			commits--
-		}
-	}
-	if p.Sleep(time.Duration(rng.Int64N(int64(every)))) {
-		return p.Kill(t)
-	}
-	p.Ended(t)
-	return false
 }
 
 // progress sums the committed epochs of sluice_progress: it changes at
