@@ -22,9 +22,6 @@ import (
 	"testing"
 	"time"
 
-	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
-	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
-
 	"github.com/sluice-io/sluice/cmd/sluice/internal/dashboard"
 	"github.com/sluice-io/sluice/internal/pulsartest"
 	"github.com/sluice-io/sluice/runner"
@@ -203,7 +200,7 @@ func TestDashboardOfARunningPipeline(t *testing.T) {
 	ev := func(user int, action string, s int) string {
 		return fmt.Sprintf(`{"user_id":%d,"action":%q,"ts":%d}`, user, action, origin.Add(time.Duration(s)*time.Second).UnixMilli())
 	}
-	send := sendToPartitions(t, b.URL())
+	send := obsSender(t, b.URL(), dashboardTopic)
 	send(0, ev(1, "view", 1), ev(2, "heartbeat", 2), ev(3, "view", 200))
 	send(1, ev(4, "view", 3), "not json", ev(5, "click", 70))
 	var ps runner.PipelineStatus
@@ -296,33 +293,6 @@ func waitDashboard(t *testing.T, p *dashboardProc, timeout time.Duration, what s
 			t.Fatalf("waited %v for %s; log:\n%s", timeout, what, p.stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// sendToPartitions returns a function that sends messages to one
-// partition of dashboardTopic, in order, waiting for each receipt.
-func sendToPartitions(t *testing.T, url string) func(partition int, payloads ...string) {
-	t.Helper()
-	client, err := pulsarapi.NewClient(pulsarapi.ClientOptions{URL: url, OperationTimeout: 10 * time.Second, Logger: pulsarlog.DefaultNopLogger()})
-	must(t, err)
-	t.Cleanup(client.Close)
-	producers := map[int]pulsarapi.Producer{}
-	return func(partition int, payloads ...string) {
-		t.Helper()
-		pr, ok := producers[partition]
-		if !ok {
-			pr, err = client.CreateProducer(pulsarapi.ProducerOptions{Topic: fmt.Sprintf("%s-partition-%d", dashboardTopic, partition), DisableBatching: true})
-			must(t, err)
-			t.Cleanup(pr.Close)
-			producers[partition] = pr
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		for _, m := range payloads {
-			if _, err := pr.Send(ctx, &pulsarapi.ProducerMessage{Payload: []byte(m)}); err != nil {
-				t.Fatalf("sending %s to partition %d: %v", m, partition, err)
-			}
-		}
 	}
 }
 
