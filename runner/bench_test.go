@@ -123,8 +123,7 @@ func BenchmarkReferenceCheckpoint(b *testing.B) {
 			b.ReportAllocs()
 			checkpoints := int64(0)
 			for b.Loop() {
-				opts := Options{}
-				var stats CheckpointStats
+				opts := Options{Monitor: NewMonitor()}
 				if bc.every > 0 {
 					store, err := objstore.Open(context.Background(), objstore.Location{Scheme: "file", Dir: b.TempDir()})
 					if err != nil {
@@ -133,7 +132,6 @@ func BenchmarkReferenceCheckpoint(b *testing.B) {
 					defer store.Close()
 					opts.Checkpoints = checkpoint.NewStore(store)
 					opts.CheckpointEvery = bc.every
-					opts.CheckpointStats = func(string) *CheckpointStats { return &stats }
 				}
 				st, err := Run(context.Background(), p, opts)
 				if err != nil {
@@ -142,7 +140,7 @@ func BenchmarkReferenceCheckpoint(b *testing.B) {
 				if st.In != benchEvents {
 					b.Fatalf("read %d events", st.In)
 				}
-				checkpoints += stats.Count.Load()
+				checkpoints += opts.Monitor.Snapshot(time.Now())[0].Checkpoints.Count
 			}
 			b.ReportMetric(float64(benchEvents*b.N)/b.Elapsed().Seconds(), "events/s")
 			b.ReportMetric(float64(checkpoints)/float64(b.N), "checkpoints/run")

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/sluice-io/sluice/internal/objstore"
@@ -47,7 +46,7 @@ type checkpointer struct {
 	last      []int64
 	saved     []int64
 
-	stats *CheckpointStats
+	lastSize int64 // the encoded size of the last checkpoint, bytes
 }
 
 type committer struct {
@@ -55,29 +54,12 @@ type committer struct {
 	c     plugins.Committer
 }
 
-// CheckpointStats describe a run's checkpoints, for metrics. They are safe
-// to read while the run goes on.
-type CheckpointStats struct {
-	// Count is the number of checkpoints taken (commits, without a
-	// checkpoint store).
-	Count atomic.Int64
-	// LastDuration is how long the last one took, from the cut to the
-	// sinks' commits.
-	LastDuration atomic.Int64 // nanoseconds
-	// LastSize is the encoded size of the last checkpoint in bytes.
-	LastSize atomic.Int64
-	// LastAt is when the last one became durable (Unix ms); 0 before any.
-	LastAt atomic.Int64
-	// Epoch is the epoch of the last one.
-	Epoch atomic.Int64
-}
-
 // newCheckpointer returns the run's checkpointer, or nil when the run
 // neither takes checkpoints nor has a transactional sink. It finds the
 // checkpoint to resume from and prepares the source and the sinks for it;
 // the operators are restored by restore, once the scheduler made them.
 func newCheckpointer(ctx context.Context, r *run) (*checkpointer, *checkpoint.Checkpoint, error) {
-	k := &checkpointer{r: r, stats: r.opts.checkpointStats(r.plan.name)}
+	k := &checkpointer{r: r}
 	if r.claim != nil {
 		k.store, k.every = r.claim.store, r.plan.checkpoint.Every
 	}
@@ -141,7 +123,7 @@ func newCheckpointer(ctx context.Context, r *run) (*checkpointer, *checkpoint.Ch
 			k.positions[key] = pos
 		}
 		k.epoch = cp.Epoch
-		k.stats.Epoch.Store(cp.Epoch)
+		r.live.resumed(cp.Epoch)
 		r.log.Info("resuming from checkpoint", "epoch", cp.Epoch, "taken", cp.Created.UTC().Format(time.RFC3339Nano))
 	} else {
 		r.log.Info("no checkpoint to resume from: starting afresh")
@@ -234,7 +216,6 @@ func (k *checkpointer) due(now int64) bool { return now >= k.next }
 // before the checkpoint is saved, so that it covers only rows written or
 // dead-lettered.
 func (k *checkpointer) take(ctx context.Context, ops []plugins.Operator, now int64, dead *deadQueue) error {
-	start := time.Now()
 	k.next = now + max(k.every.Milliseconds(), 1)
 	k.epoch = max(k.epoch+1, now)
 	name := k.r.plan.name
@@ -267,7 +248,7 @@ func (k *checkpointer) take(ctx context.Context, ops []plugins.Operator, now int
 		if err != nil {
 			return fmt.Errorf("pipeline %q: checkpoint %d: %w", name, k.epoch, err)
 		}
-		k.stats.LastSize.Store(int64(size))
+		k.lastSize = int64(size)
 	}
 	// The checkpoint is durable: the output it names can be published and
 	// the source told it will not be asked for these records again.
@@ -284,10 +265,6 @@ func (k *checkpointer) take(ctx context.Context, ops []plugins.Operator, now int
 			k.r.log.Warn("could not delete old checkpoints", "error", err.Error())
 		}
 	}
-	k.stats.Count.Add(1)
-	k.stats.Epoch.Store(k.epoch)
-	k.stats.LastDuration.Store(int64(time.Since(start)))
-	k.stats.LastAt.Store(time.Now().UnixMilli())
 	return nil
 }
 

@@ -197,6 +197,13 @@ func (l *live) ended(state string, err error, now time.Time) {
 	}
 }
 
+// resumed records the epoch of the checkpoint the run resumes from.
+func (l *live) resumed(epoch int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ckpt.epoch = epoch
+}
+
 // checkpointed records a checkpoint (or a commit without a store) that
 // took d and wrote size bytes, or failed with err.
 func (l *live) checkpointed(epoch int64, d time.Duration, size int64, err error, now time.Time) {

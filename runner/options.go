@@ -53,9 +53,6 @@ type Options struct {
 	// a sink asks for (plugins.CommitPacer: Parquet's roll_interval), else
 	// DefaultCommitEvery.
 	CommitEvery time.Duration
-	// CheckpointStats, when set, is called once per pipeline before it
-	// starts and returns where to keep its checkpoint statistics.
-	CheckpointStats func(pipeline string) *CheckpointStats
 
 	// Source, when set, replaces the pipeline's source: it is called with
 	// the source stage and returns what to read instead.
@@ -88,14 +85,4 @@ func (o *Options) withDefaults() {
 	if o.Workers <= 0 {
 		o.Workers = runtime.GOMAXPROCS(0)
 	}
-}
-
-// checkpointStats returns where pipeline keeps its checkpoint statistics.
-func (o *Options) checkpointStats(pipeline string) *CheckpointStats {
-	if o.CheckpointStats != nil {
-		if s := o.CheckpointStats(pipeline); s != nil {
-			return s
-		}
-	}
-	return &CheckpointStats{}
 }

@@ -300,7 +300,7 @@ func (s *scheduler) checkpoint(now int64) error {
 	}
 	start := time.Now()
 	err := s.ckpt.take(s.r.abortCtx, s.ops, now, &s.dead)
-	s.r.live.checkpointed(s.ckpt.epoch, time.Since(start), s.ckpt.stats.LastSize.Load(), err, s.r.opts.Clock.Now())
+	s.r.live.checkpointed(s.ckpt.epoch, time.Since(start), s.ckpt.lastSize, err, s.r.opts.Clock.Now())
 	if err != nil {
 		return err
 	}
