@@ -31,6 +31,15 @@ type Runtime struct {
 	// once a checkpoint is durable, and sinks that can commit their
 	// output with checkpoints (Committer) do so.
 	Checkpoints bool
+	// Task is the task this instance of the plugin runs for when the
+	// pipeline runs as tasks (plugins.TaskSplitter, docs/scaling.md): the
+	// TaskChange.Task it was opened for. It is "" when one process owns
+	// every partition. A Committer scopes everything it names (temporary
+	// and committed output, manifests, what Recover deletes, transactional
+	// ids) to the pair (Pipeline, Task), so that the tasks of one pipeline,
+	// each with its own epochs and run by any process, never touch each
+	// other's output.
+	Task string
 }
 
 // Opener is implemented by source components.
