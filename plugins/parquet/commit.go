@@ -18,11 +18,14 @@ const ManifestVersion = 1
 type Manifest struct {
 	Version int `json:"version"`
 	// Location is the sink's Location.Root.
-	Location string         `json:"location"`
-	Pipeline string         `json:"pipeline"`
-	Sink     string         `json:"sink"`
-	Epoch    int64          `json:"epoch"`
-	Files    []ManifestFile `json:"files"`
+	Location string `json:"location"`
+	Pipeline string `json:"pipeline"`
+	Sink     string `json:"sink"`
+	// Task is the task of the writer that prepared it (plugins.Runtime.Task);
+	// absent when one process owns every partition.
+	Task  string         `json:"task,omitempty"`
+	Epoch int64          `json:"epoch"`
+	Files []ManifestFile `json:"files"`
 }
 
 // ManifestFile is one file of a Manifest.
@@ -30,7 +33,8 @@ type ManifestFile struct {
 	// Temp is the temporary's key, under _sluice_tmp/.
 	Temp string `json:"temp"`
 	// Final is the committed key: partition folders, then
-	// part-PIPELINE-SINK-EPOCH-SEQ.CODEC.parquet.
+	// part-PIPELINE-SINK-EPOCH-SEQ.CODEC.parquet, or
+	// part-PIPELINE-SINK-tTASK-EPOCH-SEQ.CODEC.parquet for a task.
 	Final string `json:"final"`
 	// Rows is the number of rows in the file.
 	Rows int64 `json:"rows"`
@@ -69,6 +73,7 @@ func (w *Writer) Prepare(ctx context.Context, epoch int64) ([]byte, error) {
 		Location: w.sink.Location.Root(),
 		Pipeline: w.pipeline,
 		Sink:     w.sink.Name,
+		Task:     w.task,
 		Epoch:    epoch,
 	}
 	for i, f := range files {
@@ -138,9 +143,9 @@ func (w *Writer) commitFile(ctx context.Context, f ManifestFile) error {
 }
 
 // Recover commits manifest, then deletes every temporary of this
-// pipeline's sink that it does not name: rows written after the checkpoint
-// it came from are written again by the resumed run. An empty manifest
-// only deletes.
+// pipeline's sink (and task) that it does not name: rows written after the
+// checkpoint it came from are written again by the resumed run. An empty
+// manifest only deletes. The temporaries of other tasks are left alone.
 func (w *Writer) Recover(ctx context.Context, manifest []byte) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -153,8 +158,8 @@ func (w *Writer) Recover(ctx context.Context, manifest []byte) error {
 	}
 	deleted := 0
 	for _, k := range keys {
-		if strings.HasPrefix(k, w.run) {
-			continue // this writer's own
+		if strings.HasPrefix(k, w.run) || !w.ownsTemp(k) {
+			continue // this writer's own, or another task's
 		}
 		if err := w.store.Delete(ctx, k); err != nil {
 			return w.fail(fmt.Errorf("delete %s: %w", k, err))
@@ -186,9 +191,13 @@ func (w *Writer) decode(manifest []byte) (*Manifest, error) {
 		return nil, w.fail(fmt.Errorf("manifest version %d, want %d", m.Version, ManifestVersion))
 	case m.Location != w.sink.Location.Root():
 		return nil, w.fail(fmt.Errorf("the checkpoint's manifest is for %s but the sink now writes to %s; set path back to commit it, or start without the checkpoint", m.Location, w.sink.Location.Root()))
+	case m.Pipeline != w.pipeline || m.Sink != w.sink.Name:
+		return nil, w.fail(fmt.Errorf("the manifest is for pipeline %q sink %q, not pipeline %q sink %q", m.Pipeline, m.Sink, w.pipeline, w.sink.Name))
+	case m.Task != w.task:
+		return nil, w.fail(fmt.Errorf("the manifest is for task %q, not task %q", m.Task, w.task))
 	}
 	for _, f := range m.Files {
-		if !strings.HasPrefix(f.Temp, w.tmpPrefix) || !validKey(f.Temp) || !validKey(f.Final) ||
+		if !w.ownsTemp(f.Temp) || !validKey(f.Temp) || !validKey(f.Final) ||
 			strings.HasPrefix(f.Final, tempRoot+"/") || !strings.HasSuffix(f.Final, ".parquet") {
 			return nil, w.fail(fmt.Errorf("manifest names files this sink does not write: %q → %q", f.Temp, f.Final))
 		}

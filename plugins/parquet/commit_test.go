@@ -340,6 +340,9 @@ func TestManifestChecks(t *testing.T) {
 	}{
 		{"other location", func(m *Manifest) { m.Location = "file:///elsewhere" }, "sink now writes to"},
 		{"other version", func(m *Manifest) { m.Version = 2 }, "manifest version 2"},
+		{"other pipeline", func(m *Manifest) { m.Pipeline = "other" }, `for pipeline "other" sink "lake"`},
+		{"other task", func(m *Manifest) { m.Task = "3" }, `for task "3", not task ""`},
+		{"temp of a task", func(m *Manifest) { m.Files[0].Temp = "_sluice_tmp/test/lake/t3/x.parquet.tmp" }, "does not write"},
 		{"temp of another sink", func(m *Manifest) { m.Files[0].Temp = "_sluice_tmp/test/other/x.parquet.tmp" }, "does not write"},
 		{"final outside", func(m *Manifest) { m.Files[0].Final = "../x.parquet" }, "does not write"},
 		{"final among temporaries", func(m *Manifest) { m.Files[0].Final = "_sluice_tmp/x.parquet" }, "does not write"},

@@ -8,10 +8,15 @@
 //	KEY=VALUE/…/part-PIPELINE-SINK-EPOCH-SEQ.CODEC.parquet   committed files
 //	_sluice_tmp/PIPELINE/SINK/RUN-SEQ.parquet.tmp            temporaries
 //
+// and, for a task of a pipeline run as tasks (plugins.Runtime.Task):
+//
+//	KEY=VALUE/…/part-PIPELINE-SINK-tTASK-EPOCH-SEQ.CODEC.parquet
+//	_sluice_tmp/PIPELINE/SINK/tTASK/RUN-SEQ.parquet.tmp
+//
 // Write stages rows in temporaries; Prepare completes them and returns a
 // JSON manifest naming each temporary and its final name; Commit moves
 // them there; Recover commits a manifest and deletes every other
-// temporary of the pipeline's sink.
+// temporary of the pipeline's sink (and task).
 package parquet
 
 import (
@@ -129,6 +134,10 @@ const description = "Each record becomes one row. Column types follow the record
 	"`FOLDERS/part-PIPELINE-SINK-EPOCH-SEQ.CODEC.parquet` (e.g. `part-user_activity-lake-00000000000000000042-00000.zstd.parquet`): " +
 	"a rename for a local folder, a copy and a delete on S3. The names derive from the commit's epoch, " +
 	"so committing again after a crash rewrites the same files instead of adding copies. " +
+	"When the pipeline runs as tasks, each task numbers its own epochs and its names carry the task: " +
+	"temporaries under `_sluice_tmp/PIPELINE/SINK/tTASK/`, committed files `part-PIPELINE-SINK-tTASK-EPOCH-SEQ.CODEC.parquet` " +
+	"(e.g. `part-user_activity-lake-t3-00000000000000000042-00000.zstd.parquet`); a restarted task deletes its own temporaries only, " +
+	"and refuses a checkpoint's manifest of another task. " +
 	"`roll_rows`, `roll_bytes` and `roll_interval` cap files between commits; a rolled file stays temporary until the commit. " +
 	"Every commit closes the open files, so frequent checkpoints mean more, smaller files. " +
 	"On S3, a crash can leave incomplete multipart uploads, invisible but stored: give the bucket a lifecycle rule that aborts them after a day.\n\n" +

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,9 +49,10 @@ type Writer struct {
 	log       *slog.Logger
 	now       func() time.Time
 	pipeline  string
+	task      string // plugins.Runtime.Task: "" when one process owns every partition
 	options   []pq.WriterOption
 	suffix    string // the final names' ending, e.g. ".zstd.parquet"
-	tmpPrefix string // _sluice_tmp/PIPELINE/SINK/
+	tmpPrefix string // _sluice_tmp/PIPELINE/SINK/, or _sluice_tmp/PIPELINE/SINK/tTASK/ for a task
 	run       string // tmpPrefix + this writer's random id + "-"
 	seq       int    // temporaries created so far
 	closed    bool
@@ -110,6 +112,9 @@ func newWriter(s *Sink, st *objstore.Store, rt *plugins.Runtime) *Writer {
 	if rt != nil && rt.Now != nil {
 		w.now = rt.Now
 	}
+	if rt != nil {
+		w.task = rt.Task
+	}
 	w.options = []pq.WriterOption{
 		fileSchema(s.Columns, pq.Millisecond),
 		pq.Compression(codecs[s.Compression].codec),
@@ -118,15 +123,33 @@ func newWriter(s *Sink, st *objstore.Store, rt *plugins.Runtime) *Writer {
 		pq.DictionaryMaxBytes(1 << 20),
 	}
 	w.tmpPrefix = tempRoot + "/" + segment(pipeline) + "/" + segment(s.Name) + "/"
+	if w.task != "" {
+		w.tmpPrefix += "t" + segment(w.task) + "/"
+	}
 	var id [8]byte
 	_, _ = rand.Read(id[:])
 	w.run = w.tmpPrefix + hex.EncodeToString(id[:]) + "-"
 	return w
 }
 
-// finalPrefix starts every committed file's name.
+// finalPrefix starts every committed file's name: part-PIPELINE-SINK-,
+// or part-PIPELINE-SINK-tTASK- for a task, so that the tasks of one
+// pipeline, each numbering its own epochs, never write the same name.
 func (w *Writer) finalPrefix() string {
-	return "part-" + segment(w.pipeline) + "-" + segment(w.sink.Name) + "-"
+	prefix := "part-" + segment(w.pipeline) + "-" + segment(w.sink.Name) + "-"
+	if w.task != "" {
+		prefix += "t" + segment(w.task) + "-"
+	}
+	return prefix
+}
+
+// ownsTemp reports whether key is a temporary of this writer's pipeline,
+// sink and task: directly under tmpPrefix. The temporaries of the tasks
+// of a pipeline (in folders below the single-instance one) are not those
+// of a writer without a task, nor of another task.
+func (w *Writer) ownsTemp(key string) bool {
+	rest, ok := strings.CutPrefix(key, w.tmpPrefix)
+	return ok && rest != "" && !strings.Contains(rest, "/")
 }
 
 // Write stages the rows of b in the temporary file of their partition,
