@@ -50,7 +50,9 @@ var DeadLetterPlugin = &plugins.Plugin{
 		"```\n\n" +
 		"where `time` is when the record was rejected (RFC 3339, UTC, milliseconds), `stage` the block that rejected it, " +
 		"`partition` and `offset` its position in the source (a file's byte offset), and `payload` its original bytes. " +
-		"When the bytes are written base64-encoded, the key is `payload_base64` instead of `payload`.",
+		"When the bytes are written base64-encoded, the key is `payload_base64` instead of `payload`. " +
+		"When the pipeline runs as tasks, a `task` key follows `pipeline` (`\"task\":\"3\"`), since each task numbers its partitions from 0; " +
+		"the tasks append to the same file, each line in one write.",
 	Spec: schema.NewSpec(
 		schema.String("path", "The NDJSON file to write; a relative path is relative to the folder of the pipeline file. A file:// URL is accepted.").
 			Example(`"/data/dead/user_activity.ndjson"`),

@@ -23,7 +23,7 @@ func (d *DeadLetter) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Dea
 	}
 	w := &deadWriter{file: newBufferedFile(d.Path, f), base64: d.Payload == PayloadBase64, line: make([]byte, 0, 1024)}
 	if rt != nil {
-		w.pipeline = rt.Pipeline
+		w.pipeline, w.task = rt.Pipeline, rt.Task
 	}
 	return w, nil
 }
@@ -33,10 +33,14 @@ func (d *DeadLetter) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Dea
 //	{"time":"2024-05-01T12:00:00.000Z","pipeline":"p","stage":"parse \"json\"","reason":"...","partition":0,"offset":12,"payload":"..."}
 //
 // with "payload_base64" in place of "payload" in base64 mode or when the
-// payload is not valid UTF-8.
+// payload is not valid UTF-8, and "task":"3" after "pipeline" for a task of
+// a pipeline run as tasks (whose partitions are numbered from 0 in each
+// task). The tasks of a pipeline, in one process or several, append to
+// the same file: each line reaches it in one write, never split.
 type deadWriter struct {
 	file     bufferedFile
 	pipeline string
+	task     string
 	base64   bool
 	line     []byte // reused for every record
 }
@@ -46,6 +50,13 @@ type deadWriter struct {
 func (w *deadWriter) WriteDead(ctx context.Context, recs []plugins.DeadRecord) error {
 	for i := range recs {
 		w.line = w.appendRecord(w.line[:0], &recs[i])
+		if w.file.w.Buffered() > 0 && w.file.w.Available() < len(w.line) {
+			// Flush whole lines: bufio would split this one between two
+			// writes, and another writer's line could come between them.
+			if err := w.file.w.Flush(); err != nil {
+				return fmt.Errorf("dead_letter \"file\": %w", w.file.named(err))
+			}
+		}
 		if _, err := w.file.w.Write(w.line); err != nil {
 			return fmt.Errorf("dead_letter \"file\": %w", w.file.named(err))
 		}
@@ -62,6 +73,10 @@ func (w *deadWriter) appendRecord(dst []byte, rec *plugins.DeadRecord) []byte {
 	dst = ndjson.AppendTimestamp(dst, rec.Time.UnixMilli())
 	dst = append(dst, `","pipeline":`...)
 	dst = ndjson.AppendString(dst, w.pipeline)
+	if w.task != "" {
+		dst = append(dst, `,"task":`...)
+		dst = ndjson.AppendString(dst, w.task)
+	}
 	dst = append(dst, `,"stage":`...)
 	dst = ndjson.AppendString(dst, rec.Stage)
 	dst = append(dst, `,"reason":`...)

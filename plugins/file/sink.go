@@ -34,7 +34,10 @@ var SinkPlugin = &plugins.Plugin{
 		"Timestamps are written as RFC 3339 strings in UTC with milliseconds, " +
 		"e.g. \"2024-05-01T12:00:00.000Z\". " +
 		"The file is created, with any missing parent folders, when the pipeline starts; " +
-		"an existing file is truncated, as it holds the output of one run.",
+		"an existing file is truncated, as it holds the output of one run. " +
+		"When the pipeline runs as tasks, each task writes a file of its own, named with `-tTASK` before the extension " +
+		"(`out/user_activity-t3.ndjson` for task 3), and commits it with its own epochs; " +
+		"a task's checkpoint names its own file only, and a restart refuses the manifest of another task.",
 	Spec: schema.NewSpec(
 		schema.String("path", "The NDJSON file to write; a relative path is relative to the folder of the pipeline file. A file:// URL is accepted.").
 			Example(`"out/user_activity.ndjson"`),

@@ -28,7 +28,9 @@ import (
 
 // commitManifest is what Prepare returns: the epoch's rows are in Temp
 // (Length bytes), to be appended to the output when it is Before bytes long.
+// Task is the writer's task (plugins.Runtime.Task), absent without one.
 type commitManifest struct {
+	Task   string `json:"task,omitempty"`
 	Epoch  int64  `json:"epoch"`
 	Temp   string `json:"temp,omitempty"` // "" when the epoch wrote nothing
 	Before int64  `json:"before"`
@@ -37,7 +39,8 @@ type commitManifest struct {
 
 // commitWriter is the transactional writer of the file sink.
 type commitWriter struct {
-	path      string
+	path      string // the output: taskPath of the sink's path
+	task      string
 	enc       *ndjson.Encoder
 	line      []byte
 	pending   bufferedFile
@@ -53,11 +56,12 @@ func tempPrefix(path string) string {
 	return filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".sluice-")
 }
 
-func (s *Sink) openCommitting() (*commitWriter, error) {
-	if err := os.MkdirAll(filepath.Dir(s.Path), 0o755); err != nil {
+// openCommitting opens the transactional writer of task's output path.
+func (s *Sink) openCommitting(path, task string) (*commitWriter, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("sink \"file\": %w", err)
 	}
-	w := &commitWriter{path: s.Path, enc: ndjson.NewEncoder(s.Input), line: make([]byte, 0, 1024)}
+	w := &commitWriter{path: path, task: task, enc: ndjson.NewEncoder(s.Input), line: make([]byte, 0, 1024)}
 	if err := w.openPending(); err != nil {
 		return nil, err
 	}
@@ -88,7 +92,7 @@ func (w *commitWriter) Write(ctx context.Context, b *record.Batch) error {
 
 // Prepare syncs the pending file and names it after the epoch.
 func (w *commitWriter) Prepare(ctx context.Context, epoch int64) ([]byte, error) {
-	m := commitManifest{Epoch: epoch, Before: w.committed, Length: w.written}
+	m := commitManifest{Task: w.task, Epoch: epoch, Before: w.committed, Length: w.written}
 	if w.written > 0 {
 		if err := w.pending.close(); err != nil {
 			return nil, fmt.Errorf("sink \"file\": %w", err)
@@ -109,9 +113,9 @@ func (w *commitWriter) Prepare(ctx context.Context, epoch int64) ([]byte, error)
 
 // Commit appends the epoch's rows to the output, once.
 func (w *commitWriter) Commit(ctx context.Context, manifest []byte) error {
-	var m commitManifest
-	if err := json.Unmarshal(manifest, &m); err != nil {
-		return fmt.Errorf("sink \"file\": bad manifest: %w", err)
+	m, err := w.decode(manifest)
+	if err != nil {
+		return err
 	}
 	if err := commitTo(w.path, m); err != nil {
 		return fmt.Errorf("sink \"file\": committing epoch %d: %w", m.Epoch, err)
@@ -174,8 +178,9 @@ func commitTo(path string, m commitManifest) error {
 func (w *commitWriter) Recover(ctx context.Context, manifest []byte) error {
 	var m commitManifest
 	if len(manifest) > 0 {
-		if err := json.Unmarshal(manifest, &m); err != nil {
-			return fmt.Errorf("sink \"file\": bad manifest: %w", err)
+		var err error
+		if m, err = w.decode(manifest); err != nil {
+			return err
 		}
 		if err := commitTo(w.path, m); err != nil {
 			return fmt.Errorf("sink \"file\": recovering epoch %d: %w", m.Epoch, err)
@@ -206,6 +211,22 @@ func (w *commitWriter) Recover(ctx context.Context, manifest []byte) error {
 		}
 	}
 	return nil
+}
+
+// decode parses a manifest and checks it is this writer's: of its task,
+// its temporary next to its output.
+func (w *commitWriter) decode(manifest []byte) (commitManifest, error) {
+	var m commitManifest
+	if err := json.Unmarshal(manifest, &m); err != nil {
+		return m, fmt.Errorf("sink \"file\": bad manifest: %w", err)
+	}
+	switch {
+	case m.Task != w.task:
+		return m, fmt.Errorf("sink \"file\": the manifest is for task %q, not task %q", m.Task, w.task)
+	case m.Temp != "" && !strings.HasPrefix(m.Temp, tempPrefix(w.path)):
+		return m, fmt.Errorf("sink \"file\": the manifest names %s, not a file of the output %s", m.Temp, w.path)
+	}
+	return m, nil
 }
 
 // Close closes the pending file; rows written since the last Prepare stay

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sluice-io/sluice/record"
 
@@ -22,20 +23,41 @@ const writeBuffer = 256 << 10
 // Open creates the file, and its missing parent folders, or truncates it:
 // the file holds the output of this run only. In a run that takes
 // checkpoints, rows reach the file when a checkpoint commits them, exactly
-// once across restarts (see sink_commit.go).
+// once across restarts (see sink_commit.go). A task of a pipeline run as
+// tasks writes a file of its own (taskPath).
 func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, error) {
-	if rt != nil && rt.Checkpoints {
-		return s.openCommitting()
+	path := s.Path
+	if rt != nil {
+		path = taskPath(s.Path, rt.Task)
 	}
-	f, err := createFile(s.Path, os.O_TRUNC)
+	if rt != nil && rt.Checkpoints {
+		return s.openCommitting(path, rt.Task)
+	}
+	f, err := createFile(path, os.O_TRUNC)
 	if err != nil {
 		return nil, fmt.Errorf("sink \"file\": %w", err)
 	}
 	return &sinkWriter{
-		file: newBufferedFile(s.Path, f),
+		file: newBufferedFile(path, f),
 		enc:  ndjson.NewEncoder(s.Input),
 		line: make([]byte, 0, 1024),
 	}, nil
+}
+
+// taskPath is the file the sink writes at path for task
+// (plugins.Runtime.Task): path itself without a task, else path with
+// "-tTASK" before its extension, "out/counts-t3.ndjson" for
+// "out/counts.ndjson". The tasks of a pipeline, each committing its own
+// epochs, never write to one file.
+func taskPath(path, task string) string {
+	if task == "" {
+		return path
+	}
+	ext := filepath.Ext(path)
+	if ext == filepath.Base(path) { // ".ndjson": a hidden file without extension
+		ext = ""
+	}
+	return strings.TrimSuffix(path, ext) + "-t" + task + ext
 }
 
 // createFile opens path for writing with the extra flag (O_TRUNC or
