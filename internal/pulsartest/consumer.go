@@ -117,7 +117,7 @@ func (t *topic) subscribe(cs *consumer, req *pb.CommandSubscribe) (*pb.ServerErr
 		return nil, ""
 	}
 	cs.conn.sendSuccess(req.GetRequestId())
-	s.updateActive(true)
+	s.updateActive(cs)
 	s.dispatch()
 	return nil, ""
 }
@@ -131,7 +131,7 @@ func (t *topic) activate(cs *consumer, reqID uint64) {
 		return
 	}
 	cs.conn.sendSuccess(reqID)
-	s.updateActive(true)
+	s.updateActive(cs)
 	s.dispatch()
 }
 
@@ -162,7 +162,7 @@ func (t *topic) removeConsumer(cs *consumer, count bool) {
 		}
 		return
 	}
-	s.updateActive(false)
+	s.updateActive(nil)
 	s.dispatch()
 }
 

@@ -1,9 +1,11 @@
 package pulsartest
 
 import (
+	"cmp"
 	"encoding/binary"
 	"math/bits"
-	"sort"
+	"slices"
+	"strings"
 
 	"google.golang.org/protobuf/proto"
 
@@ -167,40 +169,69 @@ func (s *subscription) deliver(c *consumer, id int64) {
 }
 
 // updateActive recomputes the active consumer of an Exclusive or Failover
-// subscription and notifies consumers of a change. Entries dispatched to a
-// consumer that lost the active role are dispatched again.
-func (s *subscription) updateActive(notifyAll bool) {
+// subscription, as Pulsar's single-active-consumer dispatcher does: the
+// consumers sorted by priority level, then name; partition i goes to the
+// (i mod n)th of the n consumers of the highest priority level. (Pulsar
+// places a non-partitioned topic on a hash ring of the consumer names;
+// here it counts as partition 0.) Entries dispatched to a consumer that
+// lost the active role are dispatched again, to the new one.
+//
+// A Failover subscription announces a change with ACTIVE_CONSUMER_CHANGE
+// to every consumer; when added (a consumer that just subscribed) did not
+// change the active one, only added is told, that it is inactive.
+func (s *subscription) updateActive(added *consumer) {
 	if s.subType != pb.CommandSubscribe_Exclusive && s.subType != pb.CommandSubscribe_Failover {
 		return
 	}
-	var next *consumer
-	if n := len(s.consumers); n > 0 {
-		sorted := append([]*consumer(nil), s.consumers...)
-		sort.SliceStable(sorted, func(i, j int) bool {
-			if sorted[i].priority != sorted[j].priority {
-				return sorted[i].priority < sorted[j].priority
-			}
-			return sorted[i].name < sorted[j].name
-		})
-		next = sorted[s.topic.partition%n]
-	}
 	prev := s.active
-	s.active = next
-	if prev != nil && prev != next {
+	s.active = s.pickActive()
+	if prev != nil && prev != s.active {
 		s.redeliver(prev, nil, false)
 	}
-	if s.subType != pb.CommandSubscribe_Failover || (prev == next && !notifyAll) {
+	if s.subType != pb.CommandSubscribe_Failover {
+		return
+	}
+	if prev == s.active {
+		if added != nil && added != s.active {
+			added.notifyActive(false)
+		}
 		return
 	}
 	for _, c := range s.consumers {
-		c.conn.send(&pb.BaseCommand{
-			Type: pb.BaseCommand_ACTIVE_CONSUMER_CHANGE.Enum(),
-			ActiveConsumerChange: &pb.CommandActiveConsumerChange{
-				ConsumerId: proto.Uint64(c.id),
-				IsActive:   proto.Bool(c == next),
-			},
-		})
+		c.notifyActive(c == s.active)
 	}
+}
+
+// pickActive returns the consumer the partition goes to (see updateActive),
+// nil without consumers.
+func (s *subscription) pickActive() *consumer {
+	if len(s.consumers) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(s.consumers)
+	slices.SortStableFunc(sorted, func(a, b *consumer) int {
+		if c := cmp.Compare(a.priority, b.priority); c != 0 {
+			return c
+		}
+		return strings.Compare(a.name, b.name)
+	})
+	n := 1
+	for n < len(sorted) && sorted[n].priority == sorted[0].priority {
+		n++
+	}
+	return sorted[s.topic.partition%n]
+}
+
+// notifyActive sends c an ACTIVE_CONSUMER_CHANGE saying whether it is the
+// active consumer.
+func (c *consumer) notifyActive(active bool) {
+	c.conn.send(&pb.BaseCommand{
+		Type: pb.BaseCommand_ACTIVE_CONSUMER_CHANGE.Enum(),
+		ActiveConsumerChange: &pb.CommandActiveConsumerChange{
+			ConsumerId: proto.Uint64(c.id),
+			IsActive:   proto.Bool(active),
+		},
+	})
 }
 
 // keyHash is the Key_Shared hash of key: Murmur3_32 (seed 0) masked to 31

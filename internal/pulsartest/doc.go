@@ -37,10 +37,19 @@
 //     CLOSE_CONSUMER and UNSUBSCRIBE. A subscription without consumers
 //     takes the type of the next consumer, as with Pulsar; one with
 //     consumers refuses another type with ConsumerBusy.
-//   - Failover: one active consumer per partition, partitionIndex % n over
-//     the consumers sorted by priority level then name, announced with
-//     ACTIVE_CONSUMER_CHANGE; when the active consumer changes its
-//     unacknowledged entries go to the new one.
+//   - Failover: one active consumer per partition, as Pulsar picks it:
+//     partition i goes to consumer i % n of the n consumers of the highest
+//     priority level (the lowest number), sorted by name (a non-partitioned
+//     topic counts as partition 0, where Pulsar hashes the consumer names).
+//     A change of the active consumer is announced to every consumer of the
+//     partition with ACTIVE_CONSUMER_CHANGE (is_active true to the active
+//     one, false to the others), which the client hands to
+//     ConsumerOptions.EventListener; a consumer that subscribes without
+//     changing the active one is told alone that it is inactive. The
+//     unacknowledged entries of the previous active consumer go to the new
+//     one at once, before entries never dispatched: Pulsar rewinds the
+//     cursor the same way, but after activeConsumerFailoverDelayTimeMillis
+//     (1 s by default), which is not modelled.
 //   - Shared: whole entries round-robin over consumers with permits.
 //   - Key_Shared: whole entries routed by Murmur3_32(ordering key, else
 //     partition key) mod 65536; AUTO_SPLIT splits the hash range equally
