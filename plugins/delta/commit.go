@@ -22,10 +22,13 @@ const ManifestVersion = 1
 type Manifest struct {
 	Version int `json:"version"`
 	// Location is the table's Location.Root.
-	Location string         `json:"location"`
-	AppID    string         `json:"app_id"`
-	Epoch    int64          `json:"epoch"`
-	Files    []ManifestFile `json:"files"`
+	Location string `json:"location"`
+	AppID    string `json:"app_id"`
+	// Task is the task of the writer that prepared it
+	// (plugins.Runtime.Task); absent without one.
+	Task  string         `json:"task,omitempty"`
+	Epoch int64          `json:"epoch"`
+	Files []ManifestFile `json:"files"`
 }
 
 // ManifestFile is one data file of a Manifest.
@@ -55,7 +58,7 @@ func (w *Writer) Prepare(ctx context.Context, epoch int64) ([]byte, error) {
 	if len(w.done) == 0 {
 		return nil, nil
 	}
-	m := Manifest{Version: ManifestVersion, Location: w.sink.Location.Root(), AppID: w.sink.AppID(), Epoch: epoch}
+	m := Manifest{Version: ManifestVersion, Location: w.sink.Location.Root(), AppID: w.appID, Task: w.task, Epoch: epoch}
 	for _, f := range w.done {
 		m.Files = append(m.Files, ManifestFile{Key: f.key, PartitionValues: f.values, Size: f.bytes, Rows: f.rows, Created: f.created, Stats: f.stats.Encode()})
 	}
@@ -171,7 +174,8 @@ func (w *Writer) actions(s *deltalog.Snapshot, m *Manifest, now int64) ([]deltal
 
 // Recover commits manifest (the crash may have come between the
 // checkpoint and its commit), then deletes every data file of this sink
-// that the log does not reference: rows written after that checkpoint are
+// (and task: the files of other tasks are theirs) that the log does not
+// reference: rows written after that checkpoint are
 // written again by the resumed run.
 func (w *Writer) Recover(ctx context.Context, manifest []byte) error {
 	w.mu.Lock()
@@ -245,8 +249,10 @@ func (w *Writer) decode(manifest []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("manifest version %d, want %d", m.Version, ManifestVersion)
 	case m.Location != w.sink.Location.Root():
 		return nil, fmt.Errorf("the checkpoint's manifest is for %s but the sink now writes to %s; set path back to commit it, or start without the checkpoint", m.Location, w.sink.Location.Root())
-	case m.AppID != w.sink.AppID():
-		return nil, fmt.Errorf("the checkpoint's manifest is for application %q, not %q", m.AppID, w.sink.AppID())
+	case m.Task != w.task:
+		return nil, fmt.Errorf("the checkpoint's manifest is for task %q, not task %q", m.Task, w.task)
+	case m.AppID != w.appID:
+		return nil, fmt.Errorf("the checkpoint's manifest is for application %q, not %q", m.AppID, w.appID)
 	}
 	for _, f := range m.Files {
 		if !w.names.owns(f.Key) || strings.HasPrefix(f.Key, "_") {

@@ -9,7 +9,9 @@
 // writes the log entry _delta_log/%020d.json with the add actions and a
 // txn action {appId: "PIPELINE/SINK", version: epoch}, so that committing
 // an epoch twice is a no-op; Recover commits a checkpoint's manifest and
-// deletes this sink's data files that the log does not reference.
+// deletes this sink's data files that the log does not reference. A task
+// of a pipeline run as tasks (plugins.Runtime.Task) has its own appId,
+// "PIPELINE/SINK/tTASK", and data files, part-PIPELINE-SINK-tTASK-….
 package delta
 
 import (
@@ -30,7 +32,8 @@ import (
 // Sink is the configuration of a `sink "delta" "NAME"` block.
 type Sink struct {
 	// Pipeline and Name make the txn application id, PIPELINE/NAME, and
-	// the prefix of the data files this sink writes.
+	// the prefix of the data files this sink writes (with the task, for a
+	// task: AppID).
 	Pipeline string
 	Name     string
 	// Location is the table's root folder or S3 prefix.
@@ -66,8 +69,15 @@ type Sink struct {
 // Output returns the sink's input unchanged.
 func (s *Sink) Output() record.Schema { return s.Input }
 
-// AppID is the txn application id of the sink's commits.
-func (s *Sink) AppID() string { return s.Pipeline + "/" + s.Name }
+// AppID is the txn application id of the commits of the sink's writer
+// for task (plugins.Runtime.Task): PIPELINE/NAME, or PIPELINE/NAME/tTASK
+// for a task of a pipeline run as tasks, each numbering its own epochs.
+func (s *Sink) AppID(task string) string {
+	if task == "" {
+		return s.Pipeline + "/" + s.Name
+	}
+	return s.Pipeline + "/" + s.Name + "/t" + task
+}
 
 // The defaults of the size arguments.
 const (
@@ -133,6 +143,8 @@ const description = "Each record becomes one row of the table. Column types: `ti
 	"**Commits.** One table version per checkpoint, `_delta_log/NNNNNNNNNNNNNNNNNNNN.json`, holding an `add` for each new data file " +
 	"(with `numRecords`, `minValues`, `maxValues` and `nullCount` statistics) and a `txn` action `{appId: \"PIPELINE/NAME\", version: EPOCH}`: " +
 	"committing an epoch the table already records is a no-op, so a restart never adds rows twice. " +
+	"When the pipeline runs as tasks, each task numbers its own epochs and commits them under its own `appId`, `PIPELINE/NAME/tTASK`, " +
+	"with data files `part-PIPELINE-NAME-tTASK-…`; a restarted task deletes its own uncommitted files only. " +
 	"When another writer took the version, the sink reads its commits and tries the next version; " +
 	"it stops with an error only when that writer changed the schema or protocol incompatibly. " +
 	"Every 10 versions a Parquet checkpoint and `_delta_log/_last_checkpoint` are written.\n\n" +

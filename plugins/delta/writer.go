@@ -40,6 +40,8 @@ type Writer struct {
 	logger  *slog.Logger
 	now     func() time.Time
 	options []pq.WriterOption
+	task    string // plugins.Runtime.Task
+	appID   string // the txn application id: sink.AppID(task)
 	names   fileNames
 	seq     int
 	closed  bool
@@ -93,7 +95,7 @@ func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, e
 		_ = st.Close()
 		return nil, err
 	}
-	w.logger.Info("writing a Delta table", "path", s.Location.String(), "version", w.snap.Version, "app_id", s.AppID())
+	w.logger.Info("writing a Delta table", "path", s.Location.String(), "version", w.snap.Version, "app_id", w.appID)
 	if rt == nil || !rt.Checkpoints {
 		w.logger.Info("delivery is at least once without a checkpoint block: a version is committed every roll_interval and when the input ends; after a crash the rows since the last commit are written again",
 			"roll_interval", s.RollInterval.String())
@@ -137,7 +139,15 @@ func newWriter(s *Sink, st *objstore.Store, rt *plugins.Runtime) *Writer {
 	if rt != nil && rt.Now != nil {
 		w.now = rt.Now
 	}
-	w.names = newFileNames(parquet.Segment(s.Pipeline)+"-"+parquet.Segment(s.Name), suffix, w.now())
+	owner := parquet.Segment(s.Pipeline) + "-" + parquet.Segment(s.Name)
+	if rt != nil && rt.Task != "" {
+		// "t" is no hex digit: a writer without a task does not own the
+		// files of the tasks (its RUN follows the sink's name).
+		w.task = rt.Task
+		owner += "-t" + parquet.Segment(rt.Task)
+	}
+	w.appID = s.AppID(w.task)
+	w.names = newFileNames(owner, suffix, w.now())
 	w.options = []pq.WriterOption{
 		parquet.FileSchema(s.Columns, pq.Microsecond),
 		pq.Compression(codec),
