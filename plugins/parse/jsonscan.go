@@ -69,11 +69,13 @@ func (j *JSON) Parse(in, out *record.Batch, bad func(row int, reason string)) {
 type jsonPlan struct {
 	fields []Field
 	root   jsonNode
+	nodes  int       // jsonNodes in the tree, numbered by their id
 	pool   sync.Pool // *jsonScanner
 }
 
 // jsonNode is an object on a declared path: the keys read from it.
 type jsonNode struct {
+	id   int // index of the node's key guesses in a jsonScanner
 	keys []jsonKey
 }
 
@@ -85,6 +87,15 @@ type jsonKey struct {
 	leaf  []int  // indexes of the fields whose value this is
 	child *jsonNode
 	under int // a field below child, named in reasons
+	// plain is set when the name can be matched byte for byte against a
+	// key in a message: it holds no quote, backslash or control character.
+	plain bool
+	// intScale is the power of ten plainInt multiplies by for the key's
+	// single int (0) or numeric timestamp (0 or 3) field; -1 when the key
+	// is anything else.
+	intScale int
+	// str is the field of a key read into a single string field, or -1.
+	str int
 }
 
 func newJSONPlan(fields []Field) *jsonPlan {
@@ -103,7 +114,7 @@ func newJSONPlan(fields []Field) *jsonPlan {
 			dotted += name
 			e := node.find([]byte(name))
 			if e == nil {
-				node.keys = append(node.keys, jsonKey{name: name, path: dotted, under: k})
+				node.keys = append(node.keys, jsonKey{name: name, path: dotted, under: k, plain: plainName(name)})
 				e = &node.keys[len(node.keys)-1]
 			}
 			if d == len(path)-1 {
@@ -111,25 +122,36 @@ func newJSONPlan(fields []Field) *jsonPlan {
 				break
 			}
 			if e.child == nil {
-				e.child = &jsonNode{}
+				p.nodes++
+				e.child = &jsonNode{id: p.nodes}
 				e.under = k
 			}
 			node = e.child
 		}
 	}
-	p.pool.New = func() any { return &jsonScanner{plan: p} }
+	p.nodes++ // the root is node 0
+	p.root.setIntScales(fields)
+	p.pool.New = func() any { return newJSONScanner(p) }
 	return p
 }
 
 // find returns the key named key, or nil.
 func (n *jsonNode) find(key []byte) *jsonKey {
+	if k := n.index(key); k >= 0 {
+		return &n.keys[k]
+	}
+	return nil
+}
+
+// index returns the index of the key named key, or -1.
+func (n *jsonNode) index(key []byte) int {
 	for i := range n.keys {
 		name := n.keys[i].name
 		if len(key) == len(name) && (len(key) == 0 || key[0] == name[0]) && string(key) == name {
-			return &n.keys[i]
+			return i
 		}
 	}
-	return nil
+	return -1
 }
 
 // jsonScanner is the reusable memory of one Parse call.
@@ -141,18 +163,35 @@ type jsonScanner struct {
 	tmp    []byte // an unescaped timestamp string
 	num    number // the number being decoded
 	reason string
+	// guess holds, per jsonNode id, the key expected after each key (see
+	// "Key guesses" in jsonscan_guess.go).
+	guess [][]int32
 }
 
 // scanLine decodes one message into s.row; on failure it sets s.reason and
 // returns false.
+//
+// The first attempt checks UTF-8 only inside strings, as it reads them
+// (outside strings JSON allows only ASCII, so a message read to its end is
+// then valid UTF-8). A message that fails is read again in order, the whole
+// message checked first, so that its reason is the first problem found in
+// that order.
 func (s *jsonScanner) scanLine(b []byte) bool {
+	return s.scan(b, false) || s.scan(b, true)
+}
+
+// scan is one attempt of scanLine; strict checks the whole message for
+// invalid UTF-8 before reading it.
+func (s *jsonScanner) scan(b []byte, strict bool) bool {
 	s.row.reset(len(s.plan.fields))
 	i := skipWS(b, 0)
 	if i == len(b) {
 		return s.fail("empty line")
 	}
-	if at := invalidUTF8(b); at >= 0 {
-		return s.fail(fmt.Sprintf("invalid UTF-8 at byte %d", at))
+	if strict {
+		if at := invalidUTF8(b); at >= 0 {
+			return s.fail(fmt.Sprintf("invalid UTF-8 at byte %d", at))
+		}
 	}
 	if b[i] != '{' {
 		return s.notObject(b, i)
@@ -226,18 +265,15 @@ func (s *jsonScanner) object(b []byte, i int, node *jsonNode) (int, bool) {
 	if i < len(b) && b[i] == '}' {
 		return i + 1, true
 	}
+	guess := s.guess[node.id]
+	after := 0 // the index in guess after the previous key
 	for {
 		if i >= len(b) || b[i] != '"' {
 			return s.syntax(b, i)
 		}
-		end, esc, ok := s.stringEnd(b, i)
+		k, end, ok := s.key(b, i, node, guess, after)
 		if !ok {
 			return end, false
-		}
-		key := b[i+1 : end-1]
-		if esc {
-			s.keyBuf = unescape(s.keyBuf[:0], key)
-			key = s.keyBuf
 		}
 		if i = skipWS(b, end); i >= len(b) || b[i] != ':' {
 			return s.syntax(b, i)
@@ -245,10 +281,12 @@ func (s *jsonScanner) object(b []byte, i int, node *jsonNode) (int, bool) {
 		if i = skipWS(b, i+1); i >= len(b) {
 			return s.syntax(b, i)
 		}
-		if k := node.find(key); k != nil {
-			i, ok = s.member(b, i, k)
+		if k >= 0 {
+			i, ok = s.member(b, i, &node.keys[k])
+			after = k + 1
 		} else {
 			i, ok = s.skip(b, i)
+			after = len(node.keys) + 1
 		}
 		if !ok {
 			return i, false
@@ -338,6 +376,18 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 	fields, slots := s.plan.fields, s.row.slots
 	switch c := b[i]; {
 	case c == '"':
+		if k.str >= 0 {
+			// A plain string read into one string field: the common case.
+			j := i + 1
+			for j < len(b) && strPlain[b[j]] {
+				j++
+			}
+			if j < len(b) && b[j] == '"' {
+				sl := &slots[k.str]
+				sl.set, sl.null, sl.esc, sl.str = true, false, false, b[i+1:j]
+				return j + 1, true
+			}
+		}
 		end, esc, ok := s.stringEnd(b, i)
 		if !ok {
 			return end, false
@@ -424,16 +474,8 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 // numeric timestamp field. It reports false, having changed nothing, when
 // the number or the field is anything else.
 func (s *jsonScanner) plainInt(b []byte, i int, k *jsonKey) (int, bool) {
-	if len(k.leaf) != 1 {
-		return i, false
-	}
-	f := &s.plan.fields[k.leaf[0]]
-	scale := 0
-	switch {
-	case f.Type == record.ColumnInt:
-	case f.Type == record.ColumnTimestamp && (f.Unit == "s" || f.Unit == "ms"):
-		scale = unitScale(f.Unit)
-	default:
+	scale := k.intScale
+	if scale < 0 {
 		return i, false
 	}
 	j := i

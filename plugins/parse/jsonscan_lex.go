@@ -9,16 +9,17 @@ import (
 	"unicode/utf8"
 )
 
-// strPlain marks the bytes that a string can hold without an escape.
+// strPlain marks the ASCII bytes that a string can hold without an escape.
 var strPlain = func() (t [256]bool) {
-	for c := 0x20; c < 256; c++ {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
 		t[c] = c != '"' && c != '\\'
 	}
 	return t
 }()
 
 // stringEnd checks the string at b[i] == '"' and returns the offset after
-// its closing quote and whether it holds escapes.
+// its closing quote and whether it holds escapes. It checks that the bytes
+// beyond ASCII are valid UTF-8.
 func (s *jsonScanner) stringEnd(b []byte, i int) (end int, esc, ok bool) {
 	j := i + 1
 	for {
@@ -56,6 +57,14 @@ func (s *jsonScanner) stringEnd(b []byte, i int) (end int, esc, ok bool) {
 				return j, esc, s.fail(fmt.Sprintf("line is not valid JSON: invalid escape %s in string at byte %d", quoted(b[j:j+2]), j))
 			}
 		default:
+			if c >= utf8.RuneSelf {
+				r, n := utf8.DecodeRune(b[j:])
+				if r == utf8.RuneError && n == 1 {
+					return j, esc, s.fail(fmt.Sprintf("invalid UTF-8 at byte %d", j))
+				}
+				j += n
+				continue
+			}
 			return j, esc, s.fail(fmt.Sprintf("line is not valid JSON: control character U+%04X in string at byte %d", c, j))
 		}
 	}

@@ -87,6 +87,10 @@ func TestJSONParse(t *testing.T) {
 		{name: "whitespace only", fields: eventFields, msg: " \t\r\n", reason: `empty line`},
 		{name: "invalid utf-8", fields: eventFields, msg: "{\"a\":\"\xff\"}", reason: `invalid UTF-8 at byte 6`},
 		{name: "invalid utf-8 in skipped key", fields: eventFields, msg: "{\"\xc3\":1}", reason: `invalid UTF-8 at byte 2`},
+		{name: "invalid utf-8 in a declared value", fields: eventFields, msg: "{\"action\":\"ok\xe2\x82\"}", reason: `invalid UTF-8 at byte 13`},
+		{name: "invalid utf-8 after a syntax error", fields: eventFields, msg: "{\"user_id\":x,\"a\":\"\xff\"}", reason: `invalid UTF-8 at byte 18`},
+		{name: "invalid utf-8 outside strings", fields: eventFields, msg: "{\"user_id\":1\xff}", reason: `invalid UTF-8 at byte 12`},
+		{name: "invalid utf-8 after valid", fields: eventFields, msg: "{\"action\":\"é\xed\xa0\x80\"}", reason: `invalid UTF-8 at byte 13`},
 		{name: "truncated", fields: eventFields, msg: `{"user_id":123,"a`, reason: `line is not valid JSON: unexpected end of input at byte 17`},
 		{name: "truncated after colon", fields: eventFields, msg: `{"user_id":`, reason: `line is not valid JSON: unexpected end of input at byte 11`},
 		{name: "truncated skipped value", fields: eventFields, msg: `{"x":[1,{"y":`, reason: `line is not valid JSON: unexpected end of input at byte 13`},
@@ -174,6 +178,39 @@ func TestJSONParseBatch(t *testing.T) {
 	}
 	if res.out.Origins[1].Offset != 102 {
 		t.Errorf("origins %v", res.out.Origins)
+	}
+}
+
+// Messages whose keys come in changing orders, with undeclared keys, keys
+// that start like a declared one and escaped keys, parse the same whatever
+// the previous message was (the scanner guesses each key from the one
+// before it in the previous message).
+func TestJSONParseKeyOrders(t *testing.T) {
+	j := &JSON{Fields: eventFields}
+	res := runParse(t, j.Output(), j.Parse,
+		`{"user_id":1,"action":"a","ts":1,"device":"d"}`,
+		`{"user_id":2,"action":"b","ts":2,"device":"e"}`,
+		`{"action":"c","user_id":3,"ts":3}`,
+		`{"user_id":4,"actionx":"no","action":"d","ts":4,"device":"f"}`,
+		`{"user_id":5,"act":"no","action":"e","ts":5}`,
+		`{"user_id":6,"\u0061ction":"f","ts":6,"x":1,"device":"g"}`,
+		`{"user_id":7,"action":"g","ts":7,"device":"h","device":"i"}`,
+		`{"user_id":8,"action":"h","ts":8,"device":"é"}`,
+		`{"user_id":9,"action" : "i" ,"ts":9 , "device":"j"}`,
+	)
+	wantRows := []string{
+		`user_id=1 action="a" ts=1000 device="d"`,
+		`user_id=2 action="b" ts=2000 device="e"`,
+		`user_id=3 action="c" ts=3000 device=null`,
+		`user_id=4 action="d" ts=4000 device="f"`,
+		`user_id=5 action="e" ts=5000 device=null`,
+		`user_id=6 action="f" ts=6000 device="g"`,
+		`user_id=7 action="g" ts=7000 device="i"`,
+		`user_id=8 action="h" ts=8000 device="é"`,
+		`user_id=9 action="i" ts=9000 device="j"`,
+	}
+	if !reflect.DeepEqual(res.rows, wantRows) || len(res.bad) != 0 {
+		t.Errorf("rows:\n got %q\nwant %q\nbad %q", res.rows, wantRows, res.bad)
 	}
 }
 
