@@ -216,3 +216,65 @@ func (v *Vector) AppendFrom(src *Vector, i int) {
 		v.AppendString(src.StringBytes(i))
 	}
 }
+
+// AppendRows appends the values rows of src, a vector of the same type, in
+// that order, null marks included: what AppendFrom does for each row, with
+// the strings of consecutive rows copied at once.
+func (v *Vector) AppendRows(src *Vector, rows []int32) {
+	if len(rows) == 0 {
+		return
+	}
+	if src.Nulls != nil {
+		for _, r := range rows {
+			if src.Nulls[r] {
+				// Rare: keep AppendFrom's zero values and null marks exactly.
+				for _, r := range rows {
+					v.AppendFrom(src, int(r))
+				}
+				return
+			}
+		}
+	}
+	switch src.Type {
+	case ColumnInt, ColumnTimestamp:
+		for _, r := range rows {
+			v.Ints = append(v.Ints, src.Ints[r])
+		}
+	case ColumnFloat:
+		for _, r := range rows {
+			v.Floats = append(v.Floats, src.Floats[r])
+		}
+	case ColumnBool:
+		for _, r := range rows {
+			v.Bools = append(v.Bools, src.Bools[r])
+		}
+	case ColumnString, ColumnStringMap:
+		v.appendStringRows(src, rows)
+	}
+	if v.Nulls != nil {
+		v.Nulls = append(v.Nulls, make([]bool, len(rows))...)
+	}
+}
+
+// appendStringRows appends the string values rows of src, one run of
+// consecutive rows at a time.
+func (v *Vector) appendStringRows(src *Vector, rows []int32) {
+	if len(v.Offsets) == 0 {
+		v.Offsets = append(v.Offsets, 0)
+	}
+	for i := 0; i < len(rows); {
+		first := rows[i]
+		j := i + 1
+		for j < len(rows) && rows[j] == rows[j-1]+1 {
+			j++
+		}
+		last := rows[j-1] + 1
+		from, to := src.Offsets[first], src.Offsets[last]
+		shift := int32(len(v.Bytes)) - from
+		v.Bytes = append(v.Bytes, src.Bytes[from:to]...)
+		for _, end := range src.Offsets[first+1 : last+1] {
+			v.Offsets = append(v.Offsets, end+shift)
+		}
+		i = j
+	}
+}

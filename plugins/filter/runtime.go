@@ -68,10 +68,7 @@ func appendRows(out, in *record.Batch, sel []int32) {
 		return
 	}
 	for c := range in.Columns {
-		src, dst := &in.Columns[c], &out.Columns[c]
-		for _, row := range sel {
-			dst.AppendFrom(src, int(row))
-		}
+		out.Columns[c].AppendRows(&in.Columns[c], sel)
 	}
 	if len(in.Origins) > 0 {
 		for _, row := range sel {
