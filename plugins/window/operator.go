@@ -68,6 +68,7 @@ type Operator struct {
 	minTime, maxTime         int64 // event times whose windows' bounds fit in an int64
 
 	panes    map[int64]*pane // tumbling and sliding windows by start
+	lastPane *pane           // the pane a row was last added to, or nil: most rows go to the same one
 	sessions map[string]*sessionList
 	byID     map[uint64]*session
 	nextID   uint64

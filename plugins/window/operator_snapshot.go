@@ -188,6 +188,7 @@ func (o *Operator) Restore(r io.Reader) error {
 	o.stats, o.nextID, o.open = st.stats, st.nextID, st.open
 	o.timers = st.timers
 	o.panes, o.sessions, o.byID = st.panes, st.sessions, st.byID
+	o.lastPane = nil
 	return nil
 }
 

@@ -2,6 +2,8 @@ package window
 
 import (
 	"cmp"
+	"encoding/binary"
+	"math/bits"
 	"slices"
 	"strings"
 
@@ -23,6 +25,39 @@ type group struct {
 type pane struct {
 	start, end int64
 	groups     map[string]*group
+	recent     [recentGroups]*group // groups found lately, by recentSlot of their key
+}
+
+// recentGroups is the number of slots of a pane's cache of groups: a window
+// usually sees the same few groups over and over.
+const recentGroups = 16
+
+// recentSlot returns the slot of a group key in a pane's recent groups: a
+// hash of its length and first and last eight bytes.
+func recentSlot(key []byte) int {
+	var a, b uint64
+	if n := len(key); n >= 8 {
+		a, b = binary.LittleEndian.Uint64(key), binary.LittleEndian.Uint64(key[n-8:])
+	} else {
+		for i, c := range key {
+			a |= uint64(c) << (8 * i)
+		}
+	}
+	h := (a ^ bits.RotateLeft64(b, 29) ^ uint64(len(key))) * 0x9e3779b97f4a7c15
+	return int(h >> (64 - 4))
+}
+
+// group returns the group of key in p, or nil.
+func (p *pane) group(key []byte) *group {
+	i := recentSlot(key)
+	if g := p.recent[i]; g != nil && g.key == string(key) {
+		return g
+	}
+	g := p.groups[string(key)]
+	if g != nil {
+		p.recent[i] = g
+	}
+	return g
 }
 
 // closing is a (window, group) about to be emitted, for sorting.
@@ -70,17 +105,21 @@ func (o *Operator) addPanes(in *record.Batch, row int, t int64) (dropped bool) {
 			dropped = true
 			continue
 		}
-		p := o.panes[s]
-		if p == nil {
-			p = &pane{start: s, end: end, groups: make(map[string]*group)}
-			o.panes[s] = p
-			o.timers.Register(end, uint64(s))
+		p := o.lastPane
+		if p == nil || p.start != s {
+			if p = o.panes[s]; p == nil {
+				p = &pane{start: s, end: end, groups: make(map[string]*group)}
+				o.panes[s] = p
+				o.timers.Register(end, uint64(s))
+			}
+			o.lastPane = p
 		}
-		g := p.groups[string(o.keyBuf)]
+		g := p.group(o.keyBuf)
 		if g == nil {
 			g = &group{}
 			o.initGroup(g)
 			p.groups[g.key] = g
+			p.recent[recentSlot(o.keyBuf)] = g
 		}
 		o.add(g.states, in, row, t)
 		g.dirty = true
@@ -98,6 +137,9 @@ func (o *Operator) closePanes(out *record.Batch) {
 			continue
 		}
 		delete(o.panes, p.start)
+		if o.lastPane == p {
+			o.lastPane = nil
+		}
 		o.closing = o.closing[:0]
 		for _, g := range p.groups {
 			o.closing = append(o.closing, closing{start: p.start, end: p.end, g: g})
