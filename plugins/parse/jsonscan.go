@@ -96,6 +96,9 @@ type jsonKey struct {
 	intScale int
 	// str is the field of a key read into a single string field, or -1.
 	str int
+	// quoted is the plain name and its closing quote as a little-endian
+	// word, the bytes of mask: set when they fit in eight bytes.
+	quoted, mask uint64
 }
 
 func newJSONPlan(fields []Field) *jsonPlan {
@@ -130,7 +133,7 @@ func newJSONPlan(fields []Field) *jsonPlan {
 		}
 	}
 	p.nodes++ // the root is node 0
-	p.root.setIntScales(fields)
+	p.root.setFastPaths(fields)
 	p.pool.New = func() any { return newJSONScanner(p) }
 	return p
 }
@@ -252,7 +255,7 @@ func (s *jsonScanner) notObject(b []byte, i int) bool {
 
 // skipWS returns the offset of the first non-whitespace byte at or after i.
 func skipWS(b []byte, i int) int {
-	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
+	for i < len(b) && b[i] <= ' ' && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
@@ -282,7 +285,11 @@ func (s *jsonScanner) object(b []byte, i int, node *jsonNode) (int, bool) {
 			return s.syntax(b, i)
 		}
 		if k >= 0 {
-			i, ok = s.member(b, i, &node.keys[k])
+			if key := &node.keys[k]; len(key.leaf) > 0 {
+				i, ok = s.leaf(b, i, key)
+			} else {
+				i, ok = s.member(b, i, key)
+			}
 			after = k + 1
 		} else {
 			i, ok = s.skip(b, i)
@@ -484,12 +491,8 @@ func (s *jsonScanner) plainInt(b []byte, i int, k *jsonKey) (int, bool) {
 		j++
 	}
 	start := j
-	var v int64
-	for j < len(b) && b[j]-'0' <= 9 && j-start < 16 {
-		v = v*10 + int64(b[j]-'0')
-		j++
-	}
-	n := j - start
+	v, n := leadingDigits(b, j)
+	j += n
 	if n == 0 || n > 15 || n > 1 && b[start] == '0' || j < len(b) && (b[j] == '.' || b[j]|0x20 == 'e') {
 		return i, false
 	}

@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 
 	"github.com/sluice-io/sluice/record"
@@ -48,11 +49,18 @@ func plainName(name string) bool {
 	return utf8.ValidString(name)
 }
 
-// setIntScales sets intScale and str on every key of n and below it.
-func (n *jsonNode) setIntScales(fields []Field) {
+// setFastPaths sets intScale, str, quoted and mask on every key of n and
+// below it.
+func (n *jsonNode) setFastPaths(fields []Field) {
 	for i := range n.keys {
 		k := &n.keys[i]
 		k.intScale, k.str = -1, -1
+		if q := k.name + `"`; k.plain && len(q) <= 8 {
+			for i := range len(q) {
+				k.quoted |= uint64(q[i]) << (8 * i)
+				k.mask |= 0xFF << (8 * i)
+			}
+		}
 		if len(k.leaf) == 1 {
 			switch f := &fields[k.leaf[0]]; {
 			case f.Type == record.ColumnString:
@@ -64,7 +72,7 @@ func (n *jsonNode) setIntScales(fields []Field) {
 			}
 		}
 		if k.child != nil {
-			k.child.setIntScales(fields)
+			k.child.setFastPaths(fields)
 		}
 	}
 }
@@ -74,8 +82,12 @@ func (n *jsonNode) setIntScales(fields []Field) {
 // (-1 for an undeclared one) and the offset after its closing quote.
 func (s *jsonScanner) key(b []byte, i int, node *jsonNode, guess []int32, after int) (k, end int, ok bool) {
 	if g := guess[after]; g >= 0 {
-		name := node.keys[g].name
-		if e := i + 1 + len(name); e < len(b) && b[e] == '"' && string(b[i+1:e]) == name && node.keys[g].plain {
+		gk := &node.keys[g]
+		if gk.mask != 0 && len(b)-i > 8 {
+			if binary.LittleEndian.Uint64(b[i+1:])&gk.mask == gk.quoted {
+				return int(g), i + len(gk.name) + 2, true
+			}
+		} else if e := i + 1 + len(gk.name); e < len(b) && b[e] == '"' && string(b[i+1:e]) == gk.name && gk.plain {
 			return int(g), e + 1, true
 		}
 	}

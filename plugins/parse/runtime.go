@@ -66,7 +66,7 @@ func (r *rowBuffer) missing(fields []Field) string {
 	for k := range fields {
 		f := &fields[k]
 		s := &r.slots[k]
-		if !f.Required {
+		if s.set && !s.null || !f.Required {
 			continue
 		}
 		if !s.set {
