@@ -1,6 +1,7 @@
 package window
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 
@@ -280,12 +281,17 @@ func appendKey(b []byte, v *record.Vector, row int) []byte {
 			b = append(b, 0)
 		}
 	case record.ColumnString:
-		for _, ch := range v.StringBytes(row) {
-			b = append(b, ch)
-			if ch == 0 {
-				b = append(b, 0xFF)
+		s := v.StringBytes(row)
+		for {
+			z := bytes.IndexByte(s, 0)
+			if z < 0 {
+				break
 			}
+			b = append(b, s[:z+1]...)
+			b = append(b, 0xFF)
+			s = s[z+1:]
 		}
+		b = append(b, s...)
 		b = append(b, 0, 0)
 	}
 	return b
