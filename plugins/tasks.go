@@ -70,11 +70,18 @@ type KeyRouted interface {
 }
 
 // Grouped is implemented by a stateful stage whose state is kept per group
-// of records with equal values of GroupBy's fields (a window's group_by).
-// at positions the declaration for diagnostics (the group_by argument, or
-// the block when it has none). A stateful stage that keeps state across
-// records but does not implement Grouped is taken to group every record
-// together.
+// of records with equal values of GroupFields' fields (a window's group_by;
+// diagnostics point at the stage's group_by argument). A stateful stage
+// that does not implement Grouped is taken to keep one state for all
+// records.
 type Grouped interface {
-	GroupBy() (fields []string, at hcl.Range)
+	GroupFields() []string
+}
+
+// FieldWriter is implemented by a stateless stage that changes or creates
+// fields (a map): WrittenFields names them. The loader uses it to tell
+// that a field a source routes records by (KeyRouted) no longer holds the
+// value the producer keyed the message with.
+type FieldWriter interface {
+	WrittenFields() []string
 }

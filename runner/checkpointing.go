@@ -93,7 +93,7 @@ func newCheckpointer(ctx context.Context, r *run) (*checkpointer, *checkpoint.Ch
 	}
 	k.resumer = res
 	k.positions = map[string][]byte{}
-	cp, err := k.store.Latest(ctx, r.plan.name)
+	cp, err := k.store.Latest(ctx, r.plan.stateName())
 	if err != nil {
 		return nil, nil, fmt.Errorf("pipeline %q: checkpoint store: %w", r.plan.name, err)
 	}
@@ -218,7 +218,7 @@ func (k *checkpointer) due(now int64) bool { return now >= k.next }
 func (k *checkpointer) take(ctx context.Context, ops []plugins.Operator, now int64, dead *deadQueue) error {
 	k.next = now + max(k.every.Milliseconds(), 1)
 	k.epoch = max(k.epoch+1, now)
-	name := k.r.plan.name
+	name := k.r.plan.stateName()
 	var cp *checkpoint.Checkpoint
 	if k.store != nil {
 		cp = &checkpoint.Checkpoint{Pipeline: name, Epoch: k.epoch, Fingerprint: k.fingerprint, Created: time.UnixMilli(now).UTC(), Manifests: map[string][]byte{}}
@@ -381,7 +381,7 @@ func (r *run) claimCheckpoints(ctx context.Context) error {
 			return fmt.Errorf("pipeline %q: %s: opening the checkpoint store %s: %w", r.plan.name, schema.At(c.DefRange), c.Location, err)
 		}
 	}
-	lease, err := cl.store.Acquire(ctx, r.plan.name, checkpoint.LeaseOptions{Timeout: c.LeaseTimeout, Logger: r.opts.Logger})
+	lease, err := r.acquire(ctx, cl.store, c)
 	if err != nil {
 		if cl.close != nil {
 			_ = cl.close()

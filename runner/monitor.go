@@ -218,3 +218,16 @@ func (m *Monitor) add(l *live) {
 	}
 	m.pipelines = append(m.pipelines, l)
 }
+
+// remove drops the live view named name: a task this process no longer
+// runs.
+func (m *Monitor) remove(name string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, p := range m.pipelines {
+		if p.name == name {
+			m.pipelines = append(m.pipelines[:i], m.pipelines[i+1:]...)
+			return
+		}
+	}
+}

@@ -111,7 +111,7 @@ type liveCheckpoints struct {
 
 // newLive returns the live view of a run of pl.
 func newLive(pl *plan, c *counters, now time.Time) *live {
-	l := &live{name: pl.name, c: c, state: StateStarting, since: now, firstWindow: -1}
+	l := &live{name: pl.liveName(), c: c, state: StateStarting, since: now, firstWindow: -1}
 	l.source.title = pl.sourceTitle
 	for _, st := range append(append([]stage{}, pl.pre...), pl.post...) {
 		ls := liveStage{title: st.title, kind: stageKind(st), deadReason: "expression"}

@@ -23,6 +23,25 @@ type plan struct {
 	eventCol    int                      // the first window's event-time column in its input; -1 without a window
 	procTime    bool                     // the first window places records at their batch's processing time
 	checkpoint  *config.Checkpoint       // what the run takes checkpoints with; nil: none
+	task        string                   // the task the run is for (runTasks); "" for the whole pipeline
+}
+
+// stateName names the run's folder in the checkpoint store, its lease and
+// its checkpoints: the pipeline's name, or PIPELINE/tasks/TASK for a task.
+func (pl *plan) stateName() string {
+	if pl.task == "" {
+		return pl.name
+	}
+	return pl.name + "/tasks/" + pl.task
+}
+
+// liveName names the run in metrics, the status and the dashboard: the
+// pipeline's name, or PIPELINE/TASK for a task.
+func (pl *plan) liveName() string {
+	if pl.task == "" {
+		return pl.name
+	}
+	return pl.name + "/" + pl.task
 }
 
 // stage is one processing stage of a plan.
@@ -108,6 +127,9 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 		}
 	}
 	if pl.checkpoint, err = checkpointSettings(p, opts); err != nil {
+		return nil, err
+	}
+	if err := refuse(p.Name, config.TaskRefusals(p)...); err != nil {
 		return nil, err
 	}
 	return pl, nil

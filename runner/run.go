@@ -25,7 +25,20 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	r := &run{plan: pl, opts: opts, log: opts.Logger.With("pipeline", p.Name)}
+	if opts.Source == nil && config.RunsAsTasks(p) {
+		return runTasks(ctx, p, opts)
+	}
+	return runPlan(ctx, pl, opts)
+}
+
+// runPlan runs pl, the whole pipeline or one of its tasks, with a live view
+// of its own.
+func runPlan(ctx context.Context, pl *plan, opts Options) (Stats, error) {
+	log := opts.Logger.With("pipeline", pl.name)
+	if pl.task != "" {
+		log = log.With("task", pl.task)
+	}
+	r := &run{plan: pl, opts: opts, log: log}
 	r.live = newLive(pl, &r.c, opts.Clock.Now())
 	if opts.Monitor != nil {
 		opts.Monitor.add(r.live)
@@ -186,7 +199,7 @@ func stoppedOr(ctx context.Context, err error) error {
 // open opens the source, the sinks and the dead letter.
 func (r *run) open(ctx context.Context) error {
 	rt := func(title string) *plugins.Runtime {
-		return &plugins.Runtime{Pipeline: r.plan.name, Logger: r.log.With("block", title), Now: r.opts.Clock.Now, Checkpoints: r.plan.checkpoint != nil}
+		return &plugins.Runtime{Pipeline: r.plan.name, Logger: r.log.With("block", title), Now: r.opts.Clock.Now, Checkpoints: r.plan.checkpoint != nil, Task: r.plan.task}
 	}
 	for _, s := range r.plan.sinks {
 		w, err := s.opener.Open(ctx, rt(s.title))

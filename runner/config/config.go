@@ -57,6 +57,13 @@ type Pipeline struct {
 	// (no block applies, or its own block says enabled = false).
 	Checkpoint *Checkpoint
 
+	// Instances is the pipeline's instances argument: 1 runs it as one
+	// process owning every source partition; more lets several processes
+	// share it as tasks (docs/scaling.md). 0 when not written: tasks when
+	// the source can be shared (plugins.TaskSplitter), else one process.
+	Instances      int
+	InstancesRange hcl.Range
+
 	ownCheckpoint *checkpointBlock // the pipeline's own checkpoint block, if any
 }
 

@@ -127,6 +127,9 @@ func LoadSources(sources []Source, opts *Options) (*Project, hcl.Diagnostics) {
 		l.file(src)
 	}
 	l.resolveCheckpoints()
+	for _, p := range l.project.Pipelines {
+		l.add(TaskRefusals(p)...)
+	}
 	for _, d := range l.diags {
 		explain(d)
 	}

@@ -36,10 +36,14 @@ func (l *loader) pipeline(ctx, replaced *schema.Context, dir string, blk *hclsyn
 	l.checkName("pipeline", p.Name, p.NameRange)
 
 	for _, attr := range schema.SortedAttributes(blk.Body) {
+		if attr.Name == "instances" {
+			l.instances(ctx, p, attr)
+			continue
+		}
 		l.add(&hcl.Diagnostic{
 			Severity: hcl.DiagError,
 			Summary:  "Unsupported argument",
-			Detail:   fmt.Sprintf("A pipeline holds only blocks (%s); %q is not one of them.", strings.Join(plugins.BlockTypes, ", "), attr.Name),
+			Detail:   fmt.Sprintf("A pipeline holds blocks (%s) and the instances argument; %q is not one of them.", strings.Join(plugins.BlockTypes, ", "), attr.Name),
 			Subject:  attr.NameRange.Ptr(),
 		})
 	}
