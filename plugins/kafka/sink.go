@@ -94,7 +94,9 @@ var SinkPlugin = &plugins.Plugin{
 		"once the checkpoint is durable; the same transaction commits the checkpoint's epoch as the offset of the consumer group " +
 		"named `transactional_id`, so a restart knows whether the epoch was published and publishes it only if not. " +
 		"A `read_committed` consumer sees every row exactly once; a `read_uncommitted` one may also see rows of aborted attempts. " +
-		"A restarted producer fences the previous one (same transactional id): one process per pipeline.\n\n" +
+		"A restarted producer fences the previous one (same transactional id): one process per pipeline. " +
+		"When the pipeline runs as tasks, each task numbers its own epochs and has its own transactional id and epoch group, " +
+		"`transactional_id` followed by `.tTASK` (`sluice.user_activity.counts.t3`): a restarted task fences only the previous owner of that task.\n\n" +
 		"**Record key.** With `key`, each record's key is that expression's value, written as text (timestamps as Unix milliseconds); " +
 		"a null value leaves the record without a key. Without `key`, window results get a deterministic key made of the pipeline's name, " +
 		"`window_start` in Unix milliseconds and the window's `group_by` fields, joined with `|`, e.g. `user_activity|1714564800000|login`; " +

@@ -25,7 +25,7 @@ func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, e
 	logger := runtimeLogger(rt)
 	enc := s.newRowEncoder(rt)
 	if rt != nil && rt.Checkpoints {
-		return s.openTransactional(ctx, logger, enc)
+		return s.openTransactional(ctx, logger, enc, rt.Task)
 	}
 	cl, err := s.Conn.newClient(ctx, logger, s.producerOptions()...)
 	if err != nil {

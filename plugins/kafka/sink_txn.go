@@ -34,11 +34,32 @@ import (
 //     (which aborts a transaction it left open), reads the epoch last
 //     committed, and commits the manifest of the checkpoint resumed from
 //     only if that epoch is not committed yet.
+//
+// A task of a pipeline run as tasks (plugins.Runtime.Task), numbering its
+// own epochs, has a transactional id (and epoch group) of its own,
+// TaskTransactionalID: tasks never fence each other, and a restarted task
+// fences the zombie owner of the same task only.
 
-// manifestMagic starts every manifest, followed by the epoch (varint), the
-// number of rows (uvarint) and the rows, each its key (uvarint length + 1,
-// 0 for none, then the bytes) and its value (uvarint length, bytes).
-const manifestMagic = "skafka1\x00"
+// manifestMagic starts every manifest of a writer without a task,
+// followed by the epoch (varint), the number of rows (uvarint) and the
+// rows, each its key (uvarint length + 1, 0 for none, then the bytes) and
+// its value (uvarint length, bytes). taskManifestMagic starts those of a
+// task's writer, followed by the task (uvarint length, bytes), then the
+// same.
+const (
+	manifestMagic     = "skafka1\x00"
+	taskManifestMagic = "skafka2\x00"
+)
+
+// TaskTransactionalID is the transactional id, and epoch group, of the
+// writer of task of a sink whose transactional_id is id: id itself
+// without a task, else id and ".tTASK", e.g. "sluice.user_activity.counts.t3".
+func TaskTransactionalID(id, task string) string {
+	if task == "" {
+		return id
+	}
+	return id + ".t" + task
+}
 
 // The transaction's retry policy.
 const (
@@ -50,6 +71,8 @@ const (
 // txnWriter is the exactly-once writer.
 type txnWriter struct {
 	sink    *Sink
+	task    string // plugins.Runtime.Task
+	txnID   string // the transactional id and epoch group: TaskTransactionalID
 	cl      *kgo.Client
 	adm     *kadm.Client
 	logger  *slog.Logger
@@ -67,16 +90,17 @@ var _ plugins.Committer = (*txnWriter)(nil)
 
 // openTransactional connects a transactional producer and looks the topic
 // up.
-func (s *Sink) openTransactional(ctx context.Context, logger *slog.Logger, enc *rowEncoder) (*txnWriter, error) {
+func (s *Sink) openTransactional(ctx context.Context, logger *slog.Logger, enc *rowEncoder, task string) (*txnWriter, error) {
 	if !s.Idempotent || s.Acks != AcksAll {
 		return nil, errors.New("checkpoints need the transactional producer, hence acks = \"all\" and idempotent = true; remove acks and idempotent, or opt the pipeline out of checkpoints")
 	}
-	opts := append(s.producerOptions(), kgo.TransactionalID(s.TransactionalID), kgo.TransactionTimeout(time.Minute))
+	txnID := TaskTransactionalID(s.TransactionalID, task)
+	opts := append(s.producerOptions(), kgo.TransactionalID(txnID), kgo.TransactionTimeout(time.Minute))
 	cl, err := s.Conn.newClient(ctx, logger, opts...)
 	if err != nil {
 		return nil, err
 	}
-	w := &txnWriter{sink: s, cl: cl, adm: kadm.NewClient(cl), logger: logger, enc: enc, committed: -1}
+	w := &txnWriter{sink: s, task: task, txnID: txnID, cl: cl, adm: kadm.NewClient(cl), logger: logger, enc: enc, committed: -1}
 	octx, cancel := context.WithTimeout(ctx, s.Conn.OperationTimeout)
 	defer cancel()
 	details, err := w.adm.ListTopics(octx, s.Topic)
@@ -127,8 +151,14 @@ func (w *txnWriter) Prepare(_ context.Context, epoch int64) ([]byte, error) {
 	if w.count == 0 {
 		return nil, nil
 	}
-	m := make([]byte, 0, len(manifestMagic)+20+len(w.rows))
-	m = append(m, manifestMagic...)
+	m := make([]byte, 0, len(taskManifestMagic)+30+len(w.task)+len(w.rows))
+	if w.task == "" {
+		m = append(m, manifestMagic...)
+	} else {
+		m = append(m, taskManifestMagic...)
+		m = binary.AppendUvarint(m, uint64(len(w.task)))
+		m = append(m, w.task...)
+	}
 	m = binary.AppendVarint(m, epoch)
 	m = binary.AppendUvarint(m, uint64(w.count))
 	m = append(m, w.rows...)
@@ -142,7 +172,7 @@ func (w *txnWriter) Commit(ctx context.Context, manifest []byte) error {
 	if len(manifest) == 0 {
 		return nil
 	}
-	epoch, recs, err := decodeManifest(manifest, w.enc.headers)
+	epoch, recs, err := w.decode(manifest, w.enc.headers)
 	if err != nil {
 		return err
 	}
@@ -177,7 +207,7 @@ func (w *txnWriter) Recover(ctx context.Context, manifest []byte) error {
 	// the same id can no longer write, and a transaction it left open is
 	// aborted (or completed, if it was committing) before this returns.
 	if _, _, err := w.cl.ProducerID(ctx); err != nil {
-		return fmt.Errorf("initializing transactional id %s on %s: %w", w.sink.TransactionalID, w.sink.Conn.brokersText(), oneLine(err))
+		return fmt.Errorf("initializing transactional id %s on %s: %w", w.txnID, w.sink.Conn.brokersText(), oneLine(err))
 	}
 	last, err := w.lastCommitted(ctx)
 	if err != nil {
@@ -185,7 +215,7 @@ func (w *txnWriter) Recover(ctx context.Context, manifest []byte) error {
 	}
 	w.committed = last
 	if len(manifest) > 0 {
-		epoch, _, err := decodeManifest(manifest, nil)
+		epoch, _, err := w.decode(manifest, nil)
 		if err != nil {
 			return err
 		}
@@ -228,7 +258,7 @@ func (w *txnWriter) commitEpochOffset(ctx context.Context, epoch int64) error {
 	if err != nil {
 		return err
 	}
-	group := w.sink.TransactionalID
+	group := w.txnID
 	add := kmsg.NewPtrAddOffsetsToTxnRequest()
 	add.TransactionalID, add.ProducerID, add.ProducerEpoch, add.Group = group, id, pepoch, group
 	err = w.request(ctx, func() error {
@@ -292,7 +322,7 @@ func (w *txnWriter) request(ctx context.Context, do func() error) error {
 // lastCommitted reads the epoch last committed: the group's stable offset
 // of the topic's partition 0, -1 when there is none.
 func (w *txnWriter) lastCommitted(ctx context.Context) (int64, error) {
-	group := w.sink.TransactionalID
+	group := w.txnID
 	last := int64(-1)
 	err := w.request(ctx, func() error {
 		resps, err := w.adm.FetchOffsets(kadm.RequireStable(ctx), group)
@@ -322,25 +352,55 @@ func (w *txnWriter) epochCommitted(ctx context.Context, epoch int64) (bool, erro
 	return last >= epoch, err
 }
 
-// decodeManifest returns a manifest's epoch and records, whose keys and
-// values alias it, each with headers.
-func decodeManifest(m []byte, headers []kgo.RecordHeader) (int64, []kgo.Record, error) {
-	bad := errors.New("the checkpoint's kafka manifest is damaged")
-	if len(m) < len(manifestMagic) || string(m[:len(manifestMagic)]) != manifestMagic {
-		return 0, nil, bad
+// decode returns the epoch and records of a manifest of this writer's
+// task; a manifest of another task is refused.
+func (w *txnWriter) decode(m []byte, headers []kgo.RecordHeader) (int64, []kgo.Record, error) {
+	task, epoch, recs, err := decodeManifest(m, headers)
+	if err == nil && task != w.task {
+		err = fmt.Errorf("the checkpoint's kafka manifest is for task %q, not task %q", task, w.task)
 	}
-	m = m[len(manifestMagic):]
+	return epoch, recs, err
+}
+
+// decodeManifest returns a manifest's task, epoch and records, whose keys
+// and values alias it, each with headers.
+func decodeManifest(m []byte, headers []kgo.RecordHeader) (string, int64, []kgo.Record, error) {
+	bad := errors.New("the checkpoint's kafka manifest is damaged")
+	var task string
+	switch {
+	case len(m) >= len(manifestMagic) && string(m[:len(manifestMagic)]) == manifestMagic:
+		m = m[len(manifestMagic):]
+	case len(m) >= len(taskManifestMagic) && string(m[:len(taskManifestMagic)]) == taskManifestMagic:
+		m = m[len(taskManifestMagic):]
+		l, n := binary.Uvarint(m)
+		if n <= 0 || l == 0 || l > uint64(len(m)-n) {
+			return "", 0, nil, bad
+		}
+		task, m = string(m[n:n+int(l)]), m[n+int(l):]
+	default:
+		return "", 0, nil, bad
+	}
+	epoch, recs, ok := decodeRows(m, headers)
+	if !ok {
+		return "", 0, nil, bad
+	}
+	return task, epoch, recs, nil
+}
+
+// decodeRows decodes the epoch and rows of a manifest, after its magic
+// (and task); ok is false when they are damaged.
+func decodeRows(m []byte, headers []kgo.RecordHeader) (epoch int64, recs []kgo.Record, ok bool) {
 	epoch, n := binary.Varint(m)
 	if n <= 0 {
-		return 0, nil, bad
+		return 0, nil, false
 	}
 	m = m[n:]
 	count, n := binary.Uvarint(m)
 	if n <= 0 || count > uint64(len(m)) {
-		return 0, nil, bad
+		return 0, nil, false
 	}
 	m = m[n:]
-	recs := make([]kgo.Record, count)
+	recs = make([]kgo.Record, count)
 	next := func() ([]byte, uint64, bool) {
 		l, n := binary.Uvarint(m)
 		if n <= 0 {
@@ -350,24 +410,24 @@ func decodeManifest(m []byte, headers []kgo.RecordHeader) (int64, []kgo.Record, 
 		return m, l, true
 	}
 	for i := range recs {
-		rest, kl, ok := next()
-		if !ok || (kl > 0 && kl-1 > uint64(len(rest))) {
-			return 0, nil, bad
+		rest, kl, read := next()
+		if !read || (kl > 0 && kl-1 > uint64(len(rest))) {
+			return 0, nil, false
 		}
 		if kl > 0 {
 			recs[i].Key, m = rest[:kl-1:kl-1], rest[kl-1:]
 		}
-		rest, vl, ok := next()
-		if !ok || vl > uint64(len(rest)) {
-			return 0, nil, bad
+		rest, vl, read := next()
+		if !read || vl > uint64(len(rest)) {
+			return 0, nil, false
 		}
 		recs[i].Value, m = rest[:vl:vl], rest[vl:]
 		recs[i].Headers = headers
 	}
 	if len(m) != 0 {
-		return 0, nil, bad
+		return 0, nil, false
 	}
-	return epoch, recs, nil
+	return epoch, recs, true
 }
 
 // Close aborts what was not committed and closes the producer. The rows
