@@ -38,6 +38,8 @@ var refusalTwins = []struct {
 		lint: "17:3: Source cannot resume from a checkpoint", twin: true},
 	{site: "ResumeRefusals", file: "run_refused_pulsar_shared_checkpointed.hcl", pipeline: "clicks",
 		lint: "10:5: Subscription type cannot resume from a checkpoint", twin: true},
+	{site: "TaskRefusals", file: "tasks_instances_not_splittable.hcl", pipeline: "clicks",
+		lint: "4:15: Source cannot be shared by several instances", twin: true},
 	{site: "NoSource", file: "order_no_source.hcl", pipeline: "clicks",
 		lint: "4:1: Pipeline has no source", twin: true},
 	{site: "NotSupported", pipeline: "drafted", src: `pipeline "drafted" {
