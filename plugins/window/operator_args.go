@@ -61,6 +61,7 @@ type binding struct {
 	eventTime int             // -1 for processing time
 	groupBy   []int
 	fields    []int // keep without aggregates: the input column of each output column after window_end
+	evaluated bool  // some argument is an expression to evaluate (evalSlow has work)
 }
 
 // bind finds the event time, group_by and plain field argument columns in
@@ -124,6 +125,10 @@ func (o *Operator) bind(rec record.Schema) error {
 			a.by.bindTo(rec, o.w.Aggregates[i].By, name)
 		}
 	}
+	for i := range o.args {
+		a := &o.args[i]
+		b.evaluated = b.evaluated || a.eval != nil || a.by != nil && a.by.eval != nil
+	}
 	o.bound = b
 	return nil
 }
@@ -146,6 +151,9 @@ func (a *argument) bindTo(rec record.Schema, prog *expression.Program, name stri
 // for row into o.vals. The error is the expression's, in the pipeline's
 // terms (an expression.RunError).
 func (o *Operator) evalSlow(in *record.Batch, row int) error {
+	if !o.bound.evaluated {
+		return nil
+	}
 	for i := range o.args {
 		a := &o.args[i]
 		if err := a.evalInto(in, row, &o.vals[i]); err != nil {
