@@ -16,7 +16,7 @@ const (
 // are approximated), cheap enough to sum over every open group now and
 // then, and it grows and shrinks with the real footprint.
 func (s *State) SizeBytes() int64 {
-	n := int64(unsafe.Sizeof(*s)) + int64(cap(s.str)) + int64(cap(s.set.slots))*8
+	n := int64(unsafe.Sizeof(*s)) + int64(cap(s.str)) + int64(cap(s.set.slots)+cap(s.set.small))*8
 	if x := s.ext; x != nil {
 		n += int64(unsafe.Sizeof(*x))
 		for k := range x.strs {
