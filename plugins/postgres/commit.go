@@ -22,10 +22,12 @@ type Manifest struct {
 	Table    string `json:"table"` // the target table as written
 	Pipeline string `json:"pipeline"`
 	Sink     string `json:"sink"`
-	Epoch    int64  `json:"epoch"`
-	First    int64  `json:"first"`
-	Last     int64  `json:"last"`
-	Rows     int64  `json:"rows"`
+	// Task is the writer's task (plugins.Runtime.Task); absent without one.
+	Task  string `json:"task,omitempty"`
+	Epoch int64  `json:"epoch"`
+	First int64  `json:"first"`
+	Last  int64  `json:"last"`
+	Rows  int64  `json:"rows"`
 }
 
 // Prepare writes the buffered rows. With checkpoints they go to the
@@ -49,6 +51,7 @@ func (w *Writer) Prepare(ctx context.Context, epoch int64) ([]byte, error) {
 		Table:    w.tables.display,
 		Pipeline: w.sink.Pipeline,
 		Sink:     w.sink.Name,
+		Task:     w.task,
 		Epoch:    epoch,
 		First:    w.staged.first,
 		Last:     w.staged.last,
@@ -80,17 +83,17 @@ func (w *Writer) commit(ctx context.Context, manifest []byte) error {
 	start := time.Now()
 	err = w.do(ctx, "move staged rows into "+w.where(), func(ctx context.Context, conn *pgx.Conn, _ int) error {
 		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-			tag, err := tx.Exec(ctx, advanceProgressSQL(w.tables), m.Pipeline, m.Sink, m.Epoch, m.Table)
+			tag, err := tx.Exec(ctx, advanceProgressSQL(w.tables), m.Pipeline, m.Sink, m.Task, m.Epoch, m.Table)
 			if err != nil {
 				return err
 			}
 			if tag.RowsAffected() == 0 {
 				return nil // committed before
 			}
-			if _, err := tx.Exec(ctx, w.mergeSQL, m.Pipeline, m.Sink, m.First, m.Last); err != nil {
+			if _, err := tx.Exec(ctx, w.mergeSQL, m.Pipeline, m.Sink, m.Task, m.First, m.Last); err != nil {
 				return err
 			}
-			tag, err = tx.Exec(ctx, deleteStagedSQL(w.tables), m.Pipeline, m.Sink, m.First, m.Last)
+			tag, err = tx.Exec(ctx, deleteStagedSQL(w.tables), m.Pipeline, m.Sink, m.Task, m.First, m.Last)
 			if err != nil {
 				return err
 			}
@@ -108,7 +111,8 @@ func (w *Writer) commit(ctx context.Context, manifest []byte) error {
 }
 
 // Recover commits manifest, then deletes every row the pipeline's sink
-// staged and no checkpoint names: rows written after the checkpoint it
+// staged for its task and no checkpoint names (the rows of other tasks
+// stay): rows written after the checkpoint it
 // came from are written again by the resumed run. Without checkpoints
 // there is nothing to recover.
 func (w *Writer) Recover(ctx context.Context, manifest []byte) error {
@@ -122,7 +126,7 @@ func (w *Writer) Recover(ctx context.Context, manifest []byte) error {
 	}
 	var deleted int64
 	err := w.do(ctx, "discard uncommitted rows of "+w.where(), func(ctx context.Context, conn *pgx.Conn, _ int) error {
-		tag, err := conn.Exec(ctx, clearStageSQL(w.tables), w.sink.Pipeline, w.sink.Name)
+		tag, err := conn.Exec(ctx, clearStageSQL(w.tables), w.sink.Pipeline, w.sink.Name, w.task)
 		deleted = tag.RowsAffected()
 		return err
 	})
@@ -155,8 +159,41 @@ func (w *Writer) decode(manifest []byte) (*Manifest, error) {
 		return nil, fmt.Errorf("the checkpoint's manifest is for table %s but the sink now writes to %s; set table back to commit it, or start without the checkpoint", m.Table, w.tables.display)
 	case m.Pipeline != w.sink.Pipeline || m.Sink != w.sink.Name:
 		return nil, fmt.Errorf("the manifest is for pipeline %q sink %q, not pipeline %q sink %q", m.Pipeline, m.Sink, w.sink.Pipeline, w.sink.Name)
+	case m.Task != w.task:
+		return nil, fmt.Errorf("the manifest is for task %q, not task %q", m.Task, w.task)
 	case m.Rows <= 0 || m.Last-m.First+1 != m.Rows:
 		return nil, fmt.Errorf("bad manifest: rows %d for ordinals %d to %d", m.Rows, m.First, m.Last)
 	}
 	return &m, nil
+}
+
+// prepareProgress creates the progress table, or gives one made by an
+// earlier version (keyed by pipeline and sink) the task column and the
+// key (pipeline, sink, task): its rows are those of runs without tasks.
+func prepareProgress(ctx context.Context, tx pgx.Tx, t tables) error {
+	if _, err := tx.Exec(ctx, createProgressSQL(t)); err != nil {
+		return fmt.Errorf("create table %s: %w", t.progress, err)
+	}
+	var hasTask bool
+	err := tx.QueryRow(ctx, "SELECT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = 'task' AND NOT attisdropped)",
+		t.progress).Scan(&hasTask)
+	if err != nil || hasTask {
+		return err
+	}
+	var pkey string
+	err = tx.QueryRow(ctx, "SELECT conname FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'", t.progress).Scan(&pkey)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	alter := []string{fmt.Sprintf("ALTER TABLE %s ADD COLUMN task text NOT NULL DEFAULT ''", t.progress)}
+	if pkey != "" {
+		alter = append(alter, fmt.Sprintf("ALTER TABLE %s DROP CONSTRAINT %s", t.progress, quote(pkey)))
+	}
+	alter = append(alter, fmt.Sprintf("ALTER TABLE %s ADD PRIMARY KEY (pipeline, sink, task)", t.progress))
+	for _, sql := range alter {
+		if _, err := tx.Exec(ctx, sql); err != nil {
+			return fmt.Errorf("add the task column to %s: %w", t.progress, err)
+		}
+	}
+	return nil
 }

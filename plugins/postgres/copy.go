@@ -38,14 +38,15 @@ type encoder struct {
 }
 
 // newEncoder returns an encoder of in's rows. With checkpoints each tuple
-// starts with pipeline and sink (the staging table's columns); then comes
-// the row's ordinal, then the record's columns.
-func newEncoder(in record.Schema, key []string, pipeline, sink string, checkpoints bool) *encoder {
+// starts with pipeline, sink and task (the staging table's columns); then
+// comes the row's ordinal, then the record's columns.
+func newEncoder(in record.Schema, key []string, pipeline, sink, task string, checkpoints bool) *encoder {
 	e := &encoder{fields: int16(len(in.Columns) + 1), names: in.Names()}
 	if checkpoints {
-		e.fields += 2
+		e.fields += 3
 		e.prefix = appendText(e.prefix, pipeline)
 		e.prefix = appendText(e.prefix, sink)
+		e.prefix = appendText(e.prefix, task)
 	}
 	for _, k := range key {
 		e.keys = append(e.keys, in.Index(k))

@@ -8,7 +8,9 @@
 // staging table is a durable table next to the target,
 // TABLE__sluice_stage, and each checkpoint's rows move to the target in one
 // transaction that also advances the sink's row of sluice_progress, so that
-// a commit repeated after a crash changes nothing. Without checkpoints, a
+// a commit repeated after a crash changes nothing. Staged rows and progress
+// rows are keyed by pipeline, sink and task (plugins.Runtime.Task, empty when
+// the pipeline does not run as tasks). Without checkpoints, a
 // temporary table stages each flush.
 package postgres
 
@@ -126,7 +128,9 @@ const description = "Each record becomes one row of the table, a column per fiel
 	"**Modes.** `upsert` (`INSERT … ON CONFLICT (key) DO UPDATE`) keeps the last version of each key: the updates of `emit = \"every D\"` replace each other. " +
 	"`insert` with a key skips rows whose key is already there (`DO NOTHING`); with `key = []` it appends every row.\n\n" +
 	"**Delivery.** With a `checkpoint` block each checkpoint's rows appear in one transaction that also records the checkpoint in `sluice_progress`: " +
-	"exactly once across crashes, in both modes. Without one, rows are written every `flush_interval` or `batch_size` rows: " +
+	"exactly once across crashes, in both modes. " +
+	"When the pipeline runs as tasks, each task stages, commits and records its own epochs (the `task` column of `sluice_progress`, " +
+	"`sluice_task` of the staging table): tasks sharing a table never commit or discard each other's rows. Without one, rows are written every `flush_interval` or `batch_size` rows: " +
 	"upserts are idempotent (rows written again after a crash overwrite themselves), plain inserts at least once. " +
 	"See docs/connectors/postgres.md."
 

@@ -32,17 +32,20 @@ var columnTypes = map[record.ColumnType]pgType{
 }
 
 // The bookkeeping columns of the staging table, before the record's.
+// colTask is the task of a pipeline run as tasks, empty without one; tables
+// staged by earlier versions get it added (at their end).
 const (
 	colPipeline = "sluice_pipeline"
 	colSink     = "sluice_sink"
+	colTask     = "sluice_task"
 	colOrdinal  = "sluice_ordinal"
 )
 
 // reservedColumns may not be record fields.
-var reservedColumns = []string{colPipeline, colSink, colOrdinal}
+var reservedColumns = []string{colPipeline, colSink, colTask, colOrdinal}
 
 // progressTable is the table recording the last committed epoch of each
-// pipeline's sink, in the target table's schema.
+// pipeline's sink (and task), in the target table's schema.
 const progressTable = "sluice_progress"
 
 // flushTable is the temporary table that stages a flush without
@@ -124,8 +127,8 @@ func createTableSQL(t tables, in record.Schema, key []string) string {
 // columns, then the record's.
 func createStageSQL(t tables, in record.Schema) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (%s text NOT NULL, %s text NOT NULL, %s bigint NOT NULL",
-		t.stage, colPipeline, colSink, colOrdinal)
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (%s text NOT NULL, %s text NOT NULL, %s text NOT NULL DEFAULT '', %s bigint NOT NULL",
+		t.stage, colPipeline, colSink, colTask, colOrdinal)
 	for _, c := range in.Columns {
 		fmt.Fprintf(&b, ", %s %s", quote(c.Name), columnTypes[c.Type].ddl)
 	}
@@ -147,16 +150,16 @@ func createFlushSQL(in record.Schema) string {
 
 // createProgressSQL creates the progress table.
 func createProgressSQL(t tables) string {
-	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (pipeline text NOT NULL, sink text NOT NULL, epoch bigint NOT NULL, "+
-		"table_name text NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (pipeline, sink))", t.progress)
+	return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (pipeline text NOT NULL, sink text NOT NULL, task text NOT NULL DEFAULT '', epoch bigint NOT NULL, "+
+		"table_name text NOT NULL, committed_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (pipeline, sink, task))", t.progress)
 }
 
-// advanceProgressSQL records $3 as the last committed epoch of pipeline
-// $1's sink $2, unless that epoch or a later one is already recorded: it
-// affects no row then.
+// advanceProgressSQL records $4 as the last committed epoch of pipeline
+// $1's sink $2 for task $3, unless that epoch or a later one is already
+// recorded: it affects no row then.
 func advanceProgressSQL(t tables) string {
-	return fmt.Sprintf("INSERT INTO %[1]s (pipeline, sink, epoch, table_name) VALUES ($1, $2, $3, $4) "+
-		"ON CONFLICT (pipeline, sink) DO UPDATE SET epoch = EXCLUDED.epoch, table_name = EXCLUDED.table_name, committed_at = now() "+
+	return fmt.Sprintf("INSERT INTO %[1]s (pipeline, sink, task, epoch, table_name) VALUES ($1, $2, $3, $4, $5) "+
+		"ON CONFLICT (pipeline, sink, task) DO UPDATE SET epoch = EXCLUDED.epoch, table_name = EXCLUDED.table_name, committed_at = now() "+
 		"WHERE %[1]s.epoch < EXCLUDED.epoch", t.progress)
 }
 
@@ -165,14 +168,14 @@ func advanceProgressSQL(t tables) string {
 func copySQL(t tables, in record.Schema, checkpoints bool) string {
 	cols := quoteAll(in.Names())
 	if checkpoints {
-		return fmt.Sprintf("COPY %s (%s, %s, %s, %s) FROM STDIN WITH (FORMAT binary)", t.stage, colPipeline, colSink, colOrdinal, cols)
+		return fmt.Sprintf("COPY %s (%s, %s, %s, %s, %s) FROM STDIN WITH (FORMAT binary)", t.stage, colPipeline, colSink, colTask, colOrdinal, cols)
 	}
 	return fmt.Sprintf("COPY %s (%s, %s) FROM STDIN WITH (FORMAT binary)", flushTable, colOrdinal, cols)
 }
 
-// stageFilter selects the staged rows of pipeline $1's sink $2 with
-// ordinals from $3 to $4.
-const stageFilter = colPipeline + " = $1 AND " + colSink + " = $2 AND " + colOrdinal + " BETWEEN $3 AND $4"
+// stageFilter selects the staged rows of pipeline $1's sink $2 for task
+// $3 with ordinals from $4 to $5.
+const stageFilter = colPipeline + " = $1 AND " + colSink + " = $2 AND " + colTask + " = $3 AND " + colOrdinal + " BETWEEN $4 AND $5"
 
 // mergeSQL moves staged rows into the target: from the staging table rows
 // matching stageFilter (checkpoints), or every row of the flush table.
@@ -212,7 +215,8 @@ func deleteStagedSQL(t tables) string {
 	return fmt.Sprintf("DELETE FROM %s WHERE %s", t.stage, stageFilter)
 }
 
-// clearStageSQL deletes every staged row of pipeline $1's sink $2.
+// clearStageSQL deletes every staged row of pipeline $1's sink $2 for
+// task $3.
 func clearStageSQL(t tables) string {
-	return fmt.Sprintf("DELETE FROM %s WHERE %s = $1 AND %s = $2", t.stage, colPipeline, colSink)
+	return fmt.Sprintf("DELETE FROM %s WHERE %s = $1 AND %s = $2 AND %s = $3", t.stage, colPipeline, colSink, colTask)
 }

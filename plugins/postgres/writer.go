@@ -41,6 +41,7 @@ type Writer struct {
 	tempReady   bool      // the flush table exists on conn
 	log         *slog.Logger
 	checkpoints bool
+	task        string // plugins.Runtime.Task: empty without tasks
 	tables      tables
 	enc         *encoder
 	copySQL     string
@@ -98,7 +99,7 @@ func newWriter(s *Sink, rt *plugins.Runtime) (*Writer, error) {
 	}
 	pipeline := s.Pipeline
 	if rt != nil {
-		w.checkpoints = rt.Checkpoints
+		w.checkpoints, w.task = rt.Checkpoints, rt.Task
 		if rt.Logger != nil {
 			w.log = rt.Logger
 		}
@@ -109,7 +110,7 @@ func newWriter(s *Sink, rt *plugins.Runtime) (*Writer, error) {
 	w.sink = &Sink{}
 	*w.sink = *s
 	w.sink.Pipeline = pipeline
-	w.enc = newEncoder(s.Input, s.Key, pipeline, s.Name, w.checkpoints)
+	w.enc = newEncoder(s.Input, s.Key, pipeline, s.Name, w.task, w.checkpoints)
 	w.copySQL = copySQL(w.tables, s.Input, w.checkpoints)
 	w.mergeSQL = mergeSQL(w.tables, s.Input, s.Key, s.Mode, w.checkpoints)
 	return w, nil
@@ -168,8 +169,8 @@ func (w *Writer) prepareTables(ctx context.Context, conn *pgx.Conn, _ int) error
 		if !w.checkpoints {
 			return nil
 		}
-		if _, err := tx.Exec(ctx, createProgressSQL(w.tables)); err != nil {
-			return fmt.Errorf("create table %s: %w", w.tables.progress, err)
+		if err := prepareProgress(ctx, tx, w.tables); err != nil {
+			return err
 		}
 		return w.prepareStage(ctx, tx)
 	})
@@ -180,6 +181,11 @@ func (w *Writer) prepareTables(ctx context.Context, conn *pgx.Conn, _ int) error
 func (w *Writer) prepareStage(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, createStageSQL(w.tables, w.sink.Input)); err != nil {
 		return fmt.Errorf("create table %s: %w", w.tables.stage, err)
+	}
+	// A staging table of an earlier version, whose rows are a run's
+	// without tasks, gets the task column.
+	if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text NOT NULL DEFAULT ''", w.tables.stage, colTask)); err != nil {
+		return fmt.Errorf("add column %s to %s: %w", colTask, w.tables.stage, err)
 	}
 	cols, err := describeTable(ctx, tx.Conn(), w.tables.stage)
 	if err != nil || stageFits(cols, w.sink.Input) {
@@ -236,7 +242,7 @@ func (w *Writer) flush(ctx context.Context) error {
 	if w.checkpoints {
 		err = w.do(ctx, fmt.Sprintf("stage %d rows for %s", n, w.where()), func(ctx context.Context, conn *pgx.Conn, attempt int) error {
 			if attempt > 0 { // the lost attempt may have committed its COPY
-				if _, err := conn.Exec(ctx, deleteStagedSQL(w.tables), w.sink.Pipeline, w.sink.Name, first, last); err != nil {
+				if _, err := conn.Exec(ctx, deleteStagedSQL(w.tables), w.sink.Pipeline, w.sink.Name, w.task, first, last); err != nil {
 					return err
 				}
 			}
