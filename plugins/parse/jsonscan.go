@@ -57,11 +57,16 @@ func (j *JSON) Parse(in, out *record.Batch, bad func(row int, reason string)) {
 	defer p.pool.Put(s)
 	raw := &in.Columns[0]
 	for i := 0; i < in.Rows; i++ {
-		if !s.scanLine(raw.StringBytes(i)) {
+		line := raw.StringBytes(i)
+		if s.layoutLine(line, in, out, i) {
+			continue
+		}
+		if !s.scanLine(line) {
 			bad(i, s.reason)
 			continue
 		}
 		s.row.appendRow(p.fields, in, out, i)
+		s.learnLayout()
 	}
 }
 
@@ -69,8 +74,11 @@ func (j *JSON) Parse(in, out *record.Batch, bad func(row int, reason string)) {
 type jsonPlan struct {
 	fields []Field
 	root   jsonNode
-	nodes  int       // jsonNodes in the tree, numbered by their id
-	pool   sync.Pool // *jsonScanner
+	nodes  int // jsonNodes in the tree, numbered by their id
+	// layoutRest is how many messages a scanner does not try a layout
+	// for after it failed on messages of that layout (jsonscan_layout.go).
+	layoutRest int
+	pool       sync.Pool // *jsonScanner
 }
 
 // jsonNode is an object on a declared path: the keys read from it.
@@ -102,7 +110,7 @@ type jsonKey struct {
 }
 
 func newJSONPlan(fields []Field) *jsonPlan {
-	p := &jsonPlan{fields: fields}
+	p := &jsonPlan{fields: fields, layoutRest: layoutRest}
 	for k, f := range fields {
 		path := f.Path
 		if len(path) == 0 {
@@ -168,7 +176,8 @@ type jsonScanner struct {
 	reason string
 	// guess holds, per jsonNode id, the key expected after each key (see
 	// "Key guesses" in jsonscan_guess.go).
-	guess [][]int32
+	guess  [][]int32
+	layout // the keys of the last message, to read the next one by (jsonscan_layout.go)
 }
 
 // scanLine decodes one message into s.row; on failure it sets s.reason and
@@ -187,6 +196,7 @@ func (s *jsonScanner) scanLine(b []byte) bool {
 // invalid UTF-8 before reading it.
 func (s *jsonScanner) scan(b []byte, strict bool) bool {
 	s.row.reset(len(s.plan.fields))
+	s.seen = s.seen[:0]
 	i := skipWS(b, 0)
 	if i == len(b) {
 		return s.fail("empty line")
@@ -283,6 +293,9 @@ func (s *jsonScanner) object(b []byte, i int, node *jsonNode) (int, bool) {
 		}
 		if i = skipWS(b, i+1); i >= len(b) {
 			return s.syntax(b, i)
+		}
+		if node.id == 0 {
+			s.seen = append(s.seen, int32(k))
 		}
 		if k >= 0 {
 			if key := &node.keys[k]; len(key.leaf) > 0 {
