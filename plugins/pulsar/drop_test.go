@@ -52,6 +52,7 @@ var dropActions = []string{"click", "view", "buy"}
 func dropPipeline(t *testing.T, url, sub, typ string) *config.Pipeline {
 	t.Helper()
 	src := fmt.Sprintf(`pipeline "drops" {
+  instances = 1 # one process reads every partition
   source "pulsar" {
     service_url         = %q
     topics              = [%q]

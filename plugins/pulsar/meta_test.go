@@ -52,6 +52,7 @@ func TestMessageMetadata(t *testing.T) {
 	producer.Close()
 
 	src := fmt.Sprintf(`pipeline "meta" {
+  instances = 1 # one process reads every partition
   source "pulsar" {
     service_url       = %[1]q
     topics            = [%[2]q]

@@ -229,6 +229,7 @@ func TestSourceBuild(t *testing.T) {
 				// TestSourceCheckResumable.
 				if c, _ := plugintest.Build(SourcePlugin, tt.src, record.Schema{}); c != nil {
 					want.SubscriptionTypeRange = c.(*Source).SubscriptionTypeRange
+					want.at = c.(*Source).at
 				}
 			}
 			if want == nil {

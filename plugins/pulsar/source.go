@@ -51,6 +51,18 @@ type Source struct {
 	// ReceiverQueueSize is how many messages the client prefetches per
 	// partition.
 	ReceiverQueueSize int
+	// PartitionFields are the fields the producer makes each message's key
+	// of (partitioned_by), so that records with equal values of them are
+	// in one partition; nil when not declared.
+	PartitionFields []string
+	// at is where the arguments are written, for diagnostics.
+	at sourceRanges
+}
+
+// sourceRanges are where a source's arguments are written, name and value,
+// or the block header for those that are not.
+type sourceRanges struct {
+	block, topicsPattern, end, partitionedBy hcl.Range
 }
 
 // The metadata columns of every message (record.Schema.Meta), readable in
@@ -98,6 +110,13 @@ var SourcePlugin = &plugins.Plugin{
 		"A partition that delivers nothing for 5 seconds after the start is taken as already read to its end, " +
 		"as happens when the subscription acknowledged everything in an earlier run. " +
 		"Bounded reads expect this pipeline to be the subscription's only consumer.\n\n" +
+		"**Several instances.** With `subscription_type = \"failover\"` and `instances` above 1 in the pipeline block, several sluice processes share the pipeline as *tasks*: " +
+		"task `i` is partition `i` of every topic listed (which must all have the same number of partitions; a non-partitioned topic is task `0`), " +
+		"the broker makes one process the active consumer of each partition, and each task has its own window state, checkpoints and lease, " +
+		"so a task moves from one process to another with its state. `topics_pattern`, `end` and several non-partitioned topics cannot run as tasks. " +
+		"`partitioned_by` declares the fields the producer makes each message's key of (e.g. `key = \"user_id\"` in a `sink \"pulsar\"`, or `sluice produce --key user_id`), " +
+		"so that every record with the same values of them is in one partition: windows whose `group_by` includes those fields then give the same results as one process would. " +
+		"See docs/pulsar.md, \"Running several instances\".\n\n" +
 		"**Message metadata.** Expressions of the stages that follow can read each message's metadata: " +
 		"`pulsar.key` (the message key, null without one), `pulsar.properties` (a map: `pulsar.properties[\"region\"]` is \"\" when absent, " +
 		"`\"region\" in pulsar.properties` tests for it), `pulsar.topic` (the partition's full topic name), " +
@@ -120,6 +139,8 @@ var SourcePlugin = &plugins.Plugin{
 			Latest).AsOptional(),
 		schema.Int("receiver_queue_size", "How many messages the client fetches ahead, per partition.").
 			WithDefault(1000).Example("5000"),
+		schema.List("partitioned_by", schema.TypeString, "The fields of the records (after parsing) that the producer makes each message's key of, so that every record with the same values of them is in one partition, e.g. [\"user_id\"]. Lets the pipeline run as tasks on several instances with windows grouped by these fields.").
+			AsOptional().Example(`["user_id"]`),
 	)...),
 	Examples: []plugins.Example{
 		{Title: "Consume a topic", Config: `source "pulsar" {
@@ -153,8 +174,15 @@ func buildSource(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		Start:                 args.String("start"),
 		End:                   args.String("end"),
 		ReceiverQueueSize:     int(args.Int("receiver_queue_size")),
+		at: sourceRanges{
+			block:         args.DefRange,
+			topicsPattern: argRange(args, "topics_pattern"),
+			end:           argRange(args, "end"),
+			partitionedBy: argRange(args, "partitioned_by"),
+		},
 	}
 	diags = append(diags, s.buildTopics(args)...)
+	diags = append(diags, s.buildPartitionedBy(args)...)
 	if args.Has("subscription") && strings.TrimSpace(s.Subscription) == "" {
 		diags = append(diags, errorAt(args.Range("subscription"), "Empty subscription",
 			"The subscription names the cursor the broker keeps for this pipeline, e.g. \"sluice-user-activity\"."))
@@ -235,6 +263,45 @@ func (s *Source) buildTopics(args *schema.Values) hcl.Diagnostics {
 		s.Topics = append(s.Topics, name)
 	}
 	return diags
+}
+
+// buildPartitionedBy checks partitioned_by: field names, at least one, no
+// duplicates. Whether the records have those fields is the loader's to
+// check, against the stages that group by them.
+func (s *Source) buildPartitionedBy(args *schema.Values) hcl.Diagnostics {
+	if !args.Has("partitioned_by") || args.Invalid("partitioned_by") {
+		return nil
+	}
+	elems := args.Elems("partitioned_by")
+	if len(elems) == 0 {
+		return hcl.Diagnostics{errorAt(args.Range("partitioned_by"), "Empty partitioned_by",
+			"partitioned_by lists the fields each message's key is made of, e.g. [\"user_id\"]; remove it if messages are not keyed by fields.")}
+	}
+	var diags hcl.Diagnostics
+	seen := map[string]hcl.Range{}
+	for _, e := range elems {
+		name := e.Text.Value
+		if strings.TrimSpace(name) == "" {
+			diags = append(diags, errorAt(e.Range, "Empty field name", "partitioned_by names fields of the records, e.g. \"user_id\"."))
+			continue
+		}
+		if first, dup := seen[name]; dup {
+			diags = append(diags, errorAt(e.Range, "Duplicate field",
+				fmt.Sprintf("%q is already listed at %s; remove this one.", name, schema.At(first))))
+			continue
+		}
+		seen[name] = e.Range
+		s.PartitionFields = append(s.PartitionFields, name)
+	}
+	return diags
+}
+
+var _ plugins.KeyRouted = (*Source)(nil)
+
+// PartitionedBy returns the fields of partitioned_by and where they are
+// written; nil when it is not.
+func (s *Source) PartitionedBy() ([]string, hcl.Range) {
+	return s.PartitionFields, s.at.partitionedBy
 }
 
 func init() { plugins.Register(SourcePlugin) }

@@ -1,7 +1,6 @@
 package pulsar
 
 import (
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -9,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -17,6 +15,7 @@ import (
 	"github.com/sluice-io/sluice/record"
 
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
 )
@@ -39,9 +38,8 @@ const (
 // cause.
 func (s *Source) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reader, error) {
 	if rt != nil && rt.Checkpoints {
-		if diags := s.CheckResumable(); diags.HasErrors() {
-			detail := strings.TrimSuffix(diags[0].Detail, ".")
-			return nil, errors.New(strings.ToLower(detail[:1]) + detail[1:])
+		if err := refusal(s.CheckResumable()); err != nil {
+			return nil, err
 		}
 	}
 	open := func() (*sourceReader, error) {
@@ -66,7 +64,8 @@ func (s *Source) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reader,
 	return r, nil
 }
 
-func (s *Source) open(ctx context.Context, rt *plugins.Runtime, client pulsarapi.Client) (*sourceReader, error) {
+// consumerOptions are the options of the source's consumer.
+func (s *Source) consumerOptions() pulsarapi.ConsumerOptions {
 	opts := pulsarapi.ConsumerOptions{
 		SubscriptionName:            s.Subscription,
 		Type:                        subscriptionType(s.SubscriptionType),
@@ -82,6 +81,12 @@ func (s *Source) open(ctx context.Context, rt *plugins.Runtime, client pulsarapi
 	} else {
 		opts.Topics = slices.Clone(s.Topics)
 	}
+	return opts
+}
+
+// newReader returns a reader of the source's messages through client,
+// living as long as ctx, without partitions or a consumer yet.
+func (s *Source) newReader(ctx context.Context, rt *plugins.Runtime, client pulsarapi.Client) *sourceReader {
 	r := &sourceReader{
 		life:       ctx,
 		conn:       &s.Conn,
@@ -89,12 +94,31 @@ func (s *Source) open(ctx context.Context, rt *plugins.Runtime, client pulsarapi
 		cumulative: s.SubscriptionType == Exclusive || s.SubscriptionType == Failover,
 		bounded:    s.End == Latest,
 		byTopic:    map[string]int{},
+		stopped:    make(chan struct{}),
 		logger:     slog.New(slog.DiscardHandler),
 		emptyAfter: emptyAfter,
 	}
 	if rt != nil && rt.Logger != nil {
 		r.logger = rt.Logger
 	}
+	return r
+}
+
+// refusal returns the first error of diags as an error of the same text,
+// nil without one: what lint reports, a run refuses in the same words.
+func refusal(diags hcl.Diagnostics) error {
+	for _, d := range diags {
+		if d.Severity == hcl.DiagError {
+			detail := strings.TrimSuffix(d.Detail, ".")
+			return errors.New(strings.ToLower(detail[:1]) + detail[1:])
+		}
+	}
+	return nil
+}
+
+func (s *Source) open(ctx context.Context, rt *plugins.Runtime, client pulsarapi.Client) (*sourceReader, error) {
+	opts := s.consumerOptions()
+	r := s.newReader(ctx, rt, client)
 	// Number the partitions before subscribing, so that a failure names
 	// the topic.
 	for _, t := range s.Topics {
@@ -182,69 +206,6 @@ func subscriptionType(t string) pulsarapi.SubscriptionType {
 	return pulsarapi.Failover
 }
 
-// comparePartitionTopics orders partition topic names by topic, then by
-// partition index as a number ("t-partition-2" before "t-partition-10").
-func comparePartitionTopics(a, b string) int {
-	ta, pa := splitPartition(a)
-	tb, pb := splitPartition(b)
-	if c := strings.Compare(ta, tb); c != 0 {
-		return c
-	}
-	return cmp.Compare(pa, pb)
-}
-
-// splitPartition splits "t-partition-3" into "t" and 3; a topic without a
-// partition suffix has index -1.
-func splitPartition(name string) (string, int) {
-	i := strings.LastIndex(name, "-partition-")
-	if i < 0 {
-		return name, -1
-	}
-	n, err := strconv.Atoi(name[i+len("-partition-"):])
-	if err != nil {
-		return name, -1
-	}
-	return name[:i], n
-}
-
-// position is where a message is in its partition: the broker's ledger and
-// entry, and its index inside a batch entry (-1 outside batches).
-type position struct {
-	ledger, entry int64
-	batch         int32
-}
-
-func positionOf(id pulsarapi.MessageID) position {
-	return position{ledger: id.LedgerID(), entry: id.EntryID(), batch: id.BatchIdx()}
-}
-
-func (a position) compare(b position) int {
-	if c := cmp.Compare(a.ledger, b.ledger); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(a.entry, b.entry); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.batch, b.batch)
-}
-
-// reaches reports whether a message at a with batchSize messages in its
-// entry (0 outside batches) is at or after end, the last message id the
-// broker reported. That id may name a batch entry without an index: then
-// the entry's last message reaches it.
-func (a position) reaches(batchSize int32, end position) bool {
-	if a.ledger != end.ledger {
-		return a.ledger > end.ledger
-	}
-	if a.entry != end.entry {
-		return a.entry > end.entry
-	}
-	if end.batch < 0 {
-		return a.batch < 0 || a.batch >= batchSize-1
-	}
-	return a.batch >= end.batch
-}
-
 // sourcePartition is the state of one topic partition.
 type sourcePartition struct {
 	topic string
@@ -288,6 +249,16 @@ type sourceReader struct {
 	parts   []*sourcePartition
 	byTopic map[string]int
 	closed  bool
+	stopped chan struct{} // closed by Close: a Read under way returns
+
+	// A task's reader (OpenTask) reads a queue the task assigner fills:
+	// lost is closed when the task is lost, accept refuses the messages
+	// of a partition since handed to another consumer, and release
+	// detaches the reader instead of closing the consumer. The whole
+	// source's reader has none of them.
+	lost    <-chan struct{}
+	accept  func(pulsarapi.Message) bool
+	release func() error
 
 	probe *connectionProbe // whether the broker answers (readiness, metrics)
 
@@ -381,13 +352,17 @@ func (r *sourceReader) Read(ctx context.Context, b *record.Batch, maxRows int) e
 			r.take(b, cm.Message)
 		case <-wake:
 			r.finishSilent()
+		case <-r.lost:
+			return r.afterLoss(ctx)
+		case <-r.stopped:
+			return io.EOF
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-r.life.Done():
 			return r.life.Err()
 		}
 	}
-	for b.Rows < maxRows && !(r.bounded && r.allFinished()) {
+	for b.Rows < maxRows && !(r.bounded && r.allFinished()) && !isClosed(r.lost) {
 		select {
 		case cm := <-r.ch:
 			r.take(b, cm.Message)
@@ -397,6 +372,31 @@ func (r *sourceReader) Read(ctx context.Context, b *record.Batch, maxRows int) e
 		break
 	}
 	return nil
+}
+
+// afterLoss waits, once the reader's task was lost, for the runner to
+// cancel ctx (or close the reader): the records still queued are left to
+// the task's next owner, and a lost task never reads as an input that
+// ended.
+func (r *sourceReader) afterLoss(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-r.life.Done():
+		return r.life.Err()
+	case <-r.stopped:
+		return io.EOF
+	}
+}
+
+// isClosed reports whether ch is closed; a nil channel never is.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // wakeAt returns a channel that receives at t.
@@ -415,6 +415,9 @@ func (r *sourceReader) wakeAt(t time.Time) <-chan time.Time {
 func (r *sourceReader) take(b *record.Batch, msg pulsarapi.Message) {
 	id := msg.ID()
 	pos := positionOf(id)
+	if r.accept != nil && !r.accept(msg) {
+		return // its partition went to another consumer meanwhile
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pi := r.partition(msg.Topic())
@@ -578,9 +581,13 @@ func (r *sourceReader) Close() error {
 		return nil
 	}
 	r.closed = true
+	close(r.stopped)
 	r.mu.Unlock()
 	if r.timer != nil {
 		r.timer.Stop()
+	}
+	if r.release != nil {
+		return r.release()
 	}
 	if r.probe != nil {
 		r.probe.Close()
