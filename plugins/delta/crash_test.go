@@ -53,6 +53,7 @@ const (
 // crashPipeline: %[1]s broker URL, %[2]s subscription, %[3]s table,
 // %[4]s checkpoint store, %[5]s interval.
 const crashPipeline = `pipeline "activity" {
+  instances = 1 # one process owns every partition (the source reads to its end)
   source "pulsar" {
     service_url         = %[1]q
     topics              = [%[6]q]
