@@ -300,3 +300,30 @@ func TestPipelineLints(t *testing.T) {
 		t.Errorf("%d pipelines, want 1", len(project.Pipelines))
 	}
 }
+
+// The speed targets compare sluice with a baseline of the same run, and are
+// n/a when either did not run.
+func TestSpeedTarget(t *testing.T) {
+	ok := func(name string, eps float64) *result {
+		return &result{Name: name, Status: statusOK, EventsPerSecond: eps}
+	}
+	tests := []struct {
+		name     string
+		sl, base *result
+		factor   float64
+		want     target
+	}{
+		{"pass", ok("sluice", 9e6), ok("duckdb", 6e6), 1.5, target{"g", "1.50×", "PASS"}},
+		{"fail", ok("sluice", 8.9e6), ok("duckdb", 6e6), 1.5, target{"g", "1.48×", "FAIL"}},
+		{"ceiling", ok("sluice", 6e6), ok("ceiling", 15e6), 0.4, target{"g", "0.40×", "PASS"}},
+		{"baseline skipped", ok("sluice", 6e6), &result{Name: "duckdb", Status: "skipped"}, 1.5, target{"g", "duckdb skipped", "n/a"}},
+		{"sluice failed", &result{Name: "sluice", Status: statusFailed}, ok("duckdb", 6e6), 1.5, target{"g", "sluice " + statusFailed, "n/a"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := speedTarget(tt.sl, tt.base, "g", tt.factor); got != tt.want {
+				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+		})
+	}
+}

@@ -20,6 +20,8 @@ const (
 // Targets of the issue, checked against sluice's best run.
 const (
 	targetRatio       = 4.0   // sluice events/s ≥ 4 × naive events/s
+	targetVsCeiling   = 0.4   // sluice events/s ≥ 40% of the ceiling's
+	targetVsDuckDB    = 1.5   // sluice events/s ≥ 1.5 × DuckDB's
 	targetBytesPerEvt = 50.0  // bytes allocated per event, strictly less
 	targetPeakRSSMiB  = 150.0 // peak RSS, strictly less
 )
@@ -151,6 +153,22 @@ func (r *report) finish() {
 		}
 	}
 	r.Targets = targets(r.result(progSluice), naive)
+	r.Targets = append(r.Targets,
+		speedTarget(r.result(progSluice), ceiling, fmt.Sprintf("sluice events/s ≥ %g%% of the ceiling", 100*targetVsCeiling), targetVsCeiling),
+		speedTarget(r.result(progSluice), r.result(progDuckDB), fmt.Sprintf("sluice events/s ≥ %g× DuckDB", targetVsDuckDB), targetVsDuckDB))
+}
+
+// speedTarget checks that sluice's events per second are at least factor
+// times those of the baseline base, measured in the same run.
+func speedTarget(sl, base *result, goal string, factor float64) target {
+	switch {
+	case sl.Status != statusOK:
+		return target{Goal: goal, Got: "sluice " + sl.Status, Status: "n/a"}
+	case base.Status != statusOK || base.EventsPerSecond <= 0:
+		return target{Goal: goal, Got: base.Name + " " + base.Status, Status: "n/a"}
+	}
+	ratio := sl.EventsPerSecond / base.EventsPerSecond
+	return target{goal, fmt.Sprintf("%.2f×", ratio), passFail(ratio >= factor)}
 }
 
 // targets checks the issue's goals against sluice's result.
