@@ -29,8 +29,8 @@ func openTask(t *testing.T, s *Sink, task string) *Writer {
 // later windows.
 var (
 	rowsB25 = append([][]any{windowRow(t0.Add(time.Minute), "click", 2, 1)}, rowsB...)
-	rowsC = [][]any{windowRow(t0.Add(10*time.Minute), "login", 4, 4), windowRow(t0.Add(10*time.Minute), "click", 8, 2)}
-	rowsD = [][]any{windowRow(t0.Add(11*time.Minute), "login", 6, 1), windowRow(t0.Add(12*time.Minute), "click", 9, 9)}
+	rowsC   = [][]any{windowRow(t0.Add(10*time.Minute), "login", 4, 4), windowRow(t0.Add(10*time.Minute), "click", 8, 2)}
+	rowsD   = [][]any{windowRow(t0.Add(11*time.Minute), "login", 6, 1), windowRow(t0.Add(12*time.Minute), "click", 9, 9)}
 )
 
 // TestTasksShareADestination runs two tasks of one pipeline's sink on one
