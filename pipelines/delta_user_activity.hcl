@@ -6,6 +6,10 @@
 # broker with `sluice broker` and send events with `sluice produce`, or set
 # SLUICE_PULSAR_URL; SLUICE_DELTA_PATH sets the table (a folder or s3://).
 pipeline "user_activity_delta" {
+  # One process owns every partition: the map below rewrites action, so
+  # the windows cannot run as per-partition tasks (docs/scaling.md).
+  instances = 1
+
   checkpoint {
     store = "file:///tmp/sluice/checkpoints"
     every = "10s"

@@ -23,6 +23,12 @@ type TaskSplitter interface {
 	// processes share the source (a failover subscription, not an
 	// exclusive one), and where that is declared, to position diagnostics.
 	SplitsTasks() (ok bool, at hcl.Range)
+	// CheckTasks reports, from the configuration alone, why this
+	// configuration cannot run as tasks although it splits (a bounded
+	// read, a topic pattern), positioned at the argument at fault; nil
+	// when it can. The loader reports it for a pipeline that runs as tasks
+	// and OpenTasks refuses with the same text.
+	CheckTasks() hcl.Diagnostics
 	// OpenTasks connects and subscribes. The broker then assigns
 	// partitions to this process, which the returned TaskAssigner reports.
 	OpenTasks(ctx context.Context, rt *Runtime) (TaskAssigner, error)
@@ -45,8 +51,9 @@ type TaskAssigner interface {
 	// promptly and the records it did not return are left to the next
 	// owner (the broker redelivers what was not acknowledged).
 	OpenTask(ctx context.Context, rt *Runtime, task string) (Reader, error)
-	// Close unsubscribes and releases the connection. The runner calls it
-	// after every task's Reader was closed.
+	// Close closes the consumer and releases the connection; the
+	// subscription and its positions stay on the broker for the other
+	// processes. The runner calls it after every task's Reader was closed.
 	Close() error
 }
 

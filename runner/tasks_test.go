@@ -189,6 +189,7 @@ type partedSource struct {
 func (s *partedSource) Output() record.Schema           { return record.RawSchema() }
 func (s *partedSource) CheckResumable() hcl.Diagnostics { return nil }
 func (s *partedSource) SplitsTasks() (bool, hcl.Range)  { return true, hcl.Range{} }
+func (s *partedSource) CheckTasks() hcl.Diagnostics     { return nil }
 func (s *partedSource) PartitionedBy() ([]string, hcl.Range) {
 	return s.routed, hcl.Range{}
 }

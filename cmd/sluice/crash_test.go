@@ -60,6 +60,7 @@ const (
 // run, so no record is ever late: the windows depend only on the
 // messages, not on how the runs interleaved the partitions.
 const crashPipeline = `pipeline %[1]q {
+  instances = 1
   source "pulsar" {
     service_url         = %[2]q
     topics              = [%[3]q]

@@ -38,6 +38,7 @@ import (
 // exactly once to a file: %[1]s the broker, %[2]s the topic, %[3]s the
 // subscription, %[4]s the output file, %[5]s the checkpoint store.
 const leasePipeline = `pipeline "lease" {
+  instances = 1
   source "pulsar" {
     service_url       = %[1]q
     topics            = [%[2]q]

@@ -37,6 +37,7 @@ const (
 // outagePipeline copies every message of the topic, parsed, to an NDJSON
 // file that commits at each checkpoint.
 const outagePipeline = `pipeline "outage" {
+  instances = 1
   source "pulsar" {
     service_url         = %q
     topics              = [%q]

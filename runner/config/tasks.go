@@ -96,12 +96,12 @@ func TaskRefusals(p *Pipeline) hcl.Diagnostics {
 	if p.Instances == 1 {
 		return nil
 	}
+	diags := src.Component.(plugins.TaskSplitter).CheckTasks()
 	var routed []string
 	var routedAt hcl.Range
 	if kr, ok := src.Component.(plugins.KeyRouted); ok {
 		routed, routedAt = kr.PartitionedBy()
 	}
-	var diags hcl.Diagnostics
 	first := true
 	for _, s := range p.Chain[1:] {
 		if _, ok := s.Component.(plugins.OperatorStarter); !ok {
@@ -115,7 +115,11 @@ func TaskRefusals(p *Pipeline) hcl.Diagnostics {
 		}
 		if first {
 			first = false
-			diags = append(diags, unknownRouted(s, routed, routedAt)...)
+			unknown := unknownRouted(s, routed, routedAt)
+			if len(unknown) > 0 {
+				// A misspelt field: say that, not also that groups miss it.
+				return append(diags, unknown...)
+			}
 		}
 		var group []string
 		if g, ok := s.Component.(plugins.Grouped); ok {
@@ -156,7 +160,7 @@ func groupSpansPartitions(p *Pipeline, s *Stage, group, routed []string, splitAt
 		Detail: fmt.Sprintf("Pipeline %q may run as several processes, each owning some partitions (%s at %s), and each task keeps %s's state for its own partition only; %s. "+
 			"Fix it in one of these ways: have the producer key messages by the grouped fields and declare them with partitioned_by on the source; "+
 			"group by every partitioned_by field; or run a single instance with instances = 1 in the pipeline.",
-			p.Name, "a shared subscription", schema.At(splitAt), s.Title(), why),
+			p.Name, "the source's failover subscription", schema.At(splitAt), s.Title(), why),
 		Subject: subject.Ptr(),
 	}
 }
