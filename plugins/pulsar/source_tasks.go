@@ -115,6 +115,13 @@ func (s *Source) openTasks(ctx context.Context, rt *plugins.Runtime, client puls
 	}
 	a.consumer = consumer
 	a.probe = startProbe(client, a.tasks[0].parts[0].topic)
+	for _, t := range a.tasks {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			t.queue.pump(a.done)
+		}()
+	}
 	a.wg.Add(1)
 	go a.demux()
 	return a, nil
@@ -147,7 +154,7 @@ type taskAssigner struct {
 type task struct {
 	name  string
 	parts []*taskPartition // one per topic, in the order listed
-	queue chan pulsarapi.ConsumerMessage
+	queue *taskQueue
 
 	// Guarded by the assigner's mu:
 	owned  bool
@@ -166,7 +173,6 @@ type taskPartition struct {
 	// Guarded by the assigner's mu:
 	active bool
 	period uint64
-	ended  chan struct{} // closed when the current period ends
 }
 
 // taskGen is one ownership of a task: the periods of its partitions when
@@ -202,7 +208,7 @@ func (a *taskAssigner) makeTasks(byTopic [][]string) error {
 		}
 	}
 	for i := range n {
-		t := &task{name: strconv.Itoa(i), queue: make(chan pulsarapi.ConsumerMessage, a.src.ReceiverQueueSize*len(topics))}
+		t := &task{name: strconv.Itoa(i), queue: newTaskQueue()}
 		a.tasks = append(a.tasks, t)
 	}
 	for _, parts := range byTopic {
@@ -241,9 +247,6 @@ func (a *taskAssigner) setActive(topic string, active bool) {
 	p.active = active
 	if active {
 		p.period++
-		p.ended = make(chan struct{})
-	} else {
-		close(p.ended)
 	}
 	t := p.task
 	owned := true
@@ -274,9 +277,7 @@ func (a *taskAssigner) setActive(topic string, active bool) {
 // demux routes each message of the consumer to its task's queue, tagged
 // with its partition's period. A message of a partition this consumer is
 // not active on is dropped unacknowledged: the broker delivers it again to
-// the active consumer. When a task's queue is full (its reader is not
-// open yet, or slow), demux waits, holding up the other tasks' messages,
-// unless the partition's period ends meanwhile.
+// the active consumer. It never waits for a task (taskQueue).
 func (a *taskAssigner) demux() {
 	defer a.wg.Done()
 	ch := a.consumer.Chan()
@@ -294,18 +295,13 @@ func (a *taskAssigner) demux() {
 			a.mu.Unlock()
 			continue
 		}
-		active, period, ended := p.active, p.period, p.ended
+		active, period := p.active, p.period
 		a.mu.Unlock()
 		if !active {
 			continue
 		}
 		cm.Message = periodMessage{Message: cm.Message, period: period}
-		select {
-		case p.task.queue <- cm:
-		case <-ended:
-		case <-a.done:
-			return
-		}
+		p.task.queue.push(cm)
 	}
 }
 
@@ -375,7 +371,7 @@ func (a *taskAssigner) OpenTask(ctx context.Context, rt *plugins.Runtime, name s
 		t.reader = true
 	}
 	r := a.src.newReader(ctx, rt, a.client)
-	r.consumer, r.ch, r.probe, r.lost = a.consumer, t.queue, a.probe, g.lost
+	r.consumer, r.ch, r.probe, r.lost = a.consumer, t.queue.out, a.probe, g.lost
 	r.accept = func(msg pulsarapi.Message) bool {
 		pm, ok := msg.(periodMessage)
 		if !ok {
