@@ -8,6 +8,12 @@
 #
 # or point SLUICE_PULSAR_URL at a real cluster.
 pipeline "user_activity_pulsar" {
+  # One process owns every partition: the messages are keyed by user_id,
+  # not by the action the window groups by. To share the pipeline among
+  # several processes, key them by action and declare partitioned_by =
+  # ["action"] on the source instead (docs/scaling.md).
+  instances = 1
+
   source "pulsar" {
     service_url  = env("SLUICE_PULSAR_URL", "pulsar://127.0.0.1:6650")
     topics       = ["persistent://public/default/user-events"]
