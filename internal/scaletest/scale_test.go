@@ -52,6 +52,7 @@ const (
 // Parquet and upserted into PostgreSQL, with checkpoints in a folder all
 // processes share.
 const scalePipeline = `pipeline "scale" {
+  instances = 3
   source "pulsar" {
     service_url         = %q
     topics              = [%q]

@@ -59,8 +59,8 @@ type Pipeline struct {
 
 	// Instances is the pipeline's instances argument: 1 runs it as one
 	// process owning every source partition; more lets several processes
-	// share it as tasks (docs/scaling.md). 0 when not written: tasks when
-	// the source can be shared (plugins.TaskSplitter), else one process.
+	// share it as tasks (docs/scaling.md). 0 when not written, which is
+	// as 1.
 	Instances      int
 	InstancesRange hcl.Range
 

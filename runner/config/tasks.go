@@ -34,7 +34,7 @@ func (l *loader) instances(ctx *schema.Context, p *Pipeline, attr *hclsyntax.Att
 	bad := &hcl.Diagnostic{
 		Severity: hcl.DiagError,
 		Summary:  "Invalid instances",
-		Detail:   "instances is a whole number: 1 runs the pipeline as one process owning every source partition; 2 or more lets that many processes (or any number) share it as tasks, see docs/scaling.md.",
+		Detail:   "instances is a whole number: 1 (the default) runs the pipeline as one process owning every source partition; 2 or more lets several processes share it as tasks, see docs/scaling.md.",
 		Subject:  p.InstancesRange.Ptr(),
 	}
 	if v.IsNull() || !v.IsKnown() || v.Type() != cty.Number {
@@ -50,12 +50,12 @@ func (l *loader) instances(ctx *schema.Context, p *Pipeline, attr *hclsyntax.Att
 	p.Instances = int(n)
 }
 
-// RunsAsTasks reports whether p runs as tasks: its source can be shared by
-// several processes (plugins.TaskSplitter, e.g. a Pulsar failover
-// subscription) and instances is not 1.
+// RunsAsTasks reports whether p runs as tasks: it declares instances
+// above 1 and its source can be shared by several processes
+// (plugins.TaskSplitter, e.g. a Pulsar failover subscription).
 func RunsAsTasks(p *Pipeline) bool {
 	ok, _ := splits(p)
-	return ok && p.Instances != 1
+	return ok && p.Instances > 1
 }
 
 // splits reports whether p's source splits into tasks, and where that is
@@ -93,7 +93,7 @@ func TaskRefusals(p *Pipeline) hcl.Diagnostics {
 		}
 		return nil
 	}
-	if p.Instances == 1 {
+	if p.Instances <= 1 {
 		return nil
 	}
 	diags := src.Component.(plugins.TaskSplitter).CheckTasks()

@@ -2,6 +2,7 @@
 # window: "Click" and "click" may sit in different partitions and end in
 # one group. The user should see one error on the map block.
 pipeline "clicks" {
+  instances = 3
   source "pulsar" {
     service_url       = "pulsar://127.0.0.1:6650"
     topics            = ["clicks"]

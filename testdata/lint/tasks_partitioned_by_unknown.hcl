@@ -1,6 +1,7 @@
 # partitioned_by names a field the parsed records do not have (a typo of
 # action). The user should see one error on partitioned_by.
 pipeline "clicks" {
+  instances = 3
   source "pulsar" {
     service_url       = "pulsar://127.0.0.1:6650"
     topics            = ["clicks"]

@@ -2,6 +2,7 @@
 # every group lives in one partition, so any number of processes may share
 # the pipeline. Lints clean.
 pipeline "clicks" {
+  instances = 3
   source "pulsar" {
     service_url       = "pulsar://127.0.0.1:6650"
     topics            = ["clicks"]

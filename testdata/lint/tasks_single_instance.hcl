@@ -1,5 +1,5 @@
-# instances = 1 runs the pipeline as one process owning every partition,
-# as before tasks existed, so windows may group by anything (start only one
+# instances = 1 (the default, written out here) runs the pipeline as one
+# process owning every partition, as before tasks existed, so windows may group by anything (start only one
 # such process: with checkpoints, a second one is refused by the lease).
 # Lints clean.
 pipeline "clicks" {

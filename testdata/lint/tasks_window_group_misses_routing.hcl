@@ -2,6 +2,7 @@
 # one action's records are spread over every partition. The user should see
 # one error on group_by naming the field it misses.
 pipeline "clicks" {
+  instances = 3
   source "pulsar" {
     service_url       = "pulsar://127.0.0.1:6650"
     topics            = ["clicks"]

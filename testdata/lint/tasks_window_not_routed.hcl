@@ -1,10 +1,12 @@
-# A Pulsar failover subscription lets several sluice processes share the
-# pipeline, each running the partitions it owns as tasks. The window groups
+# instances = 3 on a Pulsar failover subscription lets several sluice
+# processes share the pipeline, each running the partitions it owns as
+# tasks. The window groups
 # by action, but the source does not say how the producer routes messages,
 # so one action's records may be in several partitions and each process
 # would count only its share. The user should see one error on group_by
 # naming the three fixes.
 pipeline "clicks" {
+  instances = 3
   source "pulsar" {
     service_url       = "pulsar://127.0.0.1:6650"
     topics            = ["clicks"]
