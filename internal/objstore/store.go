@@ -159,7 +159,23 @@ func (s *Store) Get(ctx context.Context, key string) ([]byte, error) {
 
 // List returns the keys of the objects whose keys start with prefix, in
 // lexicographic order; folders are not listed, the objects inside are.
+// On a local folder a file another process deletes while it is listed
+// (a lease's write probe, a checkpoint pruned) makes the listing fail with
+// NotFound; List then lists again, a few times.
 func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
+	for attempt := 1; ; attempt++ {
+		keys, err := s.list(ctx, prefix)
+		if gcerrors.Code(err) != gcerrors.NotFound || attempt == listAttempts {
+			return keys, err
+		}
+	}
+}
+
+// listAttempts bounds how often List starts again after an object vanished
+// while it was listed.
+const listAttempts = 10
+
+func (s *Store) list(ctx context.Context, prefix string) ([]string, error) {
 	var keys []string
 	it := s.bucket.List(&blob.ListOptions{Prefix: prefix})
 	for {
