@@ -238,9 +238,11 @@ func (w *Writer) flush(ctx context.Context) error {
 	}
 	stream := w.enc.stream()
 	first, last, n := w.enc.first, w.enc.last(), int64(w.enc.rows)
+	retried := false
 	var err error
 	if w.checkpoints {
 		err = w.do(ctx, fmt.Sprintf("stage %d rows for %s", n, w.where()), func(ctx context.Context, conn *pgx.Conn, attempt int) error {
+			retried = retried || attempt > 0
 			if attempt > 0 { // the lost attempt may have committed its COPY
 				if _, err := conn.Exec(ctx, deleteStagedSQL(w.tables), w.sink.Pipeline, w.sink.Name, w.task, first, last); err != nil {
 					return err
@@ -256,12 +258,18 @@ func (w *Writer) flush(ctx context.Context) error {
 			w.staged.last, w.staged.rows = last, w.staged.rows+n
 		}
 	} else {
-		err = w.do(ctx, fmt.Sprintf("write %d rows to %s", n, w.where()), func(ctx context.Context, conn *pgx.Conn, _ int) error {
+		err = w.do(ctx, fmt.Sprintf("write %d rows to %s", n, w.where()), func(ctx context.Context, conn *pgx.Conn, attempt int) error {
+			retried = retried || attempt > 0
 			return w.writeThrough(ctx, conn, stream)
 		})
 	}
 	if err != nil {
 		return err
+	}
+	if retried {
+		// pgx's CopyFrom of a lost connection may return before its
+		// goroutine stops reading the stream: never write into it again.
+		w.enc.buf = nil
 	}
 	w.enc.reset()
 	return nil
