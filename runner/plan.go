@@ -1,6 +1,9 @@
 package runner
 
 import (
+	"log/slog"
+	"time"
+
 	"github.com/sluice-io/sluice/record"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -33,6 +36,11 @@ func (pl *plan) stateName() string {
 		return pl.name
 	}
 	return pl.name + "/tasks/" + pl.task
+}
+
+// runtime is what a plugin block titled title of pl sees of the run.
+func (pl *plan) runtime(log *slog.Logger, title string, now func() time.Time) *plugins.Runtime {
+	return &plugins.Runtime{Pipeline: pl.name, Logger: log.With("block", title), Now: now, Checkpoints: pl.checkpoint != nil, Task: pl.task}
 }
 
 // liveName names the run in metrics, the status and the dashboard: the

@@ -26,7 +26,7 @@ func Run(ctx context.Context, p *config.Pipeline, opts Options) (Stats, error) {
 		return Stats{}, err
 	}
 	if opts.Source == nil && config.RunsAsTasks(p) {
-		return runTasks(ctx, p, opts)
+		return runTasks(ctx, p, pl, opts)
 	}
 	return runPlan(ctx, pl, opts)
 }
@@ -198,9 +198,7 @@ func stoppedOr(ctx context.Context, err error) error {
 
 // open opens the source, the sinks and the dead letter.
 func (r *run) open(ctx context.Context) error {
-	rt := func(title string) *plugins.Runtime {
-		return &plugins.Runtime{Pipeline: r.plan.name, Logger: r.log.With("block", title), Now: r.opts.Clock.Now, Checkpoints: r.plan.checkpoint != nil, Task: r.plan.task}
-	}
+	rt := func(title string) *plugins.Runtime { return r.plan.runtime(r.log, title, r.opts.Clock.Now) }
 	for _, s := range r.plan.sinks {
 		w, err := s.opener.Open(ctx, rt(s.title))
 		if err != nil {

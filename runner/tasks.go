@@ -48,15 +48,14 @@ type taskSet struct {
 	total   Stats
 }
 
-// runTasks runs p as tasks until ctx is canceled (a clean stop: every task
+// runTasks runs p, planned as pl, as tasks until ctx is canceled (a clean stop: every task
 // takes its last checkpoint) or a task fails (every other task is stopped
 // and the error returned). The returned Stats add up those of every task
 // run in this process.
-func runTasks(ctx context.Context, p *config.Pipeline, opts Options) (Stats, error) {
+func runTasks(ctx context.Context, p *config.Pipeline, pl *plan, opts Options) (Stats, error) {
 	splitter := p.Chain[0].Component.(plugins.TaskSplitter)
 	log := opts.Logger.With("pipeline", p.Name)
-	rt := &plugins.Runtime{Pipeline: p.Name, Logger: log.With("block", p.Chain[0].Title()), Now: opts.Clock.Now, Checkpoints: p.Checkpoint != nil || opts.Checkpoints != nil}
-	asg, err := splitter.OpenTasks(ctx, rt)
+	asg, err := splitter.OpenTasks(ctx, pl.runtime(log, pl.sourceTitle, opts.Clock.Now))
 	if err != nil {
 		return Stats{}, stoppedOr(ctx, fmt.Errorf("pipeline %q: %s: %w", p.Name, p.Chain[0].Title(), err))
 	}
