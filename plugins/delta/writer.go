@@ -139,15 +139,13 @@ func newWriter(s *Sink, st *objstore.Store, rt *plugins.Runtime) *Writer {
 	if rt != nil && rt.Now != nil {
 		w.now = rt.Now
 	}
-	owner := parquet.Segment(s.Pipeline) + "-" + parquet.Segment(s.Name)
-	if rt != nil && rt.Task != "" {
-		// "t" is no hex digit: a writer without a task does not own the
-		// files of the tasks (its RUN follows the sink's name).
+	if rt != nil {
 		w.task = rt.Task
-		owner += "-t" + parquet.Segment(rt.Task)
 	}
 	w.appID = s.AppID(w.task)
-	w.names = newFileNames(owner, suffix, w.now())
+	// A writer without a task does not own the files of the tasks: its
+	// RUN, hex digits, follows the sink's name where theirs have "-t".
+	w.names = newFileNames(parquet.FileOwner(s.Pipeline, s.Name, w.task), suffix, w.now())
 	w.options = []pq.WriterOption{
 		parquet.FileSchema(s.Columns, pq.Microsecond),
 		pq.Compression(codec),

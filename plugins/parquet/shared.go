@@ -60,3 +60,16 @@ func Codec(compression string) (codec compress.Codec, suffix string, ok bool) {
 // Segment makes name (a pipeline or sink name) safe as one segment of an
 // object key: Hive-escaped, and never "", "." or "..".
 func Segment(name string) string { return segment(name) }
+
+// FileOwner is the part of a data file's name that says whose it is,
+// between "part-" and the writer's own numbering: PIPELINE-SINK, or
+// PIPELINE-SINK-tTASK for a task of a pipeline run as tasks
+// (plugins.Runtime.Task), each escaped by Segment. "t" is no hex digit,
+// so a name without a task never starts like a task's.
+func FileOwner(pipeline, sink, task string) string {
+	owner := segment(pipeline) + "-" + segment(sink)
+	if task != "" {
+		owner += "-t" + segment(task)
+	}
+	return owner
+}

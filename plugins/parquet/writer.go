@@ -136,11 +136,7 @@ func newWriter(s *Sink, st *objstore.Store, rt *plugins.Runtime) *Writer {
 // or part-PIPELINE-SINK-tTASK- for a task, so that the tasks of one
 // pipeline, each numbering its own epochs, never write the same name.
 func (w *Writer) finalPrefix() string {
-	prefix := "part-" + segment(w.pipeline) + "-" + segment(w.sink.Name) + "-"
-	if w.task != "" {
-		prefix += "t" + segment(w.task) + "-"
-	}
-	return prefix
+	return "part-" + FileOwner(w.pipeline, w.sink.Name, w.task) + "-"
 }
 
 // ownsTemp reports whether key is a temporary of this writer's pipeline,
