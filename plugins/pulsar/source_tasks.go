@@ -208,7 +208,7 @@ func (a *taskAssigner) makeTasks(byTopic [][]string) error {
 		}
 	}
 	for i := range n {
-		t := &task{name: strconv.Itoa(i), queue: newTaskQueue()}
+		t := &task{name: strconv.Itoa(i), queue: newTaskQueue(a.src.ReceiverQueueSize * len(topics))}
 		a.tasks = append(a.tasks, t)
 	}
 	for _, parts := range byTopic {

@@ -14,6 +14,9 @@ import (
 // a later ownership. While a task has no reader (it waits for the previous
 // owner's lease) its messages accumulate here: the memory they take is
 // bounded by the messages the broker sends in that time.
+//
+// out is buffered, so that the pump runs ahead of the reader and a Read
+// takes every message already queued, not one per hand-over.
 type taskQueue struct {
 	out chan pulsarapi.ConsumerMessage // what the reader receives
 
@@ -22,8 +25,9 @@ type taskQueue struct {
 	wake chan struct{} // capacity 1: buf gained a message
 }
 
-func newTaskQueue() *taskQueue {
-	return &taskQueue{out: make(chan pulsarapi.ConsumerMessage), wake: make(chan struct{}, 1)}
+// newTaskQueue returns a queue whose out channel holds up to size messages.
+func newTaskQueue(size int) *taskQueue {
+	return &taskQueue{out: make(chan pulsarapi.ConsumerMessage, size), wake: make(chan struct{}, 1)}
 }
 
 // push appends cm; it never blocks.

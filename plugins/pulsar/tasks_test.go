@@ -459,6 +459,30 @@ func TestTasksSingleTopicNotPartitioned(t *testing.T) {
 	}
 }
 
+// TestTaskReadTakesWhatIsQueued: once a task's messages are queued for
+// its reader, one Read returns them all, as the whole source's reader does
+// with the client's queue (not one or two per Read).
+func TestTaskReadTakesWhatIsQueued(t *testing.T) {
+	b := startBroker(t)
+	const n = 60 // fewer than the queue's 100 (receiver_queue_size)
+	produce(t, b.URL(), "queued", n)
+	one := openTasks(t, taskSource(t, b.URL(), "queued"))
+	one.waitFor("task 0", count(1))
+	q := one.a.(*taskAssigner).tasks[0].queue
+	deadline := time.Now().Add(testTimeout)
+	for len(q.out) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages queued for the reader", len(q.out), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	r := openTask(t, one, "0")
+	batch := record.NewBatch(sourceRecord, n)
+	if err := r.Read(context.Background(), batch, n); err != nil || batch.Rows != n {
+		t.Fatalf("Read of %d queued messages: %d rows, %v", n, batch.Rows, err)
+	}
+}
+
 // The source's own declarations of what it shares.
 func TestSourceSplitsAndRoutes(t *testing.T) {
 	for _, tt := range []struct {
