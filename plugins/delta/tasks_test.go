@@ -9,6 +9,7 @@ import (
 
 	"github.com/sluice-io/sluice/internal/deltalog"
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/plugins/plugintest"
 )
 
 // openTask opens s as the writer of task of pipeline "test" in a run with
@@ -95,26 +96,7 @@ func TestManifestOfAnotherTask(t *testing.T) {
 	w0, w1, single := openTask(t, sink(), clk, "0"), openTask(t, sink(), clk, "1"), openTask(t, sink(), clk, "")
 	m0 := prepareEpoch(t, w0, 0, 3, 1)
 	mSingle := prepareEpoch(t, single, 10, 3, 1)
-	tests := []struct {
-		name     string
-		w        *Writer
-		manifest []byte
-		want     string
-	}{
-		{"task 0's to task 1", w1, m0, `for task "0", not task "1"`},
-		{"task 0's to no task", single, m0, `for task "0", not task ""`},
-		{"no task's to task 1", w1, mSingle, `for task "", not task "1"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.w.Commit(ctx, tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("commit = %v, want an error containing %q", err, tt.want)
-			}
-			if err := tt.w.Recover(ctx, tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("recover = %v, want an error containing %q", err, tt.want)
-			}
-		})
-	}
+	plugintest.ExpectRefused(ctx, t, plugintest.TaskRefusals(w1, single, m0, mSingle)...)
 	must(t, w0.Commit(ctx, m0))
 	must(t, single.Commit(ctx, mSingle))
 	snap, err := openLog(t, loc).Snapshot(ctx)

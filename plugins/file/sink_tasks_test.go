@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/plugins/plugintest"
 	"github.com/sluice-io/sluice/record"
 )
 
@@ -94,14 +95,20 @@ func TestTasksShareADestination(t *testing.T) {
 	}
 }
 
+// TestManifestOfAnotherTask: a task refuses the manifest of another task
+// or of a writer without a task, and one naming another output's
+// temporary.
 func TestManifestOfAnotherTask(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "out.ndjson")
 	w0, c0 := openTask(t, path, "0")
 	_, c1 := openTask(t, path, "1")
-	_, single := openTask(t, path, "")
+	wSingle, single := openTask(t, path, "")
 	must(t, w0.Write(ctx, numbersBatch(0, 3)))
 	m0, err := c0.Prepare(ctx, 1)
+	must(t, err)
+	must(t, wSingle.Write(ctx, numbersBatch(10, 12)))
+	mSingle, err := single.Prepare(ctx, 1)
 	must(t, err)
 	var man commitManifest
 	must(t, json.Unmarshal(m0, &man))
@@ -109,26 +116,8 @@ func TestManifestOfAnotherTask(t *testing.T) {
 		t.Errorf("task 0's manifest records task %q", man.Task)
 	}
 	forged := fmt.Appendf(nil, `{"task":"1","epoch":1,"temp":%q,"before":0,"length":%d}`, man.Temp, man.Length)
-	tests := []struct {
-		name     string
-		c        plugins.Committer
-		manifest []byte
-		want     string
-	}{
-		{"task 0's to task 1", c1, m0, `for task "0", not task "1"`},
-		{"task 0's to no task", single, m0, `for task "0", not task ""`},
-		{"task 0's temporary as task 1's", c1, forged, "not a file of the output"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.c.Commit(ctx, tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("commit = %v, want an error containing %q", err, tt.want)
-			}
-			if err := tt.c.Recover(ctx, tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("recover = %v, want an error containing %q", err, tt.want)
-			}
-		})
-	}
+	plugintest.ExpectRefused(ctx, t, append(plugintest.TaskRefusals(c1, single, m0, mSingle),
+		plugintest.ManifestRefusal{Name: "task 0's temporary as task 1's", Committer: c1, Manifest: forged, Want: "not a file of the output"})...)
 	must(t, c0.Commit(ctx, m0))
 	if got := readString(t, taskPath(path, "0")); got != numberLines(0, 3) {
 		t.Errorf("task 0's output: %q", got)

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/plugins/plugintest"
 )
 
 // openTaskWriter opens s's transactional writer for task, closed after
@@ -112,27 +113,8 @@ func TestSinkManifestOfAnotherTask(t *testing.T) {
 		t.Errorf("a manifest without a task does not start with %q", manifestMagic)
 	}
 	damaged := append([]byte(taskManifestMagic), 200) // a task longer than the manifest
-	tests := []struct {
-		name     string
-		w        *txnWriter
-		manifest []byte
-		want     string
-	}{
-		{"task 0's to task 1", w1, m0, `for task "0", not task "1"`},
-		{"task 0's to no task", single, m0, `for task "0", not task ""`},
-		{"no task's to task 1", w1, mSingle, `for task "", not task "1"`},
-		{"damaged task", w1, damaged, "damaged"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.w.Commit(ctx, tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("commit = %v, want an error containing %q", err, tt.want)
-			}
-			if err := tt.w.Recover(ctx, tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("recover = %v, want an error containing %q", err, tt.want)
-			}
-		})
-	}
+	plugintest.ExpectRefused(ctx, t, append(plugintest.TaskRefusals(w1, single, m0, mSingle),
+		plugintest.ManifestRefusal{Name: "damaged task", Committer: w1, Manifest: damaged, Want: "damaged"})...)
 	if got := len(readTopic(t, c, "out", false)); got != 0 {
 		t.Errorf("%d records produced by refused manifests", got)
 	}

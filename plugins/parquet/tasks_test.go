@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/plugins/plugintest"
 )
 
 // openTask opens s as the writer of task (plugins.Runtime.Task) of
@@ -94,26 +95,7 @@ func TestManifestOfAnotherTask(t *testing.T) {
 		t.Errorf("a manifest without a task names one: %s", mSingle)
 	}
 	ctx := context.Background()
-	tests := []struct {
-		name     string
-		w        *Writer
-		manifest []byte
-		want     string
-	}{
-		{"task 0's to task 1: commit", w1, m0, `for task "0", not task "1"`},
-		{"task 0's to no task: commit", single, m0, `for task "0", not task ""`},
-		{"no task's to task 1: commit", w1, mSingle, `for task "", not task "1"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.w.Commit(ctx, tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("commit = %v, want an error containing %q", err, tt.want)
-			}
-			if err := tt.w.Recover(ctx, tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("recover = %v, want an error containing %q", err, tt.want)
-			}
-		})
-	}
+	plugintest.ExpectRefused(ctx, t, plugintest.TaskRefusals(w1, single, m0, mSingle)...)
 	if ks := parquetKeys(t, w0.store); len(ks) != 0 {
 		t.Errorf("a refused manifest committed %q", ks)
 	}

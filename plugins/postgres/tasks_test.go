@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/plugins/plugintest"
 )
 
 // openTaskWriter opens s with checkpoints as the writer of task; it is
@@ -111,26 +112,7 @@ func TestManifestOfAnotherTask(t *testing.T) {
 	if strings.Contains(string(mSingle), `"task"`) {
 		t.Errorf("a manifest without a task names one: %s", mSingle)
 	}
-	tests := []struct {
-		name     string
-		w        *Writer
-		manifest []byte
-		want     string
-	}{
-		{"task 0's to task 1", w1, m0, `for task "0", not task "1"`},
-		{"task 0's to no task", single, m0, `for task "0", not task ""`},
-		{"no task's to task 1", w1, mSingle, `for task "", not task "1"`},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if err := tt.w.Commit(testCtx(t), tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("commit = %v, want an error containing %q", err, tt.want)
-			}
-			if err := tt.w.Recover(testCtx(t), tt.manifest); err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Errorf("recover = %v, want an error containing %q", err, tt.want)
-			}
-		})
-	}
+	plugintest.ExpectRefused(testCtx(t), t, plugintest.TaskRefusals(w1, single, m0, mSingle)...)
 	if got := minutes(t, conn); len(got) > 0 {
 		t.Errorf("refused manifests committed %v", got)
 	}
