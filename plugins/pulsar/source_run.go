@@ -252,12 +252,13 @@ type sourceReader struct {
 	stopped chan struct{} // closed by Close: a Read under way returns
 
 	// A task's reader (OpenTask) reads a queue the task assigner fills:
-	// lost is closed when the task is lost, accept refuses the messages
-	// of a partition since handed to another consumer, and release
+	// lost is closed when the task is lost, periods are the periods of
+	// its partitions it reads (a message of another arrived before its
+	// partition went to another consumer; see taskPartition), and release
 	// detaches the reader instead of closing the consumer. The whole
-	// source's reader has none of them.
+	// source's reader has none of them (periods nil).
 	lost    <-chan struct{}
-	accept  func(pulsarapi.Message) bool
+	periods []uint64
 	release func() error
 
 	probe *connectionProbe // whether the broker answers (readiness, metrics)
@@ -415,12 +416,12 @@ func (r *sourceReader) wakeAt(t time.Time) <-chan time.Time {
 func (r *sourceReader) take(b *record.Batch, msg pulsarapi.Message) {
 	id := msg.ID()
 	pos := positionOf(id)
-	if r.accept != nil && !r.accept(msg) {
-		return // its partition went to another consumer meanwhile
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	pi := r.partition(msg.Topic())
+	if r.periods != nil && !inPeriod(msg, pi, r.periods) {
+		return // its partition went to another consumer meanwhile
+	}
 	p := r.parts[pi]
 	if rp, ok := r.resume[p.topic]; ok && pos.compare(rp) <= 0 {
 		// Covered by the checkpoint the run resumed from: acknowledged

@@ -189,6 +189,14 @@ type periodMessage struct {
 	period uint64
 }
 
+// inPeriod reports whether msg, a message of a task's queue read as
+// partition pi of the task, arrived in periods[pi]: while the reader's
+// ownership of the task lasts.
+func inPeriod(msg pulsarapi.Message, pi int, periods []uint64) bool {
+	pm, ok := msg.(periodMessage)
+	return ok && pi < len(periods) && pm.period == periods[pi]
+}
+
 // makeTasks numbers the tasks from the partitions of each topic, in the
 // order the topics are listed: every topic must have the same number of
 // partitions, or be the only topic and not partitioned.
@@ -364,22 +372,15 @@ func (a *taskAssigner) OpenTask(ctx context.Context, rt *plugins.Runtime, name s
 	g := t.gen
 	if g == nil {
 		// Lost again before the runner saw it: a reader that reads
-		// nothing, until the runner sees the loss and cancels it.
-		g = &taskGen{lost: make(chan struct{})}
+		// nothing (no period is its), until the runner sees the loss
+		// and cancels it.
+		g = &taskGen{periods: []uint64{}, lost: make(chan struct{})}
 		close(g.lost)
 	} else {
 		t.reader = true
 	}
 	r := a.src.newReader(ctx, rt, a.client)
-	r.consumer, r.ch, r.probe, r.lost = a.consumer, t.queue.out, a.probe, g.lost
-	r.accept = func(msg pulsarapi.Message) bool {
-		pm, ok := msg.(periodMessage)
-		if !ok {
-			return false
-		}
-		k := slices.IndexFunc(t.parts, func(p *taskPartition) bool { return p.topic == msg.Topic() })
-		return k >= 0 && k < len(g.periods) && g.periods[k] == pm.period
-	}
+	r.consumer, r.ch, r.probe, r.lost, r.periods = a.consumer, t.queue.out, a.probe, g.lost, g.periods
 	r.release = func() error {
 		a.mu.Lock()
 		if t.gen == g {

@@ -483,6 +483,30 @@ func TestTaskReadTakesWhatIsQueued(t *testing.T) {
 	}
 }
 
+// TestTaskReaderDropsEarlierOwnership: messages queued while this process
+// owned a task before (the broker made another consumer active, then
+// this one again) are not read by the reader of the later ownership: the
+// broker delivers them again.
+func TestTaskReaderDropsEarlierOwnership(t *testing.T) {
+	b := startBroker(t)
+	const n = 10
+	produce(t, b.URL(), "periods", n)
+	one := openTasks(t, taskSource(t, b.URL(), "periods"))
+	one.waitFor("task 0", count(1))
+	a := one.a.(*taskAssigner)
+	deadline := time.Now().Add(testTimeout)
+	for len(a.tasks[0].queue.out) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d messages queued", len(a.tasks[0].queue.out), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	topic := a.tasks[0].parts[0].topic
+	a.BecameInactive(nil, topic, 0)
+	a.BecameActive(nil, topic, 0)
+	expectNoMore(t, openTask(t, one, "0"))
+}
+
 // The source's own declarations of what it shares.
 func TestSourceSplitsAndRoutes(t *testing.T) {
 	for _, tt := range []struct {
