@@ -98,7 +98,7 @@ type jsonKey struct {
 	// plain is set when the name can be matched byte for byte against a
 	// key in a message: it holds no quote, backslash or control character.
 	plain bool
-	// intScale is the power of ten plainInt multiplies by for the key's
+	// intScale is the power of ten plainNumber multiplies by for the key's
 	// single int (0) or numeric timestamp (0 or 3) field; -1 when the key
 	// is anything else.
 	intScale int
@@ -398,11 +398,7 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 	case c == '"':
 		if k.str >= 0 {
 			// A plain string read into one string field: the common case.
-			j := i + 1
-			for j < len(b) && strPlain[b[j]] {
-				j++
-			}
-			if j < len(b) && b[j] == '"' {
+			if j := plainStringEnd(b, i); j >= 0 {
 				sl := &slots[k.str]
 				sl.set, sl.null, sl.esc, sl.str = true, false, false, b[i+1:j]
 				return j + 1, true
@@ -443,8 +439,14 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 		}
 		return end, true
 	case c == '-' || c-'0' <= 9:
-		if end, ok := s.plainInt(b, i, k); ok {
-			return end, true
+		if k.intScale >= 0 {
+			// A plain whole number read into one int or numeric timestamp
+			// field: the common case.
+			if v, end, ok := plainNumber(b, i, k.intScale); ok {
+				sl := &slots[k.leaf[0]]
+				sl.set, sl.null, sl.i = true, false, v
+				return end, true
+			}
 		}
 		end, ok := lexNumber(&s.num, b, i, false)
 		if !ok {
@@ -489,15 +491,11 @@ func (s *jsonScanner) leaf(b []byte, i int, k *jsonKey) (int, bool) {
 	return s.syntax(b, i)
 }
 
-// plainInt is the fast path for the most common number: a whole number of
-// at most 15 digits, without a leading zero, read into a single int or
-// numeric timestamp field. It reports false, having changed nothing, when
-// the number or the field is anything else.
-func (s *jsonScanner) plainInt(b []byte, i int, k *jsonKey) (int, bool) {
-	scale := k.intScale
-	if scale < 0 {
-		return i, false
-	}
+// plainNumber is the fast path for the most common number: it reads the
+// number at b[i] (i < len(b)) when it is a whole number of at most 15 digits
+// without a leading zero, and returns it times 10^scale (scale 0 or 3) and
+// the offset after it; anything else is for lexNumber.
+func plainNumber(b []byte, i, scale int) (v int64, end int, ok bool) {
 	j := i
 	neg := b[j] == '-'
 	if neg {
@@ -507,7 +505,7 @@ func (s *jsonScanner) plainInt(b []byte, i int, k *jsonKey) (int, bool) {
 	v, n := leadingDigits(b, j)
 	j += n
 	if n == 0 || n > 15 || n > 1 && b[start] == '0' || j < len(b) && (b[j] == '.' || b[j]|0x20 == 'e') {
-		return i, false
+		return 0, i, false
 	}
 	if scale == 3 {
 		v *= 1000
@@ -515,9 +513,23 @@ func (s *jsonScanner) plainInt(b []byte, i int, k *jsonKey) (int, bool) {
 	if neg {
 		v = -v
 	}
-	sl := &s.row.slots[k.leaf[0]]
-	sl.set, sl.null, sl.i = true, false, v
-	return j, true
+	return v, j, true
+}
+
+// plainStringEnd returns the offset of the closing quote of the string at
+// b[i] when it holds printable ASCII only, nothing escaped, or -1.
+func plainStringEnd(b []byte, i int) int {
+	if i >= len(b) || b[i] != '"' {
+		return -1
+	}
+	j := i + 1
+	for j < len(b) && strPlain[b[j]] {
+		j++
+	}
+	if j < len(b) && b[j] == '"' {
+		return j
+	}
+	return -1
 }
 
 // setNumber stores the number n in the slot of field f.

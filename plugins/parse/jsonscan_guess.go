@@ -49,6 +49,19 @@ func plainName(name string) bool {
 	return utf8.ValidString(name)
 }
 
+// quotedAt reports whether b[i:] starts with the key's plain name written
+// as is, between quotes.
+func (k *jsonKey) quotedAt(b []byte, i int) bool {
+	if i >= len(b) || b[i] != '"' {
+		return false
+	}
+	if k.mask != 0 && len(b)-i > 8 {
+		return binary.LittleEndian.Uint64(b[i+1:])&k.mask == k.quoted
+	}
+	e := i + 1 + len(k.name)
+	return k.plain && e < len(b) && b[e] == '"' && string(b[i+1:e]) == k.name
+}
+
 // setFastPaths sets intScale, str, quoted and mask on every key of n and
 // below it.
 func (n *jsonNode) setFastPaths(fields []Field) {
@@ -81,15 +94,8 @@ func (n *jsonNode) setFastPaths(fields []Field) {
 // says (see above), and returns the index of the declared key it names
 // (-1 for an undeclared one) and the offset after its closing quote.
 func (s *jsonScanner) key(b []byte, i int, node *jsonNode, guess []int32, after int) (k, end int, ok bool) {
-	if g := guess[after]; g >= 0 {
-		gk := &node.keys[g]
-		if gk.mask != 0 && len(b)-i > 8 {
-			if binary.LittleEndian.Uint64(b[i+1:])&gk.mask == gk.quoted {
-				return int(g), i + len(gk.name) + 2, true
-			}
-		} else if e := i + 1 + len(gk.name); e < len(b) && b[e] == '"' && string(b[i+1:e]) == gk.name && gk.plain {
-			return int(g), e + 1, true
-		}
+	if g := guess[after]; g >= 0 && node.keys[g].quotedAt(b, i) {
+		return int(g), i + len(node.keys[g].name) + 2, true
 	}
 	end, esc, ok := s.stringEnd(b, i)
 	if !ok {
