@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -182,12 +183,16 @@ func (w *Writer) prepareStage(ctx context.Context, tx pgx.Tx) error {
 	if _, err := tx.Exec(ctx, createStageSQL(w.tables, w.sink.Input)); err != nil {
 		return fmt.Errorf("create table %s: %w", w.tables.stage, err)
 	}
-	// A staging table of an earlier version, whose rows are a run's
-	// without tasks, gets the task column.
-	if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text NOT NULL DEFAULT ''", w.tables.stage, colTask)); err != nil {
-		return fmt.Errorf("add column %s to %s: %w", colTask, w.tables.stage, err)
-	}
 	cols, err := describeTable(ctx, tx.Conn(), w.tables.stage)
+	if err == nil && !slices.ContainsFunc(cols, func(c tableColumn) bool { return c.name == colTask }) {
+		// A staging table of an earlier version, whose rows are a run's
+		// without tasks, gets the task column. Only then: ALTER TABLE
+		// locks out the other tasks staging into the table.
+		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text NOT NULL DEFAULT ''", w.tables.stage, colTask)); err != nil {
+			return fmt.Errorf("add column %s to %s: %w", colTask, w.tables.stage, err)
+		}
+		cols, err = describeTable(ctx, tx.Conn(), w.tables.stage)
+	}
 	if err != nil || stageFits(cols, w.sink.Input) {
 		return err
 	}
