@@ -62,7 +62,7 @@ type Source struct {
 // sourceRanges are where a source's arguments are written, name and value,
 // or the block header for those that are not.
 type sourceRanges struct {
-	block, topicsPattern, end, partitionedBy hcl.Range
+	topicsPattern, end, partitionedBy hcl.Range
 }
 
 // The metadata columns of every message (record.Schema.Meta), readable in
@@ -175,7 +175,6 @@ func buildSource(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		End:                   args.String("end"),
 		ReceiverQueueSize:     int(args.Int("receiver_queue_size")),
 		at: sourceRanges{
-			block:         args.DefRange,
 			topicsPattern: argRange(args, "topics_pattern"),
 			end:           argRange(args, "end"),
 			partitionedBy: argRange(args, "partitioned_by"),
