@@ -1,6 +1,10 @@
 package parse
 
-import "github.com/sluice-io/sluice/record"
+import (
+	"slices"
+
+	"github.com/sluice-io/sluice/record"
+)
 
 // Layouts. The messages of a stream are usually written by one program, so
 // most have the same keys in the same order, without white space:
@@ -79,13 +83,7 @@ func (s *jsonScanner) layoutLine(b []byte, in, out *record.Batch, i int) bool {
 			v.AppendNull() // an optional field the layout does not have
 		}
 	}
-	for m := 1; m < len(in.Columns); m++ {
-		out.Columns[len(fields)+m-1].AppendFrom(&in.Columns[m], i)
-	}
-	if len(in.Origins) > 0 {
-		out.Origins = append(out.Origins, in.Origins[i])
-	}
-	out.Rows++
+	finishRow(len(fields), in, out, i)
 	return true
 }
 
@@ -149,7 +147,7 @@ func (s *jsonScanner) rollBack(out *record.Batch, n, done int) bool {
 // learnLayout keeps the keys of the message the general scanner just read
 // as the layout, when they can be one.
 func (s *jsonScanner) learnLayout() {
-	if s.tried && sameKeys(s.keys, s.seen) {
+	if s.tried && slices.Equal(s.keys, s.seen) {
 		s.rest = s.plan.layoutRest // the layout is right, the messages do not fit it
 		return
 	}
@@ -169,16 +167,4 @@ func (s *jsonScanner) learnLayout() {
 		}
 		s.keys = append(s.keys, k)
 	}
-}
-
-func sameKeys(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

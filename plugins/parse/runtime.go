@@ -104,9 +104,16 @@ func (r *rowBuffer) appendRow(fields []Field, in, out *record.Batch, i int) {
 			v.AppendBool(s.b)
 		}
 	}
+	finishRow(len(fields), in, out, i)
+}
+
+// finishRow ends the row appended to the first n columns of out (the
+// fields): it appends the metadata columns and origin of row i of in, and
+// counts the row.
+func finishRow(n int, in, out *record.Batch, i int) {
 	// The metadata columns follow the payload in in, the fields in out.
 	for m := 1; m < len(in.Columns); m++ {
-		out.Columns[len(fields)+m-1].AppendFrom(&in.Columns[m], i)
+		out.Columns[n+m-1].AppendFrom(&in.Columns[m], i)
 	}
 	if len(in.Origins) > 0 {
 		out.Origins = append(out.Origins, in.Origins[i])
