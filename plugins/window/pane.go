@@ -47,16 +47,19 @@ func recentSlot(key []byte) int {
 	return int(h >> (64 - 4))
 }
 
-// group returns the group of key in p, or nil.
-func (p *pane) group(key []byte) *group {
-	i := recentSlot(key)
-	if g := p.recent[i]; g != nil && g.key == string(key) {
+// group returns the group of o.keyBuf in p, made empty if p has none; slot
+// is recentSlot of the key.
+func (o *Operator) group(p *pane, slot int) *group {
+	if g := p.recent[slot]; g != nil && g.key == string(o.keyBuf) {
 		return g
 	}
-	g := p.groups[string(key)]
-	if g != nil {
-		p.recent[i] = g
+	g := p.groups[string(o.keyBuf)]
+	if g == nil {
+		g = &group{}
+		o.initGroup(g)
+		p.groups[g.key] = g
 	}
+	p.recent[slot] = g
 	return g
 }
 
@@ -99,6 +102,8 @@ func floorDiv(a, b int64) int64 {
 func (o *Operator) addPanes(in *record.Batch, row int, t int64) (dropped bool) {
 	w := o.valve.Watermark()
 	last := floorDiv(t-o.offset, o.slide)*o.slide + o.offset // latest start <= t
+
+	slot := recentSlot(o.keyBuf) // the key's slot in every pane's recent groups
 	for s := last; s > t-o.size; s -= o.slide {
 		end := s + o.size
 		if end <= w {
@@ -114,13 +119,7 @@ func (o *Operator) addPanes(in *record.Batch, row int, t int64) (dropped bool) {
 			}
 			o.lastPane = p
 		}
-		g := p.group(o.keyBuf)
-		if g == nil {
-			g = &group{}
-			o.initGroup(g)
-			p.groups[g.key] = g
-			p.recent[recentSlot(o.keyBuf)] = g
-		}
+		g := o.group(p, slot)
 		o.add(g.states, in, row, t)
 		g.dirty = true
 	}
