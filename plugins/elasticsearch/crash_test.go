@@ -31,8 +31,9 @@ import (
 const (
 	// crashEvents is the number of input events.
 	crashEvents = 60_000
-	// crashCheckpoints is about how many checkpoints a whole run takes.
-	crashCheckpoints = 12
+	// crashCheckpoints is about how many checkpoints a whole run takes; a
+	// kill costs one to three of them, so a run sees some eight kills.
+	crashCheckpoints = 24
 	// crashMinKills is how many kills must interrupt a running process.
 	crashMinKills = 3
 )
@@ -114,8 +115,9 @@ func TestCrashIndexEqualsUninterrupted(t *testing.T) {
 	kills := 0
 	for run := 0; ; run++ {
 		p := sluicetest.Start(t, bin, "run", "--log-format", "json", file)
-		folder := filepath.Join(dir, "crash-checkpoints", "raw")
-		if !p.KillAtSomePoint(t, rng, every, func() int64 { return latestEpoch(folder) }) {
+		folders := []string{filepath.Join(dir, "crash-checkpoints", "raw"), filepath.Join(dir, "crash-checkpoints", "windows")}
+		progress := func() int64 { return latestEpoch(folders[0]) + latestEpoch(folders[1]) }
+		if !p.KillAtSomePoint(t, rng, every, progress) {
 			t.Logf("run %d ended by itself after %d kills", run, kills)
 			break
 		}

@@ -29,11 +29,12 @@ import (
 )
 
 const (
-	// crashEvents is the number of input events: enough for a dozen
+	// crashEvents is the number of input events: enough for two dozen
 	// checkpoints, whose interval is sized from the uninterrupted run.
 	crashEvents = 200_000
-	// crashCheckpoints is about how many checkpoints a whole run takes.
-	crashCheckpoints = 12
+	// crashCheckpoints is about how many checkpoints a whole run takes; a
+	// kill costs one to three of them, so a run sees some eight kills.
+	crashCheckpoints = 24
 	// crashMinKills is how many kills must interrupt a running process.
 	crashMinKills = 3
 )
