@@ -28,7 +28,7 @@ type Kind string
 const (
 	KindSource     Kind = "source"      // yields records (or raw bytes) from outside
 	KindParse      Kind = "parse"       // turns raw bytes into typed records
-	KindStage      Kind = "stage"       // filter, map and window stages
+	KindStage      Kind = "stage"       // filter, map, window and repartition stages
 	KindSink       Kind = "sink"        // receives the output of the last stage
 	KindDeadLetter Kind = "dead_letter" // receives records that could not be processed
 )
@@ -40,7 +40,8 @@ var Kinds = []Kind{KindSource, KindParse, KindStage, KindSink, KindDeadLetter}
 type Plugin struct {
 	Kind Kind
 	// Block is the HCL block type the plugin is written as: "source",
-	// "parse", "filter", "map", "window", "sink" or "dead_letter".
+	// "parse", "filter", "map", "window", "repartition", "sink" or
+	// "dead_letter".
 	Block string
 	// Name is the block's first label (`source "file"` has Name "file").
 	// For stages written without a label (filter, map) it equals Block.
@@ -131,7 +132,7 @@ func BlockKind(block string) Kind {
 		return KindSource
 	case "parse":
 		return KindParse
-	case "filter", "map", "window":
+	case "filter", "map", "window", "repartition":
 		return KindStage
 	case "sink":
 		return KindSink
@@ -142,7 +143,7 @@ func BlockKind(block string) Kind {
 }
 
 // BlockTypes lists the block types a pipeline body may hold.
-var BlockTypes = []string{"source", "parse", "filter", "map", "window", "sink", "dead_letter"}
+var BlockTypes = []string{"source", "parse", "filter", "map", "window", "repartition", "sink", "dead_letter"}
 
 // Environment is a set of registered plugins. It is safe for concurrent use.
 type Environment struct {
