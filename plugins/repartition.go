@@ -98,3 +98,10 @@ type InputEnder interface {
 type TaskCounter interface {
 	Tasks() int
 }
+
+// Watermarked is implemented by an event-time stage (EventTimed) that
+// computes its watermark from its records: Watermarking returns its delay
+// and idle timeout, which a publisher before it applies in its place.
+type Watermarked interface {
+	Watermarking() eventtime.ValveConfig
+}

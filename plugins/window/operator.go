@@ -87,7 +87,8 @@ type Operator struct {
 	closing []closing
 	strBuf  []byte
 
-	procW int64 // processing time: the latest now given (eventtime.NoWatermark before any)
+	procW  int64 // processing time: the latest now given (eventtime.NoWatermark before any)
+	follow bool  // the watermark comes from AdvanceTo only (Follow)
 
 	open  int // open (window, group) states
 	stats OperatorStats
@@ -262,7 +263,7 @@ func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late,
 			continue
 		}
 		p := 0
-		if len(in.Origins) > 0 {
+		if len(in.Origins) > 0 && !o.follow {
 			p = int(in.Origins[row].Partition)
 			if p < 0 {
 				return fmt.Errorf("window: row %d has negative partition %d", row, p)
@@ -283,6 +284,9 @@ func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late,
 			if late != nil {
 				late(row, o.lateReason(t))
 			}
+		}
+		if o.follow {
+			continue
 		}
 		o.valve.Observe(p, t)
 		if w, changed := o.valve.Advance(now); changed {
