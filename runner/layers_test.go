@@ -84,8 +84,8 @@ func forbidden(pkg, dep string) string {
 		return "the data model and event time are the bottom layer"
 	case pkg == "schema" && dep != "record":
 		return "argument declarations depend on nothing but the data model"
-	case pkg == "plugins" && dep != "record" && dep != "schema":
-		return "the plugin API depends only on the data model and declarations"
+	case pkg == "plugins" && dep != "record" && dep != "schema" && dep != "eventtime":
+		return "the plugin API depends only on the data model, event time and declarations"
 	case under(pkg, "internal") && concretePlugin && !under(pkg, "internal/produce"):
 		return "libraries under internal/ are below the plugins"
 	}

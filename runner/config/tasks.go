@@ -79,7 +79,21 @@ func TaskRefusals(p *Pipeline) hcl.Diagnostics {
 	if len(p.Chain) == 0 || p.Chain[0].Component == nil {
 		return nil
 	}
-	src := p.Chain[0]
+	var diags hcl.Diagnostics
+	chain := p.Chain
+	if at := RepartitionAt(p); at > 0 {
+		// The windows after the shuffle are checked against its key,
+		// those before it (none may be) against the source's routing.
+		diags = repartitionRefusals(p, at)
+		chain = p.Chain[:at]
+	}
+	return append(diags, sourceTaskRefusals(p, chain)...)
+}
+
+// sourceTaskRefusals returns why the stages of chain (p's chain up to its
+// repartition block) cannot run as tasks of p's source partitions.
+func sourceTaskRefusals(p *Pipeline, chain []*Stage) hcl.Diagnostics {
+	src := chain[0]
 	ok, at := splits(p)
 	if !ok {
 		if p.Instances > 1 {
@@ -103,7 +117,7 @@ func TaskRefusals(p *Pipeline) hcl.Diagnostics {
 		routed, routedAt = kr.PartitionedBy()
 	}
 	first := true
-	for _, s := range p.Chain[1:] {
+	for _, s := range chain[1:] {
 		if _, ok := s.Component.(plugins.OperatorStarter); !ok {
 			if first {
 				var d *hcl.Diagnostic
