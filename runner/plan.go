@@ -27,15 +27,26 @@ type plan struct {
 	procTime    bool                     // the first window places records at their batch's processing time
 	checkpoint  *config.Checkpoint       // what the run takes checkpoints with; nil: none
 	task        string                   // the task the run is for (runTasks); "" for the whole pipeline
+	half        string                   // halfBefore or halfAfter a repartition block; "" for the whole pipeline
 }
+
+// The halves of a pipeline split by a repartition block (runShuffle).
+const (
+	halfBefore = "before" // the source and the stages before the block, writing to its publisher
+	halfAfter  = "after"  // the block's topic, as tasks, and the stages after it
+)
 
 // stateName names the run's folder in the checkpoint store, its lease and
 // its checkpoints: the pipeline's name, or PIPELINE/tasks/TASK for a task.
 func (pl *plan) stateName() string {
-	if pl.task == "" {
-		return pl.name
+	name := pl.name
+	if pl.half != "" {
+		name += "/" + pl.half
 	}
-	return pl.name + "/tasks/" + pl.task
+	if pl.task == "" {
+		return name
+	}
+	return name + "/tasks/" + pl.task
 }
 
 // runtime is what a plugin block titled title of pl sees of the run.
@@ -46,10 +57,14 @@ func (pl *plan) runtime(log *slog.Logger, title string, now func() time.Time) *p
 // liveName names the run in metrics, the status and the dashboard: the
 // pipeline's name, or PIPELINE/TASK for a task.
 func (pl *plan) liveName() string {
-	if pl.task == "" {
-		return pl.name
+	name := pl.name
+	if pl.half != "" {
+		name += "/" + pl.half
 	}
-	return pl.name + "/" + pl.task
+	if pl.task == "" {
+		return name
+	}
+	return name + "/" + pl.task
 }
 
 // stage is one processing stage of a plan.
@@ -69,18 +84,37 @@ type sinkPlan struct {
 }
 
 // newPlan checks that every plugin of p can run and applies the overrides
-// of opts (sluice test replaces the source and the sinks).
+// of opts (sluice test replaces the source and the sinks). A repartition
+// block is then a stage that hands its input on: the plan is of the whole
+// pipeline in one process (sluice test), which gives the results of the
+// shuffled one.
 func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
-	pl := &plan{name: p.Name, eventCol: -1}
+	return newHalfPlan(p, opts, "")
+}
+
+// newHalfPlan plans p, or one half of it (halfBefore, halfAfter) when
+// half is not "". The half after has no source yet: its tasks open one.
+func newHalfPlan(p *config.Pipeline, opts *Options, half string) (*plan, error) {
+	pl := &plan{name: p.Name, eventCol: -1, half: half}
 	var err error
 	if pl.source, err = sourceOpener(p, opts); err != nil {
 		return nil, err
 	}
 	src := p.Chain[0]
 	pl.sourceTitle, pl.sourceOut = src.Title(), src.Output
-	for _, s := range p.Chain[1:] {
+	chain := p.Chain[1:]
+	if at := config.RepartitionAt(p); half == halfBefore {
+		chain = p.Chain[1:at]
+	} else if half == halfAfter {
+		pl.source, pl.sourceTitle, pl.sourceOut = nil, p.Chain[at].Title(), p.Chain[at].Output
+		chain = p.Chain[at+1:]
+	}
+	for _, s := range chain {
 		if err := runnableOrRefused(p, s); err != nil {
 			return nil, err
+		}
+		if _, ok := s.Component.(plugins.Repartitioner); ok && s.Plugin.Block == "repartition" {
+			continue // the whole pipeline in one process: records go on
 		}
 		st := stage{title: s.Title(), out: s.Output}
 		switch c := s.Component.(type) {
@@ -114,7 +148,13 @@ func newPlan(p *config.Pipeline, opts *Options) (*plan, error) {
 			pl.pre = append(pl.pre, st)
 		}
 	}
+	if half == halfBefore {
+		pl.sinks = append(pl.sinks, publisherSink(p))
+	}
 	for _, s := range p.Sinks {
+		if half == halfBefore {
+			break // the half after writes them
+		}
 		sp := sinkPlan{title: s.Title()}
 		if opts.Sink != nil {
 			sp.opener = opts.Sink(s)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"strings"
 	"sync"
 
@@ -21,12 +22,18 @@ import (
 // counters. Canceling ctx is a clean stop: Run then returns a nil error.
 func Run(ctx context.Context, p *config.Pipeline, opts Options) (Stats, error) {
 	opts.withDefaults()
+	if opts.Source == nil && config.RepartitionAt(p) > 0 {
+		if _, err := newHalfPlan(p, &opts, halfAfter); err != nil {
+			return Stats{}, err
+		}
+		return runShuffle(ctx, p, opts)
+	}
 	pl, err := newPlan(p, &opts)
 	if err != nil {
 		return Stats{}, err
 	}
 	if opts.Source == nil && config.RunsAsTasks(p) {
-		return runTasks(ctx, p, pl, opts)
+		return runTasks(ctx, p, opts)
 	}
 	return runPlan(ctx, pl, opts)
 }
@@ -90,6 +97,7 @@ type envelope struct {
 	filtered int
 	fatal    error        // a parse error with on_error = "fail"
 	counts   []stageCount // per stateless stage, for the live view
+	wm       int64        // the watermark after the batch, from a plugins.MarkedReader
 }
 
 // rejected is a row a stage could not process.
@@ -261,16 +269,26 @@ func (r *run) newEnvelope() *envelope {
 // ctx is canceled or the run aborts.
 func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *envelope) {
 	var seq uint64
+	marked, _ := r.reader.(plugins.MarkedReader)
+	wm := int64(math.MinInt64)
+	var env *envelope // kept for the next Read when one returned nothing
 	for {
-		var env *envelope
-		select {
-		case env = <-free:
-		case <-ctx.Done():
-			return
+		if env == nil {
+			select {
+			case env = <-free:
+			case <-ctx.Done():
+				return
+			}
 		}
 		env.raw.Reset()
 		err := r.reader.Read(ctx, env.raw, r.opts.BatchSize)
-		if env.raw.Rows > 0 {
+		rose := false
+		if marked != nil {
+			// A batch that only raised the watermark still goes on.
+			env.wm = marked.Watermark()
+			rose, wm = env.wm > wm, max(wm, env.wm)
+		}
+		if env.raw.Rows > 0 || rose {
 			r.live.source.records.Add(int64(env.raw.Rows))
 			if env.raw.Schema.Raw {
 				r.live.source.bytes.Add(int64(len(env.raw.Columns[0].Bytes)))
@@ -278,6 +296,7 @@ func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *enve
 			env.seq = seq
 			seq++
 			work <- env
+			env = nil
 		}
 		switch {
 		case err == nil:

@@ -47,6 +47,11 @@ type scheduler struct {
 	// ackOnCommit holds acknowledgements back until the transactional
 	// sinks committed (a run without checkpoints but with such a sink).
 	ackOnCommit bool
+	// follower is the first window when it follows the watermark the
+	// source's batches carry (plugins.MarkedReader), and followed the
+	// last watermark it was given.
+	follower plugins.WatermarkFollower
+	followed int64
 }
 
 func newScheduler(r *run, inflight int) (*scheduler, error) {
@@ -60,6 +65,11 @@ func newScheduler(r *run, inflight int) (*scheduler, error) {
 			var err error
 			if op, err = st.operator.StartOperator(partitions, now); err != nil {
 				return nil, err
+			}
+			if len(s.ops) == 0 {
+				if err := s.follow(st, op); err != nil {
+					return nil, err
+				}
 			}
 			partitions = 1 // the stages after a window read one ordered stream
 		}
@@ -190,6 +200,9 @@ func (s *scheduler) handle(env *envelope) error {
 	}
 	s.now = s.clock()
 	if err := s.push(0, env.out, env); err != nil {
+		return err
+	}
+	if err := s.advanceFollower(env.wm); err != nil {
 		return err
 	}
 	if err := s.dead.flush(); err != nil {
@@ -360,6 +373,9 @@ func (s *scheduler) finishInput() error {
 		}
 	}
 	if err := s.dead.flush(); err != nil {
+		return err
+	}
+	if err := s.r.endInput(); err != nil {
 		return err
 	}
 	if s.ckpt != nil {

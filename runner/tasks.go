@@ -37,9 +37,12 @@ type taskRun struct {
 	regained bool // gained back while it was stopping: run it again once it ended
 }
 
-// taskSet is the tasks this process runs for one pipeline.
+// taskSet is the tasks this process runs for one pipeline (or one half
+// of it).
 type taskSet struct {
-	p       *config.Pipeline
+	name    string                // the pipeline's
+	title   string                // the splitting block's, for messages
+	newPlan func() (*plan, error) // plans one task's run
 	opts    Options
 	log     *slog.Logger
 	asg     plugins.TaskAssigner
@@ -48,23 +51,43 @@ type taskSet struct {
 	total   Stats
 }
 
-// runTasks runs p, planned as pl, as tasks until ctx is canceled (a clean stop: every task
-// takes its last checkpoint) or a task fails (every other task is stopped
-// and the error returned). The returned Stats add up those of every task
-// run in this process.
-func runTasks(ctx context.Context, p *config.Pipeline, pl *plan, opts Options) (Stats, error) {
-	splitter := p.Chain[0].Component.(plugins.TaskSplitter)
-	log := opts.Logger.With("pipeline", p.Name)
-	asg, err := splitter.OpenTasks(ctx, pl.runtime(log, pl.sourceTitle, opts.Clock.Now))
+// runTasks runs p as tasks of its source's partitions until ctx is
+// canceled (a clean stop: every task takes its last checkpoint) or a task
+// fails (every other task is stopped and the error returned). The returned
+// Stats add up those of every task run in this process.
+func runTasks(ctx context.Context, p *config.Pipeline, opts Options) (Stats, error) {
+	plan := func() (*plan, error) { return newPlan(p, &opts) }
+	return runTaskSet(ctx, p.Name, p.Chain[0].Component.(plugins.TaskSplitter), p.Chain[0].Title(), plan, opts)
+}
+
+// runTaskSet runs the tasks splitter assigns to this process, each as a
+// run of a plan newPlan makes, as runTasks describes.
+func runTaskSet(ctx context.Context, name string, splitter plugins.TaskSplitter, title string, newPlan func() (*plan, error), opts Options) (Stats, error) {
+	return runTaskSetWith(ctx, name, splitter, title, newPlan, nil, opts)
+}
+
+// runTaskSetWith is runTaskSet calling opened, when not nil, with the
+// assigner before the first task starts.
+func runTaskSetWith(ctx context.Context, name string, splitter plugins.TaskSplitter, title string, newPlan func() (*plan, error), opened func(plugins.TaskAssigner), opts Options) (Stats, error) {
+	log := opts.Logger.With("pipeline", name)
+	pl, err := newPlan()
 	if err != nil {
-		return Stats{}, stoppedOr(ctx, fmt.Errorf("pipeline %q: %s: %w", p.Name, p.Chain[0].Title(), err))
+		return Stats{}, err
 	}
-	ts := &taskSet{p: p, opts: opts, log: log, asg: asg, running: map[string]*taskRun{}, ends: make(chan taskEnd)}
-	log.Info("running as tasks: this process runs the partitions the broker assigns to it")
+	rt := pl.runtime(log, title, opts.Clock.Now)
+	asg, err := splitter.OpenTasks(ctx, rt)
+	if err != nil {
+		return Stats{}, stoppedOr(ctx, fmt.Errorf("pipeline %q: %s: %w", name, title, err))
+	}
+	if opened != nil {
+		opened(asg)
+	}
+	ts := &taskSet{name: name, title: title, newPlan: newPlan, opts: opts, log: log, asg: asg, running: map[string]*taskRun{}, ends: make(chan taskEnd)}
+	log.Info("running as tasks: this process runs the partitions the broker assigns to it", "block", title)
 	err = ts.loop(ctx)
 	ts.stopAll()
 	if cerr := asg.Close(); cerr != nil && err == nil {
-		err = fmt.Errorf("pipeline %q: %s: closing: %w", p.Name, p.Chain[0].Title(), cerr)
+		err = fmt.Errorf("pipeline %q: %s: closing: %w", name, title, cerr)
 	}
 	return ts.total, err
 }
@@ -100,7 +123,7 @@ func (ts *taskSet) loop(ctx context.Context) error {
 				return nil
 			}
 			if !errors.Is(err, io.EOF) {
-				return fmt.Errorf("pipeline %q: %s: %w", ts.p.Name, ts.p.Chain[0].Title(), err)
+				return fmt.Errorf("pipeline %q: %s: %w", ts.name, ts.title, err)
 			}
 			// No task changes any more: the tasks run to the end of
 			// their input, or until ctx ends.
@@ -191,7 +214,7 @@ func (ts *taskSet) stopAll() {
 // runTask runs one task: a plan of its own (stateless stages may keep
 // per-stream state), reading the task's partition only.
 func (ts *taskSet) runTask(ctx context.Context, task string) (Stats, error) {
-	pl, err := newPlan(ts.p, &ts.opts)
+	pl, err := ts.newPlan()
 	if err != nil {
 		return Stats{}, err
 	}

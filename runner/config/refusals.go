@@ -61,7 +61,8 @@ func Runnable(s *Stage) bool {
 	case plugins.KindParse, plugins.KindStage:
 		_, transform := s.Component.(plugins.Transformer)
 		_, operator := s.Component.(plugins.OperatorStarter)
-		ok = transform || operator
+		_, shuffle := s.Component.(plugins.Repartitioner)
+		ok = transform || operator || shuffle && s.Plugin.Block == "repartition"
 	case plugins.KindSink:
 		_, ok = s.Component.(plugins.SinkOpener)
 	case plugins.KindDeadLetter:

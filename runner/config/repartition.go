@@ -45,6 +45,11 @@ func repartitionRefusals(p *Pipeline, at int) hcl.Diagnostics {
 		}
 	}
 	key, keyAt := rp.Component.(plugins.Repartitioner).RepartitionKey()
+	if w := firstWindow(p.Chain[at+1:]); w != nil {
+		if d := eventTimeCrosses(rp, w, p.Chain[at+1:]); d != nil {
+			diags = append(diags, d)
+		}
+	}
 	for _, s := range p.Chain[at+1:] {
 		if s.Plugin.Block == "repartition" {
 			diags = append(diags, &hcl.Diagnostic{
@@ -105,6 +110,51 @@ func groupMissesKey(p *Pipeline, rp, s *Stage, group, key []string, keyAt hcl.Ra
 		Detail: fmt.Sprintf("%s in pipeline %q routes records by key = [%s] (%s), and each task after it keeps %s's state for the keys of its own partition only, but group_by misses %s. "+
 			"Group by every key field, or repartition by fewer fields (a subset of group_by).",
 			rp.Title(), p.Name, quoteList(key), keyAt, s.Title(), quoteList(missing)),
+		Subject: subject.Ptr(),
+	}
+}
+
+// firstWindow returns the first stateful stage of chain, or nil.
+func firstWindow(chain []*Stage) *Stage {
+	for _, s := range chain {
+		if _, ok := s.Component.(plugins.OperatorStarter); ok {
+			return s
+		}
+	}
+	return nil
+}
+
+// eventTimeCrosses returns the error of the first window w after the
+// repartition block rp when its event time is not a field of rp's input
+// that reaches w unchanged: the publishers before the shuffle compute the
+// watermark from that field.
+func eventTimeCrosses(rp, w *Stage, after []*Stage) *hcl.Diagnostic {
+	et, ok := w.Component.(plugins.EventTimed)
+	if !ok || et.EventTimeColumn() == plugins.ProcessingTime || et.EventTimeColumn() == "" {
+		return nil
+	}
+	col := et.EventTimeColumn()
+	_, _, found := rp.Input.Find(col)
+	for _, s := range after {
+		if s == w {
+			break
+		}
+		if fw, ok := s.Component.(plugins.FieldWriter); ok && slices.Contains(fw.WrittenFields(), col) {
+			found = false
+		}
+	}
+	if found {
+		return nil
+	}
+	subject := w.DefRange
+	if a := w.Args.Attr("event_time"); a != nil {
+		subject = a.Range
+	}
+	return &hcl.Diagnostic{
+		Severity: hcl.DiagError,
+		Summary:  "Event time made after a repartition",
+		Detail: fmt.Sprintf("%s places records by %q, which is not a field of the records %s publishes, or is changed after it. The publishers before the shuffle compute the watermark from that field: make it before the repartition block.",
+			w.Title(), col, rp.Title()),
 		Subject: subject.Ptr(),
 	}
 }
