@@ -105,3 +105,17 @@ type TaskCounter interface {
 type Watermarked interface {
 	Watermarking() eventtime.ValveConfig
 }
+
+// Combinable is implemented by a window that can combine before a shuffle
+// (Flink's local-global aggregation): Combiner returns the stage that
+// replaces it in the half before — it emits partial rows (the window, the
+// group values, each aggregate's state) per source partition when that
+// partition's watermark passes a window's end — and the window that
+// merges them in the half after, which must follow its input's watermark.
+// ok is false when merging would not give exactly the window's results.
+// The combiner's Operator reports its watermark by Watermark and whether
+// every partition is idle by OperatorReporter.Partitions; its rows carry
+// their source partition in record.Origin.
+type Combinable interface {
+	Combiner() (local, global OperatorStarter, ok bool)
+}

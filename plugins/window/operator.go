@@ -89,6 +89,10 @@ type Operator struct {
 
 	procW  int64 // processing time: the latest now given (eventtime.NoWatermark before any)
 	follow bool  // the watermark comes from AdvanceTo only (Follow)
+	// single: every row is of partition 0 whatever its origin (a
+	// combiner's per-partition operator); partial: closing windows emit
+	// partial rows (emitPartial); merging: Process merges partial rows.
+	single, partial, merging bool
 
 	open  int // open (window, group) states
 	stats OperatorStats
@@ -231,6 +235,9 @@ func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late,
 	if o.valve.Finished() {
 		return errors.New("window: Process after Finish")
 	}
+	if o.merging {
+		return o.processPartials(in, out, late, bad)
+	}
 	if err := o.bind(in.Schema); err != nil {
 		return err
 	}
@@ -263,7 +270,7 @@ func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late,
 			continue
 		}
 		p := 0
-		if len(in.Origins) > 0 && !o.follow {
+		if len(in.Origins) > 0 && !o.follow && !o.single {
 			p = int(in.Origins[row].Partition)
 			if p < 0 {
 				return fmt.Errorf("window: row %d has negative partition %d", row, p)

@@ -343,6 +343,10 @@ func readUint64(b string) uint64 {
 // A window keeping records emits one row per kept record instead: the
 // window, then the record's fields.
 func (o *Operator) emit(out *record.Batch, start, end int64, key string, states []agg.State, final bool) {
+	if o.partial {
+		o.emitPartial(out, start, end, key, states)
+		return
+	}
 	if o.w.Keep != nil && o.w.Keep.Arg != nil {
 		for _, r := range states[0].Ties() {
 			out.Columns[0].AppendInt(start)
