@@ -8,8 +8,9 @@
 // is no replication, no retention or TTL (entries are kept forever), no
 // authorization, no schema registry, no transactions, no chunking support
 // beyond forwarding chunks as ordinary entries, no broker-side compaction,
-// no admin HTTP API, no multi-broker lookup (every LOOKUP answers "connect
-// to me"), and no rate or size limits beyond a 5 MB maximum message size.
+// only a sliver of the admin HTTP API (below), no multi-broker lookup
+// (every LOOKUP answers "connect to me"), and no rate or size limits
+// beyond a 5 MB maximum message size.
 //
 // Implemented (and tested with pulsar-client-go v0.21.0):
 //
@@ -64,6 +65,23 @@
 //     (batch index of a batched last entry; entry -1 for an empty topic).
 //     SEEK by message id and by publish time, followed by CLOSE_CONSUMER so
 //     the client subscribes again.
+//   - Admin HTTP API (Broker.AdminURL, its own listener on the broker's
+//     host): PUT …/{topic}/partitions creates a partitioned topic (204, 409
+//     when the topic exists in any form, 400 for a bad count), GET
+//     …/{topic}/partitions answers {"partitions":N} (404 when missing),
+//     POST …/{topic}/deduplication accepts true or false and changes
+//     nothing: this broker always deduplicates. Paths are
+//     /admin/v2/{persistent|non-persistent}/{tenant}/{namespace}/{topic}/…;
+//     a Bearer token is judged by Options.Authenticate as method "token";
+//     with TLS the API speaks HTTPS.
+//   - Deduplication of batches follows Pulsar: a SEND carries sequence_id
+//     and, optionally, highest_sequence_id; it is a duplicate when
+//     sequence_id is not above the producer name's last one, and otherwise
+//     the last one becomes highest_sequence_id (sequence_id without it).
+//     pulsar-client-go v0.21.0 never sets highest_sequence_id, so after a
+//     batch of its the last sequence id is the batch's first: resending
+//     the batch's later messages alone is not recognized as a duplicate,
+//     with this broker as with Pulsar.
 //   - Fault hooks: DropConnections, UnloadTopic, DelayReceipts,
 //     DropReceipts; inspection with Stats.
 //   - TLS (Options.TLSConfig): the listener speaks TLS, URL is

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,6 +59,9 @@ type Broker struct {
 	authenticate func(AuthRequest) error
 	dataDir      string
 	unlock       func() // releases the data directory
+	tlsConfig    *tls.Config
+	admin        *http.Server // the admin API (admin.go)
+	adminURL     string
 
 	mu          sync.Mutex
 	closing     bool
@@ -116,8 +120,17 @@ func Start(opts Options) (*Broker, error) {
 		ln = tls.NewListener(ln, opts.TLSConfig.Clone())
 		b.url = "pulsar+ssl://" + ln.Addr().String()
 		b.tls = true
+		b.tlsConfig = opts.TLSConfig.Clone()
 	}
 	b.ln = ln
+	host, _, _ := net.SplitHostPort(ln.Addr().String())
+	if err := b.startAdmin(host, b.tls); err != nil {
+		ln.Close()
+		if b.dataDir != "" {
+			b.closeStore()
+		}
+		return nil, err
+	}
 	b.wg.Add(1)
 	go b.acceptLoop()
 	return b, nil
@@ -169,6 +182,7 @@ func (b *Broker) Close() error {
 	b.mu.Unlock()
 	defer close(b.closed)
 	err := b.ln.Close()
+	b.admin.Close()
 	b.DropConnections()
 	b.wg.Wait()
 	if b.dataDir != "" {
