@@ -356,6 +356,36 @@ func (a *taskAssigner) Next(ctx context.Context) (plugins.TaskChange, error) {
 // Read returns only when ctx is canceled (or the reader closed): the
 // messages it did not return go to the task's next owner.
 func (a *taskAssigner) OpenTask(ctx context.Context, rt *plugins.Runtime, name string) (plugins.Reader, error) {
+	c, err := a.claim(name)
+	if err != nil {
+		return nil, err
+	}
+	r := a.src.newReader(ctx, rt, a.client)
+	r.consumer, r.ch, r.probe, r.lost, r.periods, r.release = a.consumer, c.ch, a.probe, c.lost, c.periods, c.release
+	for _, p := range c.task.parts {
+		r.partition(p.topic)
+	}
+	r.partitions, r.opened = len(c.task.parts), true
+	return r, nil
+}
+
+// taskClaim is what the reader of one ownership of a task reads: the
+// task's queue, a channel closed when the task is lost, the periods of its
+// partitions (see taskPartition) and release, which detaches the reader.
+type taskClaim struct {
+	task    *task
+	ch      <-chan pulsarapi.ConsumerMessage
+	lost    <-chan struct{}
+	periods []uint64
+	release func() error
+}
+
+// claim checks that the task named name exists and has no open reader,
+// and returns its current ownership for a reader (OpenTask's and the
+// repartition block's readers share it). A task lost again before the
+// runner saw it gets a claim whose lost channel is closed and that owns no
+// period, so that its reader reads nothing until it is canceled.
+func (a *taskAssigner) claim(name string) (*taskClaim, error) {
 	i, err := strconv.Atoi(name)
 	if err != nil || i < 0 || i >= len(a.tasks) || strconv.Itoa(i) != name {
 		return nil, fmt.Errorf("no task %q: the tasks of %s are 0 to %d", name, a.src.topicsText(), len(a.tasks)-1)
@@ -371,17 +401,12 @@ func (a *taskAssigner) OpenTask(ctx context.Context, rt *plugins.Runtime, name s
 	}
 	g := t.gen
 	if g == nil {
-		// Lost again before the runner saw it: a reader that reads
-		// nothing (no period is its), until the runner sees the loss
-		// and cancels it.
 		g = &taskGen{periods: []uint64{}, lost: make(chan struct{})}
 		close(g.lost)
 	} else {
 		t.reader = true
 	}
-	r := a.src.newReader(ctx, rt, a.client)
-	r.consumer, r.ch, r.probe, r.lost, r.periods = a.consumer, t.queue.out, a.probe, g.lost, g.periods
-	r.release = func() error {
+	release := func() error {
 		a.mu.Lock()
 		if t.gen == g {
 			t.reader = false
@@ -389,12 +414,14 @@ func (a *taskAssigner) OpenTask(ctx context.Context, rt *plugins.Runtime, name s
 		a.mu.Unlock()
 		return nil
 	}
-	for _, p := range t.parts {
-		r.partition(p.topic)
-	}
-	r.partitions, r.opened = len(t.parts), true
-	return r, nil
+	return &taskClaim{task: t, ch: t.queue.out, lost: g.lost, periods: g.periods, release: release}, nil
 }
+
+var _ plugins.TaskCounter = (*taskAssigner)(nil)
+
+// Tasks returns the number of tasks in all processes: the partitions of
+// each topic.
+func (a *taskAssigner) Tasks() int { return len(a.tasks) }
 
 // Close closes the consumer and the client; the subscription stays, and
 // the broker hands this process's partitions to the other consumers. Next
