@@ -56,6 +56,30 @@ type Marks struct {
 	// it runs as one): a task after the block follows the least watermark
 	// of that many publishers.
 	Tasks int
+	// Given is true when the stage before the publisher computes the
+	// watermark (a combiner, see Combinable): the runner then hands it
+	// over through WatermarkWriter, and EventTime is "".
+	Given bool
+}
+
+// WatermarkWriter is implemented by a publisher: when Marks.Given, the
+// runner calls SetWatermark, from the goroutine that calls Write, after
+// the rows the watermark covers were written and whenever it rises or the
+// idleness changes; the publisher sends it in its markers. idle is true
+// when every source partition of the task is idle.
+type WatermarkWriter interface {
+	SetWatermark(w int64, idle bool)
+}
+
+// CrossingRepartitioner is implemented by a Repartitioner whose topic can
+// carry rows of another schema than the block's input (the partial rows of
+// a combiner): Crossing returns the same block publishing and reading
+// rows of schema, which its Output then returns.
+type CrossingRepartitioner interface {
+	Crossing(schema record.Schema) Repartitioner
+	// Combines reports whether the block lets the window after it
+	// combine before the shuffle (its configuration may forbid it).
+	Combines() bool
 }
 
 // MarkedReader is implemented by a Reader whose input carries its

@@ -55,3 +55,40 @@ func (r *run) endInput() error {
 	}
 	return nil
 }
+
+// handedWatermark is the watermark a combiner computed, as handed to the
+// publisher after it.
+type handedWatermark struct {
+	w     int64
+	idle  bool
+	given bool
+	parts []plugins.PartitionStatus
+}
+
+// handWatermark gives the publisher of the half before a repartition the
+// watermark of the combiner before it, when it changed: the rows it covers
+// were written already.
+func (s *scheduler) handWatermark() {
+	if !s.r.plan.handsWatermark || len(s.ops) == 0 || len(s.r.sinks) == 0 {
+		return
+	}
+	ww, ok := s.r.sinks[0].(plugins.WatermarkWriter)
+	if !ok {
+		return // refused when the run opened
+	}
+	h := &s.handed
+	op := s.ops[0]
+	w, idle := op.Watermark(), false
+	if rep, ok := op.(plugins.OperatorReporter); ok {
+		h.parts = rep.Partitions(h.parts[:0], s.now)
+		idle = len(h.parts) > 0
+		for _, p := range h.parts {
+			idle = idle && p.Idle
+		}
+	}
+	if h.given && w == h.w && idle == h.idle {
+		return
+	}
+	h.w, h.idle, h.given = w, idle, true
+	ww.SetWatermark(w, idle)
+}

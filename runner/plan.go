@@ -28,6 +28,9 @@ type plan struct {
 	checkpoint  *config.Checkpoint       // what the run takes checkpoints with; nil: none
 	task        string                   // the task the run is for (runTasks); "" for the whole pipeline
 	half        string                   // halfBefore or halfAfter a repartition block; "" for the whole pipeline
+	// handsWatermark: the first window (a combiner) computes the
+	// watermark the publisher, the one sink, sends (plugins.Marks.Given).
+	handsWatermark bool
 }
 
 // The halves of a pipeline split by a repartition block (runShuffle).
@@ -103,76 +106,39 @@ func newHalfPlan(p *config.Pipeline, opts *Options, half string) (*plan, error) 
 	src := p.Chain[0]
 	pl.sourceTitle, pl.sourceOut = src.Title(), src.Output
 	chain := p.Chain[1:]
-	if at := config.RepartitionAt(p); half == halfBefore {
-		chain = p.Chain[1:at]
-	} else if half == halfAfter {
-		pl.source, pl.sourceTitle, pl.sourceOut = nil, p.Chain[at].Title(), p.Chain[at].Output
-		chain = p.Chain[at+1:]
+	var sh *shuffle
+	if half != "" {
+		sh = newShuffle(p)
+	}
+	switch half {
+	case halfBefore:
+		chain = p.Chain[1:sh.at]
+	case halfAfter:
+		pl.source, pl.sourceTitle, pl.sourceOut = nil, sh.title, sh.crossing
+		chain = p.Chain[sh.at+1:]
+		if sh.local != nil {
+			// The window merges the partial rows of the combiners.
+			pl.addStage(stage{title: sh.window.Title(), operator: sh.global, out: sh.window.Output, lateDead: lateDead(sh.global)}, sh.global, sh.crossing)
+			chain = chain[1:]
+		}
 	}
 	for _, s := range chain {
-		if err := runnableOrRefused(p, s); err != nil {
+		if err := pl.addChainStage(p, s); err != nil {
 			return nil, err
-		}
-		if _, ok := s.Component.(plugins.Repartitioner); ok && s.Plugin.Block == "repartition" {
-			continue // the whole pipeline in one process: records go on
-		}
-		st := stage{title: s.Title(), out: s.Output}
-		switch c := s.Component.(type) {
-		case plugins.OperatorStarter:
-			st.operator = c
-			if lr, ok := c.(plugins.LateRouter); ok {
-				st.lateDead = lr.LateToDeadLetter()
-			}
-		case plugins.Transformer:
-			st.transform = c
-			st.filter = s.Plugin.Block == "filter"
-			if pp, ok := c.(plugins.ErrorPolicy); ok {
-				st.onError = pp.ErrorPolicy()
-			}
-			if sq, ok := c.(plugins.Sequential); ok {
-				var inOrder bool
-				st.transform, inOrder = sq.StartStream()
-				pl.inOrder = pl.inOrder || inOrder
-			}
-		default:
-			return nil, refuse(p.Name, config.NotSupported(s))
-		}
-		if st.operator != nil && len(pl.post) == 0 {
-			col := eventTimeOf(s.Component)
-			pl.eventCol, _, _ = s.Input.Find(col)
-			pl.procTime = col == plugins.ProcessingTime
-		}
-		if st.operator != nil || len(pl.post) > 0 {
-			pl.post = append(pl.post, st)
-		} else {
-			pl.pre = append(pl.pre, st)
 		}
 	}
 	if half == halfBefore {
-		pl.sinks = append(pl.sinks, publisherSink(p))
+		if sh.local != nil {
+			// The combiner stands in for the window after the shuffle.
+			pl.addStage(stage{title: sh.window.Title(), operator: sh.local, out: sh.local.Output(), lateDead: lateDead(sh.local)}, sh.local, sh.window.Input)
+			pl.handsWatermark = true
+		}
+		pl.sinks = append(pl.sinks, sh.publisher())
+	} else if err := pl.addSinks(p, opts); err != nil {
+		return nil, err
 	}
-	for _, s := range p.Sinks {
-		if half == halfBefore {
-			break // the half after writes them
-		}
-		sp := sinkPlan{title: s.Title()}
-		if opts.Sink != nil {
-			sp.opener = opts.Sink(s)
-		} else if err := runnableOrRefused(p, s); err != nil {
-			return nil, err
-		} else {
-			sp.opener = s.Component.(plugins.SinkOpener)
-		}
-		pl.sinks = append(pl.sinks, sp)
-	}
-	if d := p.DeadLetter; d != nil || opts.DeadLetter != nil {
-		if opts.DeadLetter != nil {
-			pl.dead = opts.DeadLetter(d)
-		} else if err := runnableOrRefused(p, d); err != nil {
-			return nil, err
-		} else {
-			pl.dead = d.Component.(plugins.DeadLetterOpener)
-		}
+	if err := pl.addDeadLetter(p, opts); err != nil {
+		return nil, err
 	}
 	if pl.checkpoint, err = checkpointSettings(p, opts); err != nil {
 		return nil, err
@@ -181,6 +147,92 @@ func newHalfPlan(p *config.Pipeline, opts *Options, half string) (*plan, error) 
 		return nil, err
 	}
 	return pl, nil
+}
+
+// addChainStage adds the chain stage s of p to pl; a repartition block is
+// skipped (the whole pipeline in one process: its records go on).
+func (pl *plan) addChainStage(p *config.Pipeline, s *config.Stage) error {
+	if err := runnableOrRefused(p, s); err != nil {
+		return err
+	}
+	if _, ok := s.Component.(plugins.Repartitioner); ok && s.Plugin.Block == "repartition" {
+		return nil
+	}
+	st := stage{title: s.Title(), out: s.Output}
+	switch c := s.Component.(type) {
+	case plugins.OperatorStarter:
+		st.operator = c
+		st.lateDead = lateDead(c)
+	case plugins.Transformer:
+		st.transform = c
+		st.filter = s.Plugin.Block == "filter"
+		if pp, ok := c.(plugins.ErrorPolicy); ok {
+			st.onError = pp.ErrorPolicy()
+		}
+		if sq, ok := c.(plugins.Sequential); ok {
+			var inOrder bool
+			st.transform, inOrder = sq.StartStream()
+			pl.inOrder = pl.inOrder || inOrder
+		}
+	default:
+		return refuse(p.Name, config.NotSupported(s))
+	}
+	pl.addStage(st, s.Component, s.Input)
+	return nil
+}
+
+// addStage appends st, built from c reading records of schema in: to the
+// stateless stages before the first window, else to the ordered ones.
+func (pl *plan) addStage(st stage, c plugins.Component, in record.Schema) {
+	if st.operator != nil && len(pl.post) == 0 {
+		col := eventTimeOf(c)
+		pl.eventCol, _, _ = in.Find(col)
+		pl.procTime = col == plugins.ProcessingTime
+	}
+	if st.operator != nil || len(pl.post) > 0 {
+		pl.post = append(pl.post, st)
+	} else {
+		pl.pre = append(pl.pre, st)
+	}
+}
+
+// lateDead reports whether a window sends late records to the dead letter.
+func lateDead(c plugins.Component) bool {
+	lr, ok := c.(plugins.LateRouter)
+	return ok && lr.LateToDeadLetter()
+}
+
+// addSinks adds p's sinks, or the replacements of opts.Sink.
+func (pl *plan) addSinks(p *config.Pipeline, opts *Options) error {
+	for _, s := range p.Sinks {
+		sp := sinkPlan{title: s.Title()}
+		if opts.Sink != nil {
+			sp.opener = opts.Sink(s)
+		} else if err := runnableOrRefused(p, s); err != nil {
+			return err
+		} else {
+			sp.opener = s.Component.(plugins.SinkOpener)
+		}
+		pl.sinks = append(pl.sinks, sp)
+	}
+	return nil
+}
+
+// addDeadLetter sets p's dead letter, or the replacement of
+// opts.DeadLetter.
+func (pl *plan) addDeadLetter(p *config.Pipeline, opts *Options) error {
+	d := p.DeadLetter
+	switch {
+	case opts.DeadLetter != nil:
+		pl.dead = opts.DeadLetter(d)
+	case d == nil:
+	default:
+		if err := runnableOrRefused(p, d); err != nil {
+			return err
+		}
+		pl.dead = d.Component.(plugins.DeadLetterOpener)
+	}
+	return nil
 }
 
 // eventTimeOf returns the event-time field of a stateful stage that has one

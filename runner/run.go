@@ -221,6 +221,11 @@ func (r *run) open(ctx context.Context) error {
 		}
 		r.dead = d
 	}
+	if r.plan.handsWatermark {
+		if _, ok := r.sinks[0].(plugins.WatermarkWriter); !ok {
+			return fmt.Errorf("pipeline %q: %s cannot send the watermark of a combining window", r.plan.name, r.plan.sinks[0].title)
+		}
+	}
 	rd, err := r.plan.source.Open(ctx, rt(r.plan.sourceTitle))
 	if err != nil {
 		return fmt.Errorf("pipeline %q: %s: %w", r.plan.name, r.plan.sourceTitle, err)

@@ -52,6 +52,8 @@ type scheduler struct {
 	// last watermark it was given.
 	follower plugins.WatermarkFollower
 	followed int64
+	// handed is what the publisher was last given (plan.handsWatermark).
+	handed handedWatermark
 }
 
 func newScheduler(r *run, inflight int) (*scheduler, error) {
@@ -205,6 +207,7 @@ func (s *scheduler) handle(env *envelope) error {
 	if err := s.advanceFollower(env.wm); err != nil {
 		return err
 	}
+	s.handWatermark()
 	if err := s.dead.flush(); err != nil {
 		return err
 	}
@@ -296,6 +299,7 @@ func (s *scheduler) tick(now int64) error {
 			return err
 		}
 	}
+	s.handWatermark()
 	if err := s.dead.flush(); err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package runner
 import (
 	"context"
 
+	"github.com/sluice-io/sluice/record"
+
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/runner/config"
 )
@@ -15,6 +17,57 @@ import (
 // block's topic, whichever processes the broker assigns them to. Each half
 // has its own checkpoints (PIPELINE/before…, PIPELINE/after/tasks/TASK) and
 // leases. A failure of either half stops the other.
+
+// shuffle is how a pipeline splits at its repartition block.
+type shuffle struct {
+	at       int                   // the block's index in the chain
+	title    string                // the block's
+	rp       plugins.Repartitioner // the block, carrying crossing
+	crossing record.Schema         // the rows the topic carries
+	marks    plugins.Marks         // how the publishers compute their watermark (Tasks: 1)
+	// When the first window after the block combines (plugins.Combinable):
+	// the window, its combiner for the half before and the merging window
+	// for the half after; all nil otherwise.
+	window        *config.Stage
+	local, global plugins.OperatorStarter
+}
+
+// newShuffle returns how p splits at its repartition block. The first
+// window after the block combines before the shuffle when it comes right
+// after the block, combines exactly and the block carries its partial
+// rows and lets it.
+func newShuffle(p *config.Pipeline) *shuffle {
+	at := config.RepartitionAt(p)
+	blk := p.Chain[at]
+	sh := &shuffle{at: at, title: blk.Title(), rp: blk.Component.(plugins.Repartitioner), crossing: blk.Output, marks: plugins.Marks{Tasks: 1}}
+	var first *config.Stage
+	for _, s := range p.Chain[at+1:] {
+		if _, ok := s.Component.(plugins.OperatorStarter); ok {
+			first = s
+			break
+		}
+	}
+	if first == nil {
+		return sh
+	}
+	cr, crosses := sh.rp.(plugins.CrossingRepartitioner)
+	if c, ok := first.Component.(plugins.Combinable); ok && crosses && cr.Combines() && first == p.Chain[at+1] {
+		if local, global, ok := c.Combiner(); ok {
+			sh.window, sh.local, sh.global = first, local, global
+			sh.crossing = local.Output()
+			sh.rp = cr.Crossing(sh.crossing)
+			sh.marks.Given = true
+			return sh
+		}
+	}
+	if col := eventTimeOf(first.Component); col != plugins.ProcessingTime {
+		sh.marks.EventTime = col
+		if w, ok := first.Component.(plugins.Watermarked); ok {
+			sh.marks.Valve = w.Watermarking()
+		}
+	}
+	return sh
+}
 
 // publisherOpener opens the publisher of a repartition block as the sink of
 // the half before it.
@@ -29,26 +82,9 @@ func (o *publisherOpener) Open(ctx context.Context, rt *plugins.Runtime) (plugin
 	return o.rp.OpenPublisher(ctx, rt, o.marks)
 }
 
-// publisherSink returns the sink of the half before p's repartition block:
-// its publisher, sending the watermark the first event-time window after
-// the block would compute.
-func publisherSink(p *config.Pipeline) sinkPlan {
-	at := config.RepartitionAt(p)
-	rp := p.Chain[at].Component.(plugins.Repartitioner)
-	o := &publisherOpener{Component: rp, rp: rp, marks: plugins.Marks{Tasks: 1}}
-	for _, s := range p.Chain[at+1:] {
-		if _, ok := s.Component.(plugins.OperatorStarter); !ok {
-			continue
-		}
-		if col := eventTimeOf(s.Component); col != plugins.ProcessingTime {
-			o.marks.EventTime = col
-			if w, ok := s.Component.(plugins.Watermarked); ok {
-				o.marks.Valve = w.Watermarking()
-			}
-		}
-		break
-	}
-	return sinkPlan{title: p.Chain[at].Title(), opener: o}
+// publisher returns the sink of the half before the block.
+func (sh *shuffle) publisher() sinkPlan {
+	return sinkPlan{title: sh.title, opener: &publisherOpener{Component: sh.rp, rp: sh.rp, marks: sh.marks}}
 }
 
 // runShuffle runs both halves of p until ctx is canceled (a clean stop of
@@ -58,8 +94,7 @@ func publisherSink(p *config.Pipeline) sinkPlan {
 // before read them and results as the half after wrote them; records
 // filtered, dead or late add up over both.
 func runShuffle(ctx context.Context, p *config.Pipeline, opts Options) (Stats, error) {
-	at := config.RepartitionAt(p)
-	rp := p.Chain[at].Component.(plugins.Repartitioner)
+	sh := newShuffle(p)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type result struct {
@@ -76,7 +111,7 @@ func runShuffle(ctx context.Context, p *config.Pipeline, opts Options) (Stats, e
 	}()
 	go func() {
 		newAfter := func() (*plan, error) { return newHalfPlan(p, &opts, halfAfter) }
-		st, err := runTaskSet(ctx, p.Name, rp, p.Chain[at].Title(), newAfter, opts)
+		st, err := runTaskSet(ctx, p.Name, sh.rp, sh.title, newAfter, opts)
 		cancel() // the half after ended: nothing reads what the half before writes
 		after <- result{st, err}
 	}()
