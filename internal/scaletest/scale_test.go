@@ -51,16 +51,21 @@ const (
 // messages keyed by action) into 10 s windows per action, committed to
 // Parquet and upserted into PostgreSQL, with checkpoints in a folder all
 // processes share.
+//
+// %[1]s is the broker's URL, %[2]s the topic, %[3]s the subscription,
+// %[4]s the lake, %[5]s the DSN, %[6]s the checkpoint store, %[7]s the
+// source's routing declaration and %[8]s what comes between the parser
+// and the window (a repartition block, or nothing).
 const scalePipeline = `pipeline "scale" {
   instances = 3
   source "pulsar" {
-    service_url         = %q
-    topics              = [%q]
-    subscription        = %q
+    service_url         = %[1]q
+    topics              = [%[2]q]
+    subscription        = %[3]q
     subscription_type   = "failover"
     start               = "earliest"
-    partitioned_by      = ["action"]
     receiver_queue_size = 50
+    %[7]s
   }
   parse "json" {
     field "user_id" { type = "int" }
@@ -68,6 +73,7 @@ const scalePipeline = `pipeline "scale" {
     field "ts" { type = "timestamp" }
     on_error = "fail"
   }
+  %[8]s
   window "tumbling" {
     event_time = "ts"
     size       = "10s"
@@ -79,17 +85,17 @@ const scalePipeline = `pipeline "scale" {
     }
   }
   sink "parquet" "lake" {
-    path = %q
+    path = %[4]q
   }
   sink "postgres" "dashboard" {
-    dsn          = %q
+    dsn          = %[5]q
     table        = "activity"
     create_table = true
   }
 }
 
 checkpoint {
-  store         = %q
+  store         = %[6]q
   every         = "300ms"
   lease_timeout = "10s"
 }
@@ -154,15 +160,41 @@ func model(events []event) map[row]int {
 }
 
 // TestScaleOutKills runs three sluice processes of one pipeline on an
-// 8-partition topic while the events arrive in chunks; between chunks a
-// process is killed with SIGKILL (12 times) or stopped with SIGTERM
-// (4 times) and started again, which moves its tasks to the others and
-// back. The rows committed to Parquet and the PostgreSQL table must then
-// equal the windows of the events exactly: no row lost, doubled or split
-// between tasks. Kills are placed by the progress the broker reports (the
-// messages acknowledged), not by time, so the test does not depend on the
-// machine's speed.
+// 8-partition topic keyed by action while the events arrive in chunks;
+// between chunks a process is killed with SIGKILL (12 times) or stopped
+// with SIGTERM (4 times) and started again, which moves its tasks to the
+// others and back. The rows committed to Parquet and the PostgreSQL table
+// must then equal the windows of the events exactly: no row lost, doubled
+// or split between tasks. Kills are placed by the progress the broker
+// reports (the messages acknowledged), not by time, so the test does not
+// depend on the machine's speed.
 func TestScaleOutKills(t *testing.T) {
+	scaleOut(t, scaleShape{routing: `partitioned_by = ["action"]`, keyed: true})
+}
+
+// TestScaleOutRepartitionKills is TestScaleOutKills with messages that
+// are not keyed: the pipeline shuffles them by action through a
+// repartition topic of 8 partitions before its window, and the two halves
+// of each process are killed and stopped together.
+func TestScaleOutRepartitionKills(t *testing.T) {
+	scaleOut(t, scaleShape{shuffle: `repartition "pulsar" {
+    service_url = %[1]q
+    admin_url   = %[2]q
+    topic       = "persistent://public/default/scale-by-action"
+    partitions  = 8
+    key         = ["action"]
+  }`})
+}
+
+// scaleShape is what differs between the scale-out tests.
+type scaleShape struct {
+	routing string // the source's partitioned_by declaration, or ""
+	keyed   bool   // messages are keyed by action
+	shuffle string // a repartition block (%[1]s the broker, %[2]s its admin URL), or ""
+}
+
+// scaleOut runs the scale-out test of shape.
+func scaleOut(t *testing.T, shape scaleShape) {
 	if testing.Short() {
 		t.Skip("runs, kills and restarts three sluice processes")
 	}
@@ -188,11 +220,15 @@ func TestScaleOutKills(t *testing.T) {
 	dir := t.TempDir()
 	lake, ckpts := filepath.Join(dir, "lake"), filepath.Join(dir, "checkpoints")
 	file := filepath.Join(dir, "scale.hcl")
-	must(t, os.WriteFile(file, fmt.Appendf(nil, scalePipeline, b.URL(), scaleTopic, scaleSub, lake, dsn, "file://"+ckpts), 0o644))
+	shuffle := shape.shuffle
+	if shuffle != "" {
+		shuffle = fmt.Sprintf(shuffle, b.URL(), b.AdminURL())
+	}
+	must(t, os.WriteFile(file, fmt.Appendf(nil, scalePipeline, b.URL(), scaleTopic, scaleSub, lake, dsn, "file://"+ckpts, shape.routing, shuffle), 0o644))
 
 	events := makeEvents(rng)
 	want := model(events)
-	prod := newProducer(t, b.URL())
+	prod := newProducer(t, b.URL(), shape.keyed)
 	c := &cluster{t: t, bin: bin, file: file}
 	for i := range scaleProcesses {
 		c.start(i)
@@ -211,7 +247,7 @@ func TestScaleOutKills(t *testing.T) {
 			c.act(a, rng.IntN(scaleProcesses))
 		}
 	}
-	prod.send(t, events[scaleEvents:])
+	prod.close(t, events[scaleEvents:])
 	t.Logf("%d chunks sent, %d kills and %d stops in %v", scaleChunks, c.kills, c.stops, time.Since(start).Round(time.Millisecond))
 	if c.kills < scaleKills || c.stops < scaleStops {
 		t.Fatalf("only %d kills and %d stops happened", c.kills, c.stops)
@@ -232,10 +268,14 @@ func TestScaleOutKills(t *testing.T) {
 	if d := diff(readTable(t, dsn), want); d != "" {
 		t.Errorf("the PostgreSQL table differs from the windows of the events:\n%s", d)
 	}
-	tasks, err := os.ReadDir(filepath.Join(ckpts, "scale", "tasks"))
+	folder := filepath.Join(ckpts, "scale", "tasks")
+	if shape.shuffle != "" {
+		folder = filepath.Join(ckpts, "scale", "after", "tasks")
+	}
+	tasks, err := os.ReadDir(folder)
 	must(t, err)
 	if len(tasks) == 0 {
-		t.Errorf("no task folders under %s", filepath.Join(ckpts, "scale", "tasks"))
+		t.Errorf("no task folders under %s", folder)
 	}
 	t.Logf("%d rows exact in Parquet and PostgreSQL, %d task folders, %v in all", countRows(want), len(tasks), time.Since(start).Round(time.Millisecond))
 }
@@ -326,13 +366,15 @@ func tail(s string, n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// producer sends events keyed by action: the client routes a key to one
-// partition.
+// producer sends events, keyed by action (the client routes a key to one
+// partition) or not (the client spreads them over the partitions).
 type producer struct {
-	p pulsarapi.Producer
+	p      pulsarapi.Producer
+	client pulsarapi.Client
+	keyed  bool
 }
 
-func newProducer(t *testing.T, url string) *producer {
+func newProducer(t *testing.T, url string, keyed bool) *producer {
 	t.Helper()
 	client, err := pulsarapi.NewClient(pulsarapi.ClientOptions{URL: url, OperationTimeout: 30 * time.Second, Logger: pulsarlog.DefaultNopLogger()})
 	must(t, err)
@@ -340,11 +382,34 @@ func newProducer(t *testing.T, url string) *producer {
 	p, err := client.CreateProducer(pulsarapi.ProducerOptions{Topic: scaleTopic})
 	must(t, err)
 	t.Cleanup(p.Close)
-	return &producer{p: p}
+	return &producer{p: p, client: client, keyed: keyed}
 }
 
 // send sends events and waits for every receipt.
 func (pr *producer) send(t *testing.T, events []event) {
+	t.Helper()
+	sendTo(t, pr.p, events, pr.keyed)
+}
+
+// close sends the closing events: keyed ones as any other; without keys,
+// every one to every partition, so that each task's watermark passes the
+// windows before them.
+func (pr *producer) close(t *testing.T, events []event) {
+	t.Helper()
+	if pr.keyed {
+		pr.send(t, events)
+		return
+	}
+	for i := range scalePartitions {
+		p, err := pr.client.CreateProducer(pulsarapi.ProducerOptions{Topic: fmt.Sprintf("%s-partition-%d", scaleTopic, i)})
+		must(t, err)
+		sendTo(t, p, events, false)
+		p.Close()
+	}
+}
+
+// sendTo sends events with p and waits for every receipt.
+func sendTo(t *testing.T, p pulsarapi.Producer, events []event, keyed bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -356,8 +421,12 @@ func (pr *producer) send(t *testing.T, events []event) {
 	for _, e := range events {
 		payload, err := json.Marshal(e)
 		must(t, err)
+		msg := &pulsarapi.ProducerMessage{Payload: payload}
+		if keyed {
+			msg.Key = e.Action
+		}
 		wg.Add(1)
-		pr.p.SendAsync(ctx, &pulsarapi.ProducerMessage{Payload: payload, Key: e.Action}, func(_ pulsarapi.MessageID, _ *pulsarapi.ProducerMessage, err error) {
+		p.SendAsync(ctx, msg, func(_ pulsarapi.MessageID, _ *pulsarapi.ProducerMessage, err error) {
 			defer wg.Done()
 			if err != nil {
 				mu.Lock()
@@ -366,7 +435,7 @@ func (pr *producer) send(t *testing.T, events []event) {
 			}
 		})
 	}
-	must(t, pr.p.FlushWithCtx(ctx))
+	must(t, p.FlushWithCtx(ctx))
 	wg.Wait()
 	must(t, firstErr)
 }
