@@ -57,6 +57,10 @@ type Plugin struct {
 	// Build checks the decoded arguments against the record schema that
 	// reaches the block and returns the configured component.
 	Build BuildFunc
+	// Contract is what a sink promises about the rows it gets: how it
+	// applies updates and deletes, and its delivery guarantee. Every sink
+	// declares one; other kinds leave it nil.
+	Contract *SinkContract
 }
 
 // Example is a documented, tested example of a plugin's block.
@@ -117,6 +121,10 @@ func (p *Plugin) validate() error {
 		return fmt.Errorf("plugin %s: spec is required", p.Header())
 	case p.Build == nil:
 		return fmt.Errorf("plugin %s: build is required", p.Header())
+	case p.Kind == KindSink && (p.Contract == nil || p.Contract.Changes == "" || p.Contract.Delivery == ""):
+		return fmt.Errorf("plugin %s: a sink declares its contract (changes and delivery)", p.Header())
+	case p.Kind != KindSink && p.Contract != nil:
+		return fmt.Errorf("plugin %s: only sinks declare a contract", p.Header())
 	}
 	if err := p.Spec.Validate(); err != nil {
 		return fmt.Errorf("plugin %s: %w", p.Header(), err)
@@ -253,3 +261,20 @@ func Register(p *Plugin) {
 // Global returns the environment plugin packages register into. Import
 // plugins/all to fill it with every plugin.
 func Global() *Environment { return global }
+
+// ContractText renders a sink's contract in one line per promise, for
+// listings and docs: "Changes: upsert — …" and "Delivery: exactly-once —
+// …". It returns nil for other plugins.
+func (p *Plugin) ContractText() []string {
+	c := p.Contract
+	if c == nil {
+		return nil
+	}
+	line := func(what, v, note string) string {
+		if note == "" {
+			return what + ": " + v
+		}
+		return what + ": " + v + " — " + note
+	}
+	return []string{line("Changes", string(c.Changes), c.ChangesNote), line("Delivery", string(c.Delivery), c.DeliveryNote)}
+}

@@ -292,7 +292,8 @@ func withPartedPlugins(t *testing.T, src *partedSource, sink *taskSink) *plugins
 			Spec:  schema.NewSpec(schema.List("partitioned_by", schema.TypeString, "The fields messages are keyed by.").AsOptional()),
 			Build: func(b *plugins.Build) (plugins.Component, hcl.Diagnostics) { return src, nil }},
 		{Kind: plugins.KindSink, Block: "sink", Name: "tasks", Summary: "Test sink.",
-			Spec: schema.NewSpec(),
+			Contract: &plugins.SinkContract{Changes: plugins.ChangesAppend, Delivery: plugins.ExactlyOnce},
+			Spec:     schema.NewSpec(),
 			Build: func(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 				sink.input = b.Input
 				return sink, nil

@@ -107,7 +107,8 @@ func fakePlugins() []*plugins.Plugin {
 		},
 		{
 			Kind: plugins.KindSink, Block: "sink", Name: "console",
-			Summary: "Prints records to standard output.",
+			Summary:  "Prints records to standard output.",
+			Contract: &plugins.SinkContract{Changes: plugins.ChangesAppend, Delivery: plugins.AtLeastOnce, DeliveryNote: "a replay prints rows again"},
 			Spec: schema.NewSpec(
 				schema.Enum("format", "How to print records: an aligned table or one JSON object per line.", "table", "json").WithDefault("table"),
 				schema.String("title", "A line printed before every batch, with ${ and %{ kept as written.").AsOptional(),

@@ -61,6 +61,12 @@ func writePluginMarkdown(b *bytes.Buffer, p *plugins.Plugin) {
 	if d := strings.TrimSpace(p.Description); d != "" {
 		b.WriteString("\n" + shiftHeadings(d, 4) + "\n")
 	}
+	if lines := p.ContractText(); len(lines) > 0 {
+		b.WriteString("\n#### Contract\n\n")
+		for _, l := range lines {
+			b.WriteString("- " + inline(l) + "\n")
+		}
+	}
 	if p.Spec == nil || len(p.Spec.Fields) == 0 {
 		b.WriteString("\nThis plugin takes no arguments.\n")
 	} else {

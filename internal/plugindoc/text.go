@@ -87,6 +87,12 @@ func WritePlugin(w io.Writer, p *plugins.Plugin) error {
 		b.WriteByte('\n')
 		writeMarkdownText(&b, p.Description, "  ")
 	}
+	if lines := p.ContractText(); len(lines) > 0 {
+		b.WriteString("\nContract:\n")
+		for _, l := range lines {
+			writeWrapped(&b, l, "  ", "    ")
+		}
+	}
 	b.WriteString("\nArguments:\n")
 	if p.Spec == nil || len(p.Spec.Fields) == 0 {
 		b.WriteString("\n  This plugin takes no arguments.\n")

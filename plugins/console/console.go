@@ -35,10 +35,11 @@ func (s *Sink) Output() record.Schema { return s.Input }
 
 // Plugin declares `sink "console" "NAME"`.
 var Plugin = &plugins.Plugin{
-	Kind:    plugins.KindSink,
-	Block:   "sink",
-	Name:    "console",
-	Summary: "Prints records to standard output, as a table or as JSON lines.",
+	Kind:     plugins.KindSink,
+	Contract: &plugins.SinkContract{Changes: plugins.ChangesAppend, Delivery: plugins.AtLeastOnce, DeliveryNote: "rows are printed as they come; a replay after a restart prints them again"},
+	Block:    "sink",
+	Name:     "console",
+	Summary:  "Prints records to standard output, as a table or as JSON lines.",
 	Description: "Meant for development and debugging: output is not checkpointed, so records may be " +
 		"printed again after a restart. Timestamps are printed as RFC 3339 in UTC.",
 	Spec: schema.NewSpec(

@@ -88,6 +88,7 @@ const (
 // Plugin declares `sink "delta" "NAME"`.
 var Plugin = &plugins.Plugin{
 	Kind:        plugins.KindSink,
+	Contract:    &plugins.SinkContract{Changes: plugins.ChangesAppend, ChangesNote: "each commit adds files; rows are never rewritten", Delivery: plugins.ExactlyOnce, DeliveryNote: "with a checkpoint block (one table version per checkpoint, by transaction id); at-least-once without"},
 	Block:       "sink",
 	Name:        "delta",
 	Summary:     "Appends records to a Delta Lake table, locally or on S3, one table version per checkpoint, exactly once.",

@@ -104,6 +104,7 @@ const (
 // Plugin declares `sink "elasticsearch" "NAME"`.
 var Plugin = &plugins.Plugin{
 	Kind:        plugins.KindSink,
+	Contract:    &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by document id: a row replaces the document with its id", Delivery: plugins.Idempotent, DeliveryNote: "documents are indexed under deterministic ids, so a replay rewrites the same documents"},
 	Block:       "sink",
 	Name:        "elasticsearch",
 	Summary:     "Writes records as documents to Elasticsearch (or OpenSearch) with the bulk API, idempotently by id, flushed with checkpoints.",

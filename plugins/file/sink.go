@@ -26,10 +26,11 @@ func (s *Sink) Output() record.Schema { return s.Input }
 
 // SinkPlugin declares `sink "file" "NAME"`.
 var SinkPlugin = &plugins.Plugin{
-	Kind:    plugins.KindSink,
-	Block:   "sink",
-	Name:    "file",
-	Summary: "Writes records to an NDJSON file, one JSON object per line.",
+	Kind:     plugins.KindSink,
+	Contract: &plugins.SinkContract{Changes: plugins.ChangesAppend, Delivery: plugins.ExactlyOnce, DeliveryNote: "with a checkpoint block; at-least-once without"},
+	Block:    "sink",
+	Name:     "file",
+	Summary:  "Writes records to an NDJSON file, one JSON object per line.",
 	Description: "Each record becomes one JSON object whose keys are the field names in order. " +
 		"Timestamps are written as RFC 3339 strings in UTC with milliseconds, " +
 		"e.g. \"2024-05-01T12:00:00.000Z\". " +

@@ -81,10 +81,11 @@ func (s *Sink) Output() record.Schema { return s.Input }
 
 // SinkPlugin declares `sink "kafka" "NAME"`.
 var SinkPlugin = &plugins.Plugin{
-	Kind:    plugins.KindSink,
-	Block:   "sink",
-	Name:    "kafka",
-	Summary: "Produces records to an Apache Kafka topic, one JSON object per Kafka record; exactly once with checkpoints.",
+	Kind:     plugins.KindSink,
+	Contract: &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by record key, for consumers and compacted topics that keep the latest record of a key", Delivery: plugins.ExactlyOnce, DeliveryNote: "with a checkpoint block (Kafka transactions, read_committed consumers); at-least-once without"},
+	Block:    "sink",
+	Name:     "kafka",
+	Summary:  "Produces records to an Apache Kafka topic, one JSON object per Kafka record; exactly once with checkpoints.",
 	Description: "Each record becomes one Kafka record whose value is the record as a JSON object, keys in field order, " +
 		"with timestamps as RFC 3339 strings in UTC with milliseconds.\n\n" +
 		"**Delivery.** Without a checkpoint block, records are produced with the idempotent producer as they come, " +

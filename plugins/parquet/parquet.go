@@ -80,6 +80,7 @@ const (
 // Plugin declares `sink "parquet" "NAME"`.
 var Plugin = &plugins.Plugin{
 	Kind:        plugins.KindSink,
+	Contract:    &plugins.SinkContract{Changes: plugins.ChangesAppend, Delivery: plugins.ExactlyOnce, DeliveryNote: "with a checkpoint block; at-least-once without"},
 	Block:       "sink",
 	Name:        "parquet",
 	Summary:     "Writes records to Parquet files in Hive-style partition folders, locally or on S3, committed with checkpoints.",

@@ -78,6 +78,7 @@ func (s *Sink) Output() record.Schema { return s.Input }
 // Plugin declares `sink "postgres" "NAME"`.
 var Plugin = &plugins.Plugin{
 	Kind:        plugins.KindSink,
+	Contract:    &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by the key columns with mode = \"upsert\" (the default); mode = \"insert\" keeps the first row of a key and cannot apply updates", Delivery: plugins.ExactlyOnce, DeliveryNote: "with a checkpoint block (rows and progress commit in one transaction); idempotent upserts without"},
 	Block:       "sink",
 	Name:        "postgres",
 	Summary:     "Upserts or inserts records into a PostgreSQL table through COPY, exactly once with checkpoints.",

@@ -53,10 +53,11 @@ func (s *Sink) Output() record.Schema { return s.Input }
 
 // SinkPlugin declares `sink "pulsar" "NAME"`.
 var SinkPlugin = &plugins.Plugin{
-	Kind:    plugins.KindSink,
-	Block:   "sink",
-	Name:    "pulsar",
-	Summary: "Publishes records to an Apache Pulsar topic, one JSON object per message.",
+	Kind:     plugins.KindSink,
+	Contract: &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by message key, for readers and compacted topics that keep the latest message of a key", Delivery: plugins.AtLeastOnce, DeliveryNote: "a replay after a restart sends the rows again"},
+	Block:    "sink",
+	Name:     "pulsar",
+	Summary:  "Publishes records to an Apache Pulsar topic, one JSON object per message.",
 	Description: "Each record becomes one message whose payload is the record as a JSON object, keys in field order, " +
 		"with timestamps as RFC 3339 strings in UTC with milliseconds, e.g. \"2024-05-01T12:00:00.000Z\". " +
 		"A batch of records counts as written once the broker has stored every message of it, " +
