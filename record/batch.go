@@ -127,11 +127,16 @@ type Origin struct {
 //
 // A batch of raw records (Schema.Raw) has one string column: the payloads.
 // Metadata columns (Schema.Meta) follow the payload or the columns.
+//
+// Kinds holds each row's RowKind, or is empty when every row is an Insert:
+// sources and stateless stages before a window never fill it, so inserts
+// cost nothing. Read it with Kind, write it with AppendKind or AppendKinds.
 type Batch struct {
 	Schema  Schema
 	Rows    int
-	Columns []Vector // one per schema column (one payload column when raw), then one per metadata column
-	Origins []Origin // one per row, or empty when origins are not tracked
+	Columns []Vector  // one per schema column (one payload column when raw), then one per metadata column
+	Origins []Origin  // one per row, or empty when origins are not tracked
+	Kinds   []RowKind // one per row, or empty when every row is an Insert
 }
 
 // NewBatch returns an empty batch for rec with room for capacity rows.
@@ -169,13 +174,15 @@ func newVector(t ColumnType, capacity int) Vector {
 func (b *Batch) Reset() {
 	b.Rows = 0
 	b.Origins = b.Origins[:0]
+	b.Kinds = b.Kinds[:0]
 	for i := range b.Columns {
 		b.Columns[i].Reset()
 	}
 }
 
-// Validate checks that every column holds Rows values of its schema type and
-// that origins, when tracked, cover every row. Tests and debug builds use it.
+// Validate checks that every column holds Rows values of its schema type,
+// that origins, when tracked, cover every row, and that kinds, when held,
+// are one known kind per row. Tests and debug builds use it.
 func (b *Batch) Validate() error {
 	if want := b.Schema.Width(); len(b.Columns) != want {
 		return fmt.Errorf("batch has %d columns, schema %s wants %d", len(b.Columns), b.Schema, want)
@@ -194,6 +201,14 @@ func (b *Batch) Validate() error {
 	}
 	if len(b.Origins) != 0 && len(b.Origins) != b.Rows {
 		return fmt.Errorf("batch has %d origins for %d rows", len(b.Origins), b.Rows)
+	}
+	if len(b.Kinds) != 0 && len(b.Kinds) != b.Rows {
+		return fmt.Errorf("batch has %d row kinds for %d rows", len(b.Kinds), b.Rows)
+	}
+	for i, k := range b.Kinds {
+		if k > Delete {
+			return fmt.Errorf("row %d has unknown kind %d", i, k)
+		}
 	}
 	return nil
 }
