@@ -132,6 +132,12 @@ type Transformer interface {
 	// appends. A row it cannot process is not appended: reject is called with
 	// its index in in and the reason. A row neither appended nor rejected
 	// was filtered out.
+	//
+	// Each appended row keeps the kind of the row it was made of
+	// (in.Kind(row), record.RowKind), recorded with out.AppendKind or
+	// out.AppendKinds as Origins are copied: after a window that re-emits
+	// results, an Update or a Delete stays one, and dropping such a row drops
+	// the change. A batch of inserts (in.Kinds empty) needs no work.
 	Transform(in, out *record.Batch, reject func(row int, reason string))
 }
 
@@ -152,6 +158,14 @@ type Operator interface {
 	// late is called for each row that arrived after its window closed,
 	// reject for each row that could not be processed; either may be nil.
 	// An error is fatal.
+	//
+	// Every row it emits has a kind (record.RowKind, out.AppendKind): an
+	// Insert for the first row of a key (the Output schema's Key), an Update
+	// replacing the row last emitted with that key, a Delete removing it
+	// (carrying the values last emitted). An operator emitting inserts only
+	// leaves out.Kinds empty. An operator that cannot apply updates and
+	// deletes to its state fails on an input row that is not an Insert
+	// rather than count it as one.
 	Process(in *record.Batch, now int64, out *record.Batch, late, reject func(row int, reason string)) error
 	// NextWake returns the processing time (Unix ms) at which the scheduler
 	// must call Tick next, given that it is now; false when nothing is due

@@ -15,7 +15,8 @@ type Counts struct {
 }
 
 // Process appends to out the rows of in for which the condition is true,
-// with all their columns and, when in tracks them, their origins. For a row
+// with all their columns, their kinds (an Update or a Delete stays one) and,
+// when in tracks them, their origins. For a row
 // whose condition fails at run time (an integer division by zero, an
 // operation on a null field) it calls bad with the row's index in in and a
 // reason in the pipeline's terms (an expression.RunError), such as
@@ -62,11 +63,13 @@ func (f *Filter) process(e *expression.Evaluator, in, out *record.Batch, bad fun
 	return c
 }
 
-// appendRows appends the rows sel of in to out, a batch of the same schema.
+// appendRows appends the rows sel of in to out, a batch of the same schema,
+// with their kinds.
 func appendRows(out, in *record.Batch, sel []int32) {
 	if len(sel) == 0 {
 		return
 	}
+	out.AppendKinds(in, sel)
 	for c := range in.Columns {
 		out.Columns[c].AppendRows(&in.Columns[c], sel)
 	}

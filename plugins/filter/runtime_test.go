@@ -206,3 +206,49 @@ func BenchmarkProcess(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*in.Rows), "ns/row")
 	})
 }
+
+// TestProcessKeepsKinds checks that kept rows keep their kinds (a filter
+// after a window emitting updates and deletes), that a batch of inserts
+// stays without kinds, and that rows appended after changed ones get
+// theirs.
+func TestProcessKeepsKinds(t *testing.T) {
+	f := build(t, "action != 'heartbeat'")
+	in := batchOf(
+		event{1, "click", 1000, "ios"},
+		event{2, "heartbeat", 2000, "ios"},
+		event{3, "view", 3000, "web"},
+		event{4, "click", 4000, "web"},
+		event{5, "view", 5000, "web"},
+	)
+	inserts := batchOf(event{6, "click", 6000, "ios"}, event{7, "heartbeat", 7000, "ios"})
+	for _, k := range []record.RowKind{record.Insert, record.Update, record.Update, record.Delete, record.Insert} {
+		in.Kinds = append(in.Kinds, k)
+	}
+	tests := []struct {
+		name  string
+		batch []*record.Batch
+		want  []record.RowKind
+		held  bool
+	}{
+		{"inserts only", []*record.Batch{inserts}, []record.RowKind{record.Insert}, false},
+		{"changes", []*record.Batch{in}, []record.RowKind{record.Insert, record.Update, record.Delete, record.Insert}, true},
+		{"inserts after changes", []*record.Batch{in, inserts}, []record.RowKind{record.Insert, record.Update, record.Delete, record.Insert, record.Insert}, true},
+		{"changes after inserts", []*record.Batch{inserts, in}, []record.RowKind{record.Insert, record.Insert, record.Update, record.Delete, record.Insert}, true},
+	}
+	for _, tt := range tests {
+		out := record.NewBatch(events, 0)
+		for _, b := range tt.batch {
+			f.Transform(b, out, func(int, string) { t.Error("no row should fail") })
+		}
+		if err := out.Validate(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		var got []record.RowKind
+		for i := range out.Rows {
+			got = append(got, out.Kind(i))
+		}
+		if !reflect.DeepEqual(got, tt.want) || (len(out.Kinds) > 0) != tt.held {
+			t.Errorf("%s: kinds %v (held %v), want %v", tt.name, got, out.Kinds, tt.want)
+		}
+	}
+}

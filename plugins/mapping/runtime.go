@@ -18,8 +18,8 @@ type Counts struct {
 // Process appends to out, a batch of schema m.Output(), one row per row of
 // in: every `set` expression is evaluated on the input row (they do not see
 // each other's results), replaced fields keep their place, new fields are
-// appended, dropped fields are left out; origins are copied when in tracks
-// them.
+// appended, dropped fields are left out; each row keeps its kind (an
+// Update or a Delete stays one); origins are copied when in tracks them.
 //
 // A value's type is the one its expression was checked to yield; the only
 // run-time conversion is an integer result of a float expression, widened
@@ -66,6 +66,7 @@ func (m *Map) process(evals []*expression.Evaluator, in, out *record.Batch, bad 
 	for _, e := range evals {
 		e.Bind(in)
 	}
+	kinds := len(in.Kinds) > 0 || len(out.Kinds) > 0 // else every row is an Insert: nothing to record
 	var buf [16]expression.Value
 	vals := buf[:0]
 	if len(evals) > len(buf) {
@@ -93,6 +94,9 @@ rows:
 		}
 		if len(in.Origins) > 0 {
 			out.Origins = append(out.Origins, in.Origins[row])
+		}
+		if kinds {
+			out.AppendKind(in.Kind(row))
 		}
 		out.Rows++
 		c.Out++

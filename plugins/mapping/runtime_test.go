@@ -178,3 +178,40 @@ func BenchmarkProcess(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*in.Rows), "ns/row")
 	})
 }
+
+// TestProcessKeepsKinds checks that each row keeps its kind through a map
+// (after a window emitting updates and deletes), that rejected rows take
+// theirs away, and that a batch of inserts stays without kinds.
+func TestProcessKeepsKinds(t *testing.T) {
+	m := buildMap(t, `map { set = { n = "100 % user_id" } }`)
+	in := batchOf(event{1, "a", 1000, "ios"}, event{0, "b", 2000, "ios"}, event{3, "c", 3000, "web"}, event{4, "d", 4000, "web"})
+	in.Kinds = []record.RowKind{record.Update, record.Delete, record.Insert, record.Delete}
+	inserts := batchOf(event{5, "e", 5000, "ios"})
+	tests := []struct {
+		name  string
+		batch []*record.Batch
+		want  []record.RowKind
+		held  bool
+	}{
+		{"inserts only", []*record.Batch{inserts}, []record.RowKind{record.Insert}, false},
+		{"changes, the rejected row's kind dropped", []*record.Batch{in}, []record.RowKind{record.Update, record.Insert, record.Delete}, true},
+		{"inserts after changes", []*record.Batch{in, inserts}, []record.RowKind{record.Update, record.Insert, record.Delete, record.Insert}, true},
+		{"changes after inserts", []*record.Batch{inserts, in}, []record.RowKind{record.Insert, record.Update, record.Insert, record.Delete}, true},
+	}
+	for _, tt := range tests {
+		out := record.NewBatch(m.Output(), 0)
+		for _, b := range tt.batch {
+			m.Transform(b, out, func(int, string) {})
+		}
+		if err := out.Validate(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		var got []record.RowKind
+		for i := range out.Rows {
+			got = append(got, out.Kind(i))
+		}
+		if !reflect.DeepEqual(got, tt.want) || (len(out.Kinds) > 0) != tt.held {
+			t.Errorf("%s: kinds %v (held %v), want %v", tt.name, got, out.Kinds, tt.want)
+		}
+	}
+}
