@@ -129,6 +129,7 @@ func LoadSources(sources []Source, opts *Options) (*Project, hcl.Diagnostics) {
 	l.resolveCheckpoints()
 	for _, p := range l.project.Pipelines {
 		l.add(TaskRefusals(p)...)
+		l.add(ChangelogRefusals(p)...)
 	}
 	for _, d := range l.diags {
 		explain(d)
