@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
 )
 
 // This file checks a pipeline's repartition block (docs/scaling.md,
@@ -109,7 +110,7 @@ func groupMissesKey(p *Pipeline, rp, s *Stage, group, key []string, keyAt hcl.Ra
 		Summary:  "Window state would be split across tasks",
 		Detail: fmt.Sprintf("%s in pipeline %q routes records by key = [%s] (%s), and each task after it keeps %s's state for the keys of its own partition only, but group_by misses %s. "+
 			"Group by every key field, or repartition by fewer fields (a subset of group_by).",
-			rp.Title(), p.Name, quoteList(key), keyAt, s.Title(), quoteList(missing)),
+			rp.Title(), p.Name, quoteList(key), schema.At(keyAt), s.Title(), quoteList(missing)),
 		Subject: subject.Ptr(),
 	}
 }
