@@ -74,8 +74,15 @@ func (r *Repartition) OpenPublisher(ctx context.Context, rt *plugins.Runtime, ma
 	if err != nil {
 		return nil, err
 	}
-	open := func() (*publisher, error) { return p, p.connect(ctx) }
+	open := func() (*publisher, error) {
+		if err := p.connect(ctx); err != nil {
+			p.closeClient()
+			return nil, err
+		}
+		return p, nil
+	}
 	if _, err := openWithin(ctx, open, func(p *publisher) { p.closeClient() }); err != nil {
+		p.cancel()
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("stopped while connecting to %s: %w", r.Conn.ServiceURL, err)
 		}
@@ -86,6 +93,7 @@ func (r *Repartition) OpenPublisher(ctx context.Context, rt *plugins.Runtime, ma
 	p.mu.Unlock()
 	if err != nil {
 		p.closeClient()
+		p.cancel()
 		return nil, err
 	}
 	p.wg.Add(1)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sort"
 	"testing"
 	"time"
@@ -364,5 +365,27 @@ func TestRepartitionMarkersIdle(t *testing.T) {
 	// periodic ones run on the manual clock too.
 	if len(idle) < 4 || idle[0] || !slices.Contains(idle, true) || idle[len(idle)-1] {
 		t.Fatalf("idle flags of the markers %v: want not idle, idle after the timeout, not idle once a record arrived", idle)
+	}
+}
+
+// TestRepartitionPublisherSendErrors: a send that fails after Write
+// returned fails the next Write, Prepare and Close.
+func TestRepartitionPublisherSendErrors(t *testing.T) {
+	b := startBroker(t)
+	r := shuffleBlock(t, b, "failing", 2, plugintest.Events, "user_id")
+	w := openPublisher(t, r, "", plugins.Marks{Tasks: 1}, nil)
+	write(t, w, eventsBatch(0, 10, 1, flatTime))
+	w.records.Close() // as a producer the broker closed for good
+	if err := w.Write(context.Background(), eventsBatch(10, 20, 1, flatTime)); err != nil {
+		t.Fatalf("Write waited for the receipts: %v", err)
+	}
+	for what, call := range map[string]func() error{
+		"Write":   func() error { return w.Write(context.Background(), eventsBatch(20, 30, 1, flatTime)) },
+		"Prepare": func() error { _, err := w.Prepare(context.Background(), 2); return err },
+		"Close":   w.Close,
+	} {
+		if err := call(); err == nil || !strings.Contains(err.Error(), "publishing to partition") {
+			t.Errorf("%s after a failed send: %v", what, err)
+		}
 	}
 }

@@ -19,15 +19,17 @@ import (
 
 // shuffleBlock builds a repartition block on b's topic, routed by key,
 // for records of input, with extra arguments.
-func shuffleBlock(t *testing.T, b *pulsartest.Broker, topic string, partitions int, input record.Schema, key string, extra ...string) *Repartition {
+func shuffleBlock(t testing.TB, b *pulsartest.Broker, topic string, partitions int, input record.Schema, key string, extra ...string) *Repartition {
 	t.Helper()
+	if !strings.Contains(strings.Join(extra, " "), "watermark_interval") {
+		extra = append(extra, `watermark_interval = "20ms"`)
+	}
 	src := fmt.Sprintf(`repartition "pulsar" {
   service_url        = %q
   admin_url          = %q
   topic              = %q
   partitions         = %d
   key                = [%q]
-  watermark_interval = "20ms"
   operation_timeout  = "5s"
   %s
 }`, b.URL(), b.AdminURL(), topic, partitions, key, strings.Join(extra, "\n  "))
