@@ -23,6 +23,7 @@ func build(k Kind) plugins.BuildFunc {
 		var diags hcl.Diagnostics
 		diags = append(diags, w.decodeTimes(args)...)
 		diags = append(diags, w.decodeEmit(args.Text("emit"))...)
+		w.emitAt = args.Range("emit")
 		out := []record.Column{
 			{Name: ColumnWindowStart, Type: record.ColumnTimestamp},
 			{Name: ColumnWindowEnd, Type: record.ColumnTimestamp},
@@ -40,6 +41,14 @@ func build(k Kind) plugins.BuildFunc {
 				Summary:  "Watermark with processing time",
 				Detail:   "With event_time = \"processing_time\" a window closes as soon as processing time passes its end, and no record is ever late: there is no out-of-orderness to wait for. Remove watermark.",
 				Subject:  args.Range("watermark").Ptr(),
+			})
+		}
+		if w.ProcessingTime && args.Has("allowed_lateness") {
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Allowed lateness with processing time",
+				Detail:   "With event_time = \"processing_time\" no record is ever late, so a closed window never gets a late record to update it with. Remove allowed_lateness.",
+				Subject:  args.Range("allowed_lateness").Ptr(),
 			})
 		}
 		out, ds := w.decodeGroupBy(args.Elems("group_by"), b.Input, out)
@@ -67,7 +76,12 @@ func build(k Kind) plugins.BuildFunc {
 	}
 }
 
+// withFinal appends the columns after the aggregates: revision with
+// allowed lateness, then final with emit = "every D".
 func (w *Window) withFinal(cols []record.Column) []record.Column {
+	if w.AllowedLateness > 0 {
+		cols = append(cols, record.Column{Name: ColumnRevision, Type: record.ColumnInt})
+	}
 	if w.EmitOnClose {
 		return cols
 	}
@@ -117,6 +131,8 @@ func (w *Window) decodeTimes(args *schema.Values) hcl.Diagnostics {
 	}
 	w.Watermark, _ = get("watermark", false)
 	w.IdleTimeout, _ = get("idle_timeout", true)
+	w.AllowedLateness, _ = get("allowed_lateness", false)
+	w.latenessAt = args.Range("allowed_lateness")
 	return diags
 }
 
@@ -279,6 +295,14 @@ func (w *Window) decodeGroupBy(elems []schema.Elem, in record.Schema, out []reco
 				Subject:  subject.Ptr(),
 			})
 			continue
+		case w.addedColumn(t.Value) != "":
+			diags = append(diags, &hcl.Diagnostic{
+				Severity: hcl.DiagError,
+				Summary:  "Duplicate output column",
+				Detail:   fmt.Sprintf("%s, so it cannot also be a group_by field. Rename the field in a map stage before this window.", w.addedColumn(t.Value)),
+				Subject:  subject.Ptr(),
+			})
+			continue
 		}
 		if first, dup := seen[t.Value]; dup {
 			diags = append(diags, &hcl.Diagnostic{
@@ -342,8 +366,8 @@ func (w *Window) clash(name string, out []record.Column, at hcl.Range) *hcl.Diag
 	switch {
 	case name == ColumnWindowStart || name == ColumnWindowEnd:
 		why = fmt.Sprintf("every window outputs a %q column", name)
-	case name == ColumnFinal && !w.EmitOnClose:
-		why = fmt.Sprintf("emit = \"every D\" adds a %q column", name)
+	case w.addedColumn(name) != "":
+		why = w.addedColumn(name)
 	default:
 		for _, g := range w.GroupBy {
 			if g == name {
@@ -365,6 +389,18 @@ func (w *Window) clash(name string, out []record.Column, at hcl.Range) *hcl.Diag
 		Detail:   fmt.Sprintf("The aggregate %q would be a second output column of that name: %s. Give the aggregate another name.", name, why),
 		Subject:  at.Ptr(),
 	}
+}
+
+// addedColumn says why name is a column the window adds after the
+// aggregates (revision, final), or returns "".
+func (w *Window) addedColumn(name string) string {
+	switch {
+	case name == ColumnRevision && w.AllowedLateness > 0:
+		return fmt.Sprintf("allowed_lateness adds a %q column", name)
+	case name == ColumnFinal && !w.EmitOnClose:
+		return fmt.Sprintf("emit = \"every D\" adds a %q column", name)
+	}
+	return ""
 }
 
 // article gives the type name with "a" or "an", as in "an int".

@@ -33,10 +33,10 @@ var (
 // the combiner of the half before and the window merging partial rows in
 // the half after. ok is false when the window cannot combine exactly: it
 // places records by processing time, is a session window, keeps records,
-// emits updates before windows close, or has an aggregate whose merge is
-// not exact.
+// emits updates before windows close or after (allowed lateness), or has
+// an aggregate whose merge is not exact.
 func (w *Window) Combiner() (local, global plugins.OperatorStarter, ok bool) {
-	if w.ProcessingTime || w.Kind == Session || w.Keep != nil || !w.EmitOnClose {
+	if w.ProcessingTime || w.Kind == Session || w.Keep != nil || !w.EmitOnClose || w.AllowedLateness > 0 {
 		return nil, nil, false
 	}
 	for _, a := range w.Aggregates {

@@ -83,6 +83,9 @@ func (w *Window) decodeKeep(args *schema.Values, in record.Schema) hcl.Diagnosti
 	if !w.EmitOnClose { // session windows have no keep argument
 		return bad("Keep is not available here", "keep chooses among a window's rows when it closes, so it needs emit = \"on_close\": rows emitted before the window closes could turn out not to be the largest.", at)
 	}
+	if w.AllowedLateness > 0 {
+		return bad("Keep is not available here", "keep chooses among a window's rows when it closes, so it cannot take allowed_lateness: a late record could make other rows the largest, and the rows emitted would have to be withdrawn. Remove allowed_lateness or keep.", at)
+	}
 	c, diags := splitCall(text)
 	if c == nil {
 		return diags

@@ -13,11 +13,16 @@ import (
 	"github.com/sluice-io/sluice/record"
 )
 
-var emitLine = regexp.MustCompile(`emit = "[^"]*"`)
+var (
+	emitLine     = regexp.MustCompile(`emit = "[^"]*"`)
+	latenessLine = regexp.MustCompile(`\n  allowed_lateness = "[^"]*"`)
+)
 
-// onClose returns a random tumbling or sliding case with emit = "on_close".
+// onClose returns a random tumbling or sliding case with emit = "on_close"
+// and without allowed lateness, as keep needs.
 func onCloseCase(r *rand.Rand, k Kind) (string, int, int64, []step) {
 	src, partitions, start, steps := randomCase(r, k)
+	src = latenessLine.ReplaceAllString(src, "")
 	return emitLine.ReplaceAllString(src, `emit = "on_close"`), partitions, start, steps
 }
 

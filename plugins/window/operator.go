@@ -32,16 +32,16 @@ import (
 //     window, even though it also counts in the windows still open: nothing
 //     is missing silently. With late = "dead_letter" the dead-letter copy
 //     thus says "missing from some windows", not "missing from all".
-//   - Sessions. A row at t joins every open session of its key whose
-//     [start, last+gap) overlaps [t, t+gap). When it joins several, they
+//   - Sessions. A row at t joins every held session of its key (open, or
+//     closed and kept for allowed lateness L) whose [start, last+gap)
+//     overlaps [t, t+gap). When it joins several, they
 //     merge in order of start: the earliest-starting session absorbs the
 //     others, as if their rows had been added after its own, then the row is
 //     added. (This only shows in first/last ties on equal event times and in
-//     the rounding of float sums.) A row no open session absorbs is late when
-//     t+gap <= W, and otherwise starts a session [t, t+gap). In update mode
-//     (emit = "every D") an absorbed session's earlier update rows are not
-//     retracted: rows are keyed by window_start, and the merged session
-//     keeps the earliest start.
+//     the rounding of float sums.) A row no held session absorbs is late
+//     when t+gap+L <= W, and otherwise starts a session [t, t+gap). In update mode
+//     (emit = "every D") an absorbed session's update rows are withdrawn
+//     (see Sessions and deletes below).
 //   - Order of output rows. Rows that close on one advance of W are ordered
 //     by window end, then window start, then group key. Group keys compare
 //     column by column in group_by order: null first, then ints, timestamps
@@ -54,6 +54,27 @@ import (
 //     final = false. Every closing (window, group) emits a final row, changed
 //     or not.
 //   - Null group values form their own group, like SQL's GROUP BY.
+//   - Row kinds (record.RowKind). A row is an Insert when it is the first
+//     of its key (window_start and group), an Update after that: the later
+//     rows of emit = "every D", and those of allowed lateness.
+//   - Allowed lateness L. A window that closes emits as without, then keeps
+//     its state until W passes end + L (a timer at end + L frees it). A
+//     row arriving meanwhile is added to it, and the window's row is
+//     emitted at once, with the next revision, final = true; rows a row
+//     makes this way come out before those its advance of W closes. A row
+//     for a window already closed that had no state for its group (or no
+//     state at all) makes it, closed, and emits its first row. A row is
+//     late when end + L <= W for its window (any of its windows, sliding;
+//     for a session, when no held session absorbs it and t+gap+L <= W).
+//   - Sessions and deletes. A session's key is its start: when a record
+//     merges sessions or moves one's start earlier, every session among
+//     them that emitted a row under a start the result does not keep emits
+//     a Delete of that row (the values it last emitted, the next revision,
+//     final = true), in order of start, at once. The result keeps the
+//     earliest start; when a session with that start had emitted rows, the
+//     result's next row is an Update of them, else an Insert. A closed
+//     session a record extends past W opens again and emits when W passes
+//     its new end.
 //
 // An Operator is not safe for concurrent use; the scheduler's goroutine owns
 // it. Output rows are appended to the batch given to each call, which must
@@ -65,12 +86,15 @@ type Operator struct {
 	every  *eventtime.Every // nil for emit = "on_close"
 
 	size, slide, offset, gap int64 // milliseconds
+	lateness                 int64 // allowed lateness, milliseconds
 	minTime, maxTime         int64 // event times whose windows' bounds fit in an int64
+	keepsSent                bool  // sessions remember their last row, which a Delete may withdraw
 
 	panes    map[int64]*pane // tumbling and sliding windows by start
 	lastPane *pane           // the pane a row was last added to, or nil: most rows go to the same one
 	sessions map[string]*sessionList
 	byID     map[uint64]*session
+	sent     map[uint64]*sentRow // the row each session last emitted, by id, while a Delete may withdraw it (keepsSent)
 	nextID   uint64
 
 	templates []agg.State // empty states, copied into each new group
@@ -85,6 +109,7 @@ type Operator struct {
 	fired   []eventtime.Timer
 	onTimer func(eventtime.Timer)
 	closing []closing
+	ended   []*session // the sessions of one closeSessions
 	strBuf  []byte
 
 	procW  int64 // processing time: the latest now given (eventtime.NoWatermark before any)
@@ -104,9 +129,10 @@ type OperatorStats struct {
 	Records     int64 // rows given to Process
 	Late        int64 // rows late for at least one of their windows
 	Bad         int64 // rows sent to bad: null or out-of-range event time, failed argument
-	OpenWindows int   // open (window, group) states, as now
-	Emitted     int64 // rows emitted, updates (final = false) included
-	Closed      int64 // (window, group) states closed, each emitted once as final
+	OpenWindows int   // (window, group) states held, as now: open ones and those Kept
+	Kept        int   // of OpenWindows, closed ones kept for allowed lateness
+	Emitted     int64 // rows emitted, updates and deletes included
+	Closed      int64 // (window, group) states closed, each emitted once as final when W passed its end
 	Watermark   int64 // the current W (eventtime.NoWatermark before any)
 }
 
@@ -122,12 +148,16 @@ func (w *Window) NewOperator(partitions int, now int64) (*Operator, error) {
 		return nil, errors.New("window: no aggregates")
 	}
 	o := &Operator{
-		w:      w,
-		timers: eventtime.NewTimerService(),
-		size:   w.Size.Milliseconds(),
-		slide:  w.Slide.Milliseconds(),
-		offset: w.Offset.Milliseconds(),
-		gap:    w.Gap.Milliseconds(),
+		w:        w,
+		timers:   eventtime.NewTimerService(),
+		size:     w.Size.Milliseconds(),
+		slide:    w.Slide.Milliseconds(),
+		offset:   w.Offset.Milliseconds(),
+		gap:      w.Gap.Milliseconds(),
+		lateness: w.AllowedLateness.Milliseconds(),
+	}
+	if o.lateness < 0 {
+		return nil, errors.New("window: allowed lateness below zero")
 	}
 	switch w.Kind {
 	case Tumbling, Sliding:
@@ -141,6 +171,8 @@ func (w *Window) NewOperator(partitions int, now int64) (*Operator, error) {
 		}
 		o.sessions = make(map[string]*sessionList)
 		o.byID = make(map[uint64]*session)
+		o.keepsSent = !w.EmitOnClose || o.lateness > 0
+		o.sent = make(map[uint64]*sentRow)
 	default:
 		return nil, fmt.Errorf("window: unknown kind %q", w.Kind)
 	}
@@ -157,9 +189,9 @@ func (w *Window) NewOperator(partitions int, now int64) (*Operator, error) {
 	if err := o.startAggregates(); err != nil {
 		return nil, err
 	}
-	// Keep window arithmetic (start − size, t + gap, start + size) away
+	// Keep window arithmetic (start − size, t + gap, end + lateness) away
 	// from overflow; the range still spans some 290 million years.
-	margin := 2 * (o.size + o.slide + o.gap)
+	margin := 2 * (o.size + o.slide + o.gap + o.lateness)
 	o.minTime, o.maxTime = math.MinInt64+margin, math.MaxInt64-margin
 	o.vals = make([]agg.Value, len(o.args))
 	o.byVals = make([]agg.Value, len(o.args))
@@ -217,7 +249,8 @@ func (o *Operator) startAggregates() error {
 }
 
 // Process adds every row of in, in row order, and appends the rows of the
-// windows that close to out (schema Window.Out). in follows the schema the
+// windows that close, and those late rows update, to out (schema
+// Window.Out), each with its kind (see Operator). in follows the schema the
 // window was built against (columns are found by name, so their order may
 // differ); in.Origins[i].Partition is row i's source partition, 0 when
 // Origins is empty. now is the processing time of the batch, read once.
@@ -229,11 +262,15 @@ func (o *Operator) startAggregates() error {
 // of the int64 limits, or an aggregate argument that failed to evaluate;
 // such a row is otherwise ignored and does not move time. Either callback
 // may be nil; the reason strings are fresh. An error means the batch does
-// not fit the window (missing column, negative partition); the rows before
-// the failing one are processed.
+// not fit the window (missing column, negative partition, a row that is
+// not an Insert: a window aggregates records, not a changelog); the rows
+// before the failing one are processed.
 func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late, bad func(row int, reason string)) error {
 	if o.valve.Finished() {
 		return errors.New("window: Process after Finish")
+	}
+	if in.HasChanges() {
+		return changelogError(in)
 	}
 	if o.merging {
 		return o.processPartials(in, out, late, bad)
@@ -281,15 +318,16 @@ func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late,
 		}
 		o.groupKey(in, row)
 		var dropped bool
+		var missed int64 // the start of the window the row missed
 		if o.w.Kind == Session {
-			dropped = o.addSession(in, row, t)
+			dropped, missed = o.addSession(in, row, t, out), t
 		} else {
-			dropped = o.addPanes(in, row, t)
+			dropped, missed = o.addPanes(in, row, t, out)
 		}
 		if dropped {
 			o.stats.Late++
 			if late != nil {
-				late(row, o.lateReason(t))
+				late(row, o.lateReason(t, missed))
 			}
 		}
 		if o.follow {
@@ -303,9 +341,27 @@ func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late,
 	return nil
 }
 
-// lateReason explains why a row at event time t was late.
-func (o *Operator) lateReason(t int64) string {
-	return fmt.Sprintf("window: late record: event time %d falls in a window that closed (end <= watermark %d)", t, o.valve.Watermark())
+// lateReason explains why a row at event time t was late for the window
+// starting at start (its own [t, t+gap) for a session): the window, the
+// watermark, and how far the watermark had passed the window's end, which
+// an allowed lateness above that would have covered.
+func (o *Operator) lateReason(t, start int64) string {
+	end := start + o.size
+	if o.w.Kind == Session {
+		end = t + o.gap
+	}
+	w := o.valve.Watermark()
+	return fmt.Sprintf("window: late record: event time %d, window [%d, %d) closed, watermark %d is %d ms past its end (allowed lateness %d ms)", t, start, end, w, w-end, o.lateness)
+}
+
+// changelogError is Process's error for a batch holding updates or deletes.
+func changelogError(in *record.Batch) error {
+	for i, k := range in.Kinds {
+		if k != record.Insert {
+			return fmt.Errorf("window: input row %d is of kind %s: a window aggregates records, not the updates and deletes of a stage before it (a window with allowed_lateness or emit = \"every D\")", i, k)
+		}
+	}
+	return nil
 }
 
 // Tick handles processing time without input, at processing time now: idle
@@ -364,19 +420,41 @@ func (o *Operator) Watermark() int64 {
 func (o *Operator) Stats() OperatorStats {
 	s := o.stats
 	s.OpenWindows = o.open
+	s.Kept = o.kept()
 	s.Watermark = o.Watermark()
 	return s
 }
 
-// closeUpTo fires the timers of every window with end <= w and emits them.
+// kept counts the (window, group) states closed and kept for allowed
+// lateness.
+func (o *Operator) kept() int {
+	if o.lateness == 0 {
+		return 0
+	}
+	n := 0
+	for _, p := range o.panes {
+		if p.closed {
+			n += len(p.groups)
+		}
+	}
+	for _, s := range o.byID {
+		if s.closed {
+			n++
+		}
+	}
+	return n
+}
+
+// closeUpTo fires the timers of every window with end <= w, emits the
+// windows that close and frees those kept past end + allowed lateness.
 func (o *Operator) closeUpTo(w int64, out *record.Batch) {
 	o.fired = o.fired[:0]
 	if o.timers.Fire(w, o.onTimer) == 0 {
 		return
 	}
 	if o.w.Kind == Session {
-		o.closeSessions(out)
+		o.closeSessions(w, out)
 	} else {
-		o.closePanes(out)
+		o.closePanes(w, out)
 	}
 }

@@ -338,36 +338,77 @@ func readUint64(b string) uint64 {
 		uint64(b[4])<<24 | uint64(b[5])<<16 | uint64(b[6])<<8 | uint64(b[7])
 }
 
-// emit appends one output row: the window, the group values decoded from
-// key, the aggregate results, and final when the output has that column.
-// A window keeping records emits one row per kept record instead: the
-// window, then the record's fields.
-func (o *Operator) emit(out *record.Batch, start, end int64, key string, states []agg.State, final bool) {
+// emitGroup appends the row of the (window, group) c: the window, the
+// group values decoded from its key, the aggregate results, the revision
+// with allowed lateness and final when the output has that column. It is
+// an Insert when it is the first row of (window_start, group), an Update
+// with the next revision after that. A window keeping records emits one
+// row per kept record instead: the window, then the record's fields; a
+// combiner, its partial row.
+func (o *Operator) emitGroup(out *record.Batch, c *closing, final bool) {
+	g := c.g
 	if o.partial {
-		o.emitPartial(out, start, end, key, states)
+		o.emitPartial(out, c.start, c.end, g.key, g.states)
 		return
 	}
 	if o.w.Keep != nil && o.w.Keep.Arg != nil {
-		for _, r := range states[0].Ties() {
-			out.Columns[0].AppendInt(start)
-			out.Columns[1].AppendInt(end)
+		for _, r := range g.states[0].Ties() {
+			out.Columns[0].AppendInt(c.start)
+			out.Columns[1].AppendInt(c.end)
 			o.decodeKey(out.Columns[2:], r)
 			out.Rows++
 			o.stats.Emitted++
 		}
 		return
 	}
+	o.appendHead(out, c.start, c.end, g.key)
+	col := 2 + len(o.w.GroupBy)
+	if c.s != nil && o.keepsSent {
+		// Remember the row: a Delete may have to withdraw it.
+		sent := o.sent[c.s.id]
+		if sent == nil {
+			sent = &sentRow{vals: make([]agg.Value, 0, len(g.states))}
+			o.sent[c.s.id] = sent
+		}
+		sent.end, sent.vals = c.end, sent.vals[:0]
+		for i := range g.states {
+			v := g.states[i].Result()
+			sent.vals = append(sent.vals, v)
+			appendValue(&out.Columns[col+i], v)
+		}
+	} else {
+		for i := range g.states {
+			appendValue(&out.Columns[col+i], g.states[i].Result())
+		}
+	}
+	kind := record.Insert
+	if g.rows > 0 {
+		kind = record.Update
+	}
+	o.appendTail(out, col+len(g.states), kind, g.rows, final)
+	g.rows++
+}
+
+// appendHead appends the start of a row: window_start, window_end and the
+// group values decoded from key.
+func (o *Operator) appendHead(out *record.Batch, start, end int64, key string) {
 	out.Columns[0].AppendInt(start)
 	out.Columns[1].AppendInt(end)
-	c := 2 + len(o.w.GroupBy)
-	o.decodeKey(out.Columns[2:c], key)
-	for i := range states {
-		appendValue(&out.Columns[c], states[i].Result())
-		c++
+	o.decodeKey(out.Columns[2:2+len(o.w.GroupBy)], key)
+}
+
+// appendTail ends a row whose aggregates are appended, from output column
+// col on: the revision with allowed lateness, final with emit = "every D",
+// then its kind.
+func (o *Operator) appendTail(out *record.Batch, col int, kind record.RowKind, rev int64, final bool) {
+	if o.lateness > 0 {
+		out.Columns[col].AppendInt(rev)
+		col++
 	}
 	if !o.w.EmitOnClose {
-		out.Columns[c].AppendBool(final)
+		out.Columns[col].AppendBool(final)
 	}
+	out.AppendKind(kind)
 	out.Rows++
 	o.stats.Emitted++
 }

@@ -83,7 +83,8 @@ func batchOf(evs []ev) *record.Batch {
 	return b
 }
 
-// rowStrings renders each output row as "a|b|c", nulls as "null".
+// rowStrings renders each output row as "a|b|c", nulls as "null", after
+// "U " for an Update and "D " for a Delete.
 func rowStrings(b *record.Batch) []string {
 	var out []string
 	for r := 0; r < b.Rows; r++ {
@@ -91,10 +92,13 @@ func rowStrings(b *record.Batch) []string {
 		for c := range b.Columns {
 			parts = append(parts, cell(&b.Columns[c], r))
 		}
-		out = append(out, strings.Join(parts, "|"))
+		out = append(out, kindPrefix[b.Kind(r)]+strings.Join(parts, "|"))
 	}
 	return out
 }
+
+// kindPrefix starts the rendering of a row of each kind.
+var kindPrefix = map[record.RowKind]string{record.Insert: "", record.Update: "U ", record.Delete: "D "}
 
 func cell(v *record.Vector, r int) string {
 	if v.IsNull(r) {

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sluice-io/sluice/record"
 )
 
 // This file holds a deliberately naive model of docs/event-time.md and a
@@ -55,30 +57,35 @@ type modelWindow struct {
 	key        modelKey
 	recs       []ev
 	dirty      bool
+	closed     bool   // W passed its end: its row was emitted; kept for allowed lateness
+	rows       int    // rows emitted for (start, key)
+	sentEnd    int64  // the window_end of the last row emitted
+	sentVals   string // the aggregates of the last row emitted
 }
 
 type modelPart struct{ max, last int64 }
 
-// model is the reference: every open window in one slice, W recomputed from
+// model is the reference: every held window in one slice, W recomputed from
 // every partition for each record.
 type model struct {
-	kind                              Kind
-	size, slide, offset, gap, wm, idl int64
-	every                             int64 // 0 for on_close
-	grouped                           bool  // group_by = ["key", "g2"], else []
-	nextTick                          int64
-	parts                             []modelPart
-	w                                 int64
-	wins                              []*modelWindow
-	res                               runResult
-	merges, idleAdvances              int                // coverage counters
-	onClose                           func(*modelWindow) // when set, called with every window that closes
+	kind                                 Kind
+	size, slide, offset, gap, wm, idl, L int64
+	every                                int64 // 0 for on_close
+	grouped                              bool  // group_by = ["key", "g2"], else []
+	nextTick                             int64
+	parts                                []modelPart
+	w                                    int64
+	wins                                 []*modelWindow
+	res                                  runResult
+	merges, idleAdvances                 int                // coverage counters
+	lateAdds, deletes, reopens           int                // coverage counters of allowed lateness
+	onClose                              func(*modelWindow) // when set, called with every window that closes
 }
 
 func newModel(w *Window, partitions int, now int64) *model {
 	m := &model{kind: w.Kind, size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds(), offset: w.Offset.Milliseconds(),
 		gap: w.Gap.Milliseconds(), wm: w.Watermark.Milliseconds(), idl: w.IdleTimeout.Milliseconds(), w: math.MinInt64,
-		grouped: len(w.GroupBy) > 0}
+		L: w.AllowedLateness.Milliseconds(), grouped: len(w.GroupBy) > 0}
 	for range partitions {
 		m.parts = append(m.parts, modelPart{max: math.MinInt64, last: now})
 	}
@@ -113,25 +120,35 @@ func (m *model) advance(now int64) {
 	m.close(false)
 }
 
-// close emits and removes every window with end <= W.
+// close emits every open window with end <= W (every one when all is
+// set), then drops every window with end + L <= W; the others are kept,
+// closed.
 func (m *model) close(all bool) {
-	var closed, open []*modelWindow
+	var closing, held []*modelWindow
 	for _, w := range m.wins {
-		if all || w.end <= m.w {
-			closed = append(closed, w)
-		} else {
-			open = append(open, w)
+		if !w.closed && (all || w.end <= m.w) {
+			closing = append(closing, w)
 		}
 	}
-	m.wins = open
 	if m.onClose != nil {
-		for _, w := range closed {
+		for _, w := range closing {
 			m.onClose(w)
 		}
 	}
-	m.emit(closed, true)
+	m.emit(closing, true)
+	for _, w := range m.wins {
+		if w.end <= m.w || all {
+			w.closed = true
+		}
+		if !all && w.end+m.L > m.w {
+			held = append(held, w)
+		}
+	}
+	m.wins = held
 }
 
+// emit appends the rows of ws, sorted by end, start and key: each an
+// Insert when it is the first of its (start, key), else an Update.
 func (m *model) emit(ws []*modelWindow, final bool) {
 	slices.SortFunc(ws, func(a, b *modelWindow) int {
 		if c := cmp.Compare(a.end, b.end); c != 0 {
@@ -143,17 +160,47 @@ func (m *model) emit(ws []*modelWindow, final bool) {
 		return compareKeys(a.key, b.key)
 	})
 	for _, w := range ws {
-		m.res.rows = append(m.res.rows, m.row(w, final))
+		kind := record.Insert
+		if w.rows > 0 {
+			kind = record.Update
+		}
+		vals := m.values(w)
+		m.res.rows = append(m.res.rows, kindPrefix[kind]+m.render(w.start, w.end, w.key, vals, w.rows, final))
+		w.rows++
+		w.sentEnd, w.sentVals = w.end, vals
 		w.dirty = false
 	}
 }
 
-// row computes the aggregates of w from its records.
-func (m *model) row(w *modelWindow, final bool) string {
+// withdraw appends the Delete of the last row w emitted.
+func (m *model) withdraw(w *modelWindow) {
+	m.res.rows = append(m.res.rows, kindPrefix[record.Delete]+m.render(w.start, w.sentEnd, w.key, w.sentVals, w.rows, true))
+	w.rows = 0
+	m.deletes++
+}
+
+// render makes a row of the output: window, group, aggregates, then the
+// revision with allowed lateness and final with emit = "every D".
+func (m *model) render(start, end int64, k modelKey, vals string, rev int, final bool) string {
 	key := "null"
-	if !w.key.null {
-		key = strconv.Quote(w.key.key)
+	if !k.null {
+		key = strconv.Quote(k.key)
 	}
+	s := fmt.Sprintf("%d|%d|%s|%d|%s", start, end, key, k.g2, vals)
+	if !m.grouped {
+		s = fmt.Sprintf("%d|%d|%s", start, end, vals)
+	}
+	if m.L > 0 {
+		s += "|" + strconv.Itoa(rev)
+	}
+	if m.every > 0 {
+		s += "|" + strconv.FormatBool(final)
+	}
+	return s
+}
+
+// values computes the aggregates of w from its records.
+func (m *model) values(w *modelWindow) string {
 	users := map[int64]bool{}
 	var total, mod int64
 	var nv int
@@ -184,14 +231,7 @@ func (m *model) row(w *modelWindow, final bool) string {
 	if nv == 0 {
 		vals = []string{"null", "null", strconv.FormatFloat(hi, 'g', -1, 64), "null", "null"}
 	}
-	s := fmt.Sprintf("%d|%d|%s|%d|%d|%d|%s|%d|%s", w.start, w.end, key, w.key.g2, len(w.recs), len(users), strings.Join(vals, "|"), mod, modelBy(w.recs))
-	if !m.grouped {
-		s = fmt.Sprintf("%d|%d|%d|%d|%s|%d|%s", w.start, w.end, len(w.recs), len(users), strings.Join(vals, "|"), mod, modelBy(w.recs))
-	}
-	if m.every > 0 {
-		s += "|" + strconv.FormatBool(final)
-	}
-	return s
+	return fmt.Sprintf("%d|%d|%s|%d|%s", len(w.recs), len(users), strings.Join(vals, "|"), mod, modelBy(w.recs))
 }
 
 // modelBy computes max_by(user, f) and min_by(v, user * 2) over recs: the
@@ -237,11 +277,12 @@ func (m *model) process(e ev, i int, now int64) {
 	if m.kind == Session {
 		late = m.addSession(e, k)
 	} else {
+		var updated []*modelWindow
 		for s := e.ts - m.size - m.slide; s <= e.ts; s++ {
 			if ((s-m.offset)%m.slide+m.slide)%m.slide != 0 || e.ts >= s+m.size {
 				continue
 			}
-			if s+m.size <= m.w {
+			if s+m.size+m.L <= m.w {
 				late = true
 				continue
 			}
@@ -252,12 +293,18 @@ func (m *model) process(e ev, i int, now int64) {
 				}
 			}
 			if win == nil {
-				win = &modelWindow{start: s, end: s + m.size, key: k}
+				win = &modelWindow{start: s, end: s + m.size, key: k, closed: s+m.size <= m.w}
 				m.wins = append(m.wins, win)
 			}
 			win.recs = append(win.recs, e)
-			win.dirty = true
+			if win.closed {
+				updated = append(updated, win)
+				m.lateAdds++
+			} else {
+				win.dirty = true
+			}
 		}
+		m.emit(updated, true)
 	}
 	if late {
 		m.res.late = append(m.res.late, i)
@@ -268,6 +315,8 @@ func (m *model) process(e ev, i int, now int64) {
 	m.advance(now)
 }
 
+// addSession adds e to the held sessions of k it overlaps, merged into
+// one, or to a new session, and reports whether e was late instead.
 func (m *model) addSession(e ev, k modelKey) (late bool) {
 	var joined, rest []*modelWindow
 	for _, x := range m.wins {
@@ -277,25 +326,42 @@ func (m *model) addSession(e ev, k modelKey) (late bool) {
 			rest = append(rest, x)
 		}
 	}
-	if len(joined) == 0 {
-		if e.ts+m.gap <= m.w {
-			return true
-		}
-		m.wins = append(m.wins, &modelWindow{start: e.ts, last: e.ts, end: e.ts + m.gap, key: k, recs: []ev{e}, dirty: true})
-		return false
+	s := &modelWindow{start: e.ts, last: e.ts, key: k}
+	if len(joined) == 0 && e.ts+m.gap+m.L <= m.w {
+		return true
 	}
 	if len(joined) > 1 {
 		m.merges++
 	}
 	slices.SortFunc(joined, func(a, b *modelWindow) int { return cmp.Compare(a.start, b.start) })
-	s := &modelWindow{start: min(joined[0].start, e.ts), last: e.ts, key: k, dirty: true}
+	if len(joined) > 0 {
+		s.start = min(joined[0].start, e.ts)
+	}
+	wasClosed := false
 	for _, x := range joined {
+		if x.rows > 0 && x.start != s.start {
+			m.withdraw(x)
+		}
+		if x.start == s.start {
+			s.rows, s.sentEnd, s.sentVals = x.rows, x.sentEnd, x.sentVals
+		}
 		s.recs = append(s.recs, x.recs...)
 		s.last = max(s.last, x.last)
+		wasClosed = wasClosed || x.closed
 	}
 	s.recs = append(s.recs, e)
 	s.end = s.last + m.gap
+	s.closed = s.end <= m.w
+	if wasClosed && !s.closed {
+		m.reopens++
+	}
 	m.wins = append(rest, s)
+	if s.closed {
+		m.lateAdds++
+		m.emit([]*modelWindow{s}, true)
+	} else {
+		s.dirty = true
+	}
 	return false
 }
 
@@ -305,7 +371,7 @@ func (m *model) tick(now int64) {
 		m.nextTick = (now/m.every + 1) * m.every
 		var dirty []*modelWindow
 		for _, w := range m.wins {
-			if w.dirty {
+			if w.dirty && !w.closed {
 				dirty = append(dirty, w)
 			}
 		}
@@ -356,6 +422,9 @@ func randomCase(r *rand.Rand, k Kind) (src string, partitions int, start int64, 
 	groupBy := `["key", "g2"]`
 	if r.IntN(5) == 0 {
 		groupBy = "[]"
+	}
+	if r.IntN(2) == 0 {
+		shape += fmt.Sprintf("\n  allowed_lateness = \"%dms\"", 1+r.Int64N(80))
 	}
 	src = fmt.Sprintf("window %q {\n  event_time = \"ts\"\n  %s\n  watermark = \"%dms\"\n  idle_timeout = \"%dms\"\n  group_by = %s\n  %s\n  emit = %q\n}",
 		k, shape, r.IntN(30), 50+r.IntN(300), groupBy, modelAggregates, emit)
@@ -422,10 +491,12 @@ func TestOperatorMatchesModel(t *testing.T) {
 		t.Run(string(k), func(t *testing.T) {
 			t.Parallel()
 			r := rand.New(rand.NewPCG(uint64(ki)+1, 42))
-			var rows, updates, late, bad, merges, idle int
+			var rows, updates, notFinal, deletes, late, bad, merges, idle, lateAdds, reopens int
 			defer func() {
-				t.Logf("%d cases: %d rows (%d updates), %d late, %d bad, %d session merges, %d advances by idleness", cases, rows, updates, late, bad, merges, idle)
-				if rows == 0 || late == 0 || bad == 0 || updates == 0 || idle == 0 || k == Session && merges == 0 {
+				t.Logf("%d cases: %d rows (%d not final, %d updates, %d deletes), %d late, %d added to closed windows, %d bad, %d session merges, %d sessions opened again, %d advances by idleness",
+					cases, rows, notFinal, updates, deletes, late, lateAdds, bad, merges, reopens, idle)
+				if rows == 0 || late == 0 || bad == 0 || updates == 0 || notFinal == 0 || idle == 0 || lateAdds == 0 ||
+					k == Session && (merges == 0 || deletes == 0 || reopens == 0) {
 					t.Errorf("the random cases do not cover every path")
 				}
 			}()
@@ -441,6 +512,8 @@ func TestOperatorMatchesModel(t *testing.T) {
 				want := m.run(steps)
 				merges += m.merges
 				idle += m.idleAdvances
+				lateAdds += m.lateAdds
+				reopens += m.reopens
 				if !slices.Equal(got.rows, want.rows) || !slices.Equal(got.late, want.late) || !slices.Equal(got.bad, want.bad) {
 					t.Fatalf("case %d: %s\n%s\ngot %s\nwant %s\n%s", c, src, describe(steps), got, want, firstDiff(got.rows, want.rows))
 				}
@@ -449,7 +522,13 @@ func TestOperatorMatchesModel(t *testing.T) {
 				bad += len(got.bad)
 				for _, row := range got.rows {
 					if strings.HasSuffix(row, "|false") {
+						notFinal++
+					}
+					if strings.HasPrefix(row, kindPrefix[record.Update]) {
 						updates++
+					}
+					if strings.HasPrefix(row, kindPrefix[record.Delete]) {
+						deletes++
 					}
 				}
 				if st := o.Stats(); st.Late != int64(len(want.late)) || st.Bad != int64(len(want.bad)) {

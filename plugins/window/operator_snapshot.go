@@ -2,13 +2,13 @@ package window
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
 	"maps"
+	"math"
 	"slices"
 
 	"github.com/sluice-io/sluice/record"
@@ -22,24 +22,30 @@ import (
 // window declaration (kind, aggregates, emit mode).
 var ErrBadSnapshot = errors.New("bad window operator snapshot")
 
+// Snapshot format versions: 1 before allowed lateness and row kinds; 2
+// adds the allowed lateness, each window's closed flag, each group's row
+// count (its next revision) and the row a session last emitted.
 const (
 	snapshotMagic   = "SLWO"
-	snapshotVersion = 1
+	snapshotVersion = 2
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Snapshot writes the operator's whole state to w: its header (magic
-// "SLWO", version 1, kind, emit mode), the watermark valve and, with
+// "SLWO", version 2, kind, emit mode), the watermark valve and, with
 // emit = "every D", the trigger schedule (eventtime frames), then one frame
-// of counters and open windows — each (window, group) with its encoded key,
-// its changed flag and its aggregate states (agg snapshots) — as a length,
-// a CRC-32C and varints. Timers are not written: they follow from the open
-// windows. Windows and sessions are written in sorted order, the groups of
-// a window in map order, so the bytes of equal states may differ. It does
-// not change the operator.
+// of counters, the allowed lateness and held windows — each with its
+// closed flag, each (window, group) with its encoded key, its changed flag,
+// its row count and its aggregate states (agg snapshots), and a session
+// with the row it last emitted — as a length, a CRC-32C and varints.
+// Timers are not written: they follow from the windows. Windows and
+// sessions are written in sorted order, the groups of a window in map
+// order, so the bytes of equal states may differ. It does not change the
+// operator.
 func (o *Operator) Snapshot(w io.Writer) error {
-	hdr := []byte(snapshotMagic + "\x01\x00\x00")
+	hdr := []byte(snapshotMagic + "\x00\x00\x00")
+	hdr[4] = snapshotVersion
 	hdr[5] = kindByte(o.w.Kind)
 	if o.every != nil {
 		hdr[6] = 1
@@ -60,6 +66,7 @@ func (o *Operator) Snapshot(w io.Writer) error {
 		p = binary.AppendVarint(p, x)
 	}
 	p = binary.AppendUvarint(p, o.nextID)
+	p = binary.AppendVarint(p, o.lateness)
 	var err error
 	var scratch []byte // one aggregate state at a time
 	if o.w.Kind == Session {
@@ -69,8 +76,14 @@ func (o *Operator) Snapshot(w io.Writer) error {
 			p = binary.AppendUvarint(p, s.id)
 			p = binary.AppendVarint(p, s.start)
 			p = binary.AppendVarint(p, s.last)
+			p = appendBool(p, s.closed)
 			if p, err = appendGroup(p, &s.group, &scratch); err != nil {
 				return err
+			}
+			sent := o.sent[s.id]
+			p = appendBool(p, sent != nil)
+			if sent != nil {
+				p = appendSent(p, sent)
 			}
 		}
 	} else {
@@ -79,6 +92,7 @@ func (o *Operator) Snapshot(w io.Writer) error {
 			pn := o.panes[start]
 			p = binary.AppendVarint(p, pn.start)
 			p = binary.AppendVarint(p, pn.end)
+			p = appendBool(p, pn.closed)
 			p = binary.AppendUvarint(p, uint64(len(pn.groups)))
 			// Groups in map order: sorting 100,000 keys would double the
 			// time a checkpoint takes, and Restore does not need an order.
@@ -109,14 +123,18 @@ func kindByte(k Kind) byte {
 	return 0
 }
 
+func appendBool(p []byte, b bool) []byte {
+	if b {
+		return append(p, 1)
+	}
+	return append(p, 0)
+}
+
 func appendGroup(p []byte, g *group, scratch *[]byte) ([]byte, error) {
 	p = binary.AppendUvarint(p, uint64(len(g.key)))
 	p = append(p, g.key...)
-	if g.dirty {
-		p = append(p, 1)
-	} else {
-		p = append(p, 0)
-	}
+	p = appendBool(p, g.dirty)
+	p = binary.AppendVarint(p, g.rows)
 	for i := range g.states {
 		b, err := g.states[i].AppendBinary((*scratch)[:0])
 		if err != nil {
@@ -129,12 +147,39 @@ func appendGroup(p []byte, g *group, scratch *[]byte) ([]byte, error) {
 	return p, nil
 }
 
+// appendSent appends the row a session last emitted: its end, then each
+// aggregate's value (a null byte, then the value by its type).
+func appendSent(p []byte, sent *sentRow) []byte {
+	p = binary.AppendVarint(p, sent.end)
+	for _, v := range sent.vals {
+		p = appendBool(p, v.Null)
+		if v.Null {
+			continue
+		}
+		switch v.Type {
+		case record.ColumnFloat:
+			p = binary.LittleEndian.AppendUint64(p, math.Float64bits(v.F))
+		case record.ColumnString:
+			p = binary.AppendUvarint(p, uint64(len(v.S)))
+			p = append(p, v.S...)
+		case record.ColumnBool:
+			p = appendBool(p, v.B)
+		default:
+			p = binary.AppendVarint(p, v.I)
+		}
+	}
+	return p
+}
+
 // Restore replaces the operator's state with one written by Snapshot from an
-// operator of the same Window declaration (kind, aggregates and emit mode
-// must match). It reads exactly what Snapshot wrote. On error the operator
-// is unchanged; bad input yields an error wrapping ErrBadSnapshot and never
-// a panic. Restore does not reset idleness clocks: after a restart in
-// another process call ResetIdle.
+// operator of the same Window declaration (kind, aggregates, emit mode and
+// allowed lateness must match). It reads exactly what Snapshot wrote, in
+// this version or version 1: a version 1 snapshot has no closed windows,
+// and with emit = "every D" a group unchanged since its last row is taken
+// as having emitted one (its next row is an Update), a changed one as not
+// (an Insert). On error the operator is unchanged; bad input yields an
+// error wrapping ErrBadSnapshot and never a panic. Restore does not reset
+// idleness clocks: after a restart in another process call ResetIdle.
 func (o *Operator) Restore(r io.Reader) error {
 	hdr := make([]byte, 7)
 	if _, err := io.ReadFull(r, hdr); err != nil {
@@ -143,7 +188,7 @@ func (o *Operator) Restore(r io.Reader) error {
 	switch {
 	case string(hdr[:4]) != snapshotMagic:
 		return fmt.Errorf("%w: not an operator snapshot", ErrBadSnapshot)
-	case hdr[4] != snapshotVersion:
+	case hdr[4] != 1 && hdr[4] != snapshotVersion:
 		return fmt.Errorf("%w: unsupported version %d", ErrBadSnapshot, hdr[4])
 	case hdr[5] != kindByte(o.w.Kind):
 		return fmt.Errorf("%w: snapshot of another window kind", ErrBadSnapshot)
@@ -177,7 +222,7 @@ func (o *Operator) Restore(r io.Reader) error {
 	if crc32.Checksum(p, castagnoli) != binary.LittleEndian.Uint32(frame[8:]) {
 		return fmt.Errorf("%w: state frame checksum mismatch", ErrBadSnapshot)
 	}
-	st, err := o.decodeState(p)
+	st, err := o.decodeState(p, hdr[4])
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadSnapshot, err)
 	}
@@ -187,191 +232,9 @@ func (o *Operator) Restore(r io.Reader) error {
 	}
 	o.stats, o.nextID, o.open = st.stats, st.nextID, st.open
 	o.timers = st.timers
-	o.panes, o.sessions, o.byID = st.panes, st.sessions, st.byID
+	o.panes, o.sessions, o.byID, o.sent = st.panes, st.sessions, st.byID, st.sent
 	o.lastPane = nil
 	return nil
-}
-
-// restored is the state decoded by Restore before it replaces the live one.
-type restored struct {
-	stats    OperatorStats
-	nextID   uint64
-	open     int
-	timers   *eventtime.TimerService
-	panes    map[int64]*pane
-	sessions map[string]*sessionList
-	byID     map[uint64]*session
-}
-
-// reader decodes varints, remembering the first error.
-type reader struct {
-	b   []byte
-	err error
-}
-
-func (d *reader) fail(format string, args ...any) {
-	if d.err == nil {
-		d.err = fmt.Errorf(format, args...)
-	}
-}
-
-func (d *reader) uvarint() uint64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Uvarint(d.b)
-	if n <= 0 {
-		d.fail("truncated or bad varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-func (d *reader) varint() int64 {
-	if d.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(d.b)
-	if n <= 0 {
-		d.fail("truncated or bad varint")
-		return 0
-	}
-	d.b = d.b[n:]
-	return v
-}
-
-// count reads a length that must leave at least min bytes per element.
-func (d *reader) count(minEach int) int {
-	n := d.uvarint()
-	if n > uint64(len(d.b)/minEach) {
-		d.fail("count %d exceeds the %d bytes left", n, len(d.b))
-		return 0
-	}
-	return int(n)
-}
-
-func (d *reader) bytes() []byte {
-	n := d.count(1)
-	if d.err != nil {
-		return nil
-	}
-	b := d.b[:n]
-	d.b = d.b[n:]
-	return b
-}
-
-func (d *reader) byte() byte {
-	if d.err == nil && len(d.b) == 0 {
-		d.fail("truncated")
-	}
-	if d.err != nil {
-		return 0
-	}
-	c := d.b[0]
-	d.b = d.b[1:]
-	return c
-}
-
-func (o *Operator) decodeState(p []byte) (*restored, error) {
-	d := &reader{b: p}
-	if n := d.uvarint(); d.err == nil && n != uint64(len(o.templates)) {
-		return nil, fmt.Errorf("snapshot has %d aggregates, the window %d", n, len(o.templates))
-	}
-	st := &restored{timers: eventtime.NewTimerService()}
-	for _, x := range []*int64{&st.stats.Records, &st.stats.Late, &st.stats.Bad, &st.stats.Emitted, &st.stats.Closed} {
-		*x = d.varint()
-	}
-	st.nextID = d.uvarint()
-	if o.w.Kind == Session {
-		st.sessions = make(map[string]*sessionList)
-		st.byID = make(map[uint64]*session)
-		for range d.count(4) {
-			s := &session{id: d.uvarint(), start: d.varint(), last: d.varint()}
-			if g := o.decodeGroup(d); d.err == nil {
-				s.group = *g
-			}
-			if d.err != nil {
-				break
-			}
-			if s.id >= st.nextID || st.byID[s.id] != nil || s.last < s.start {
-				return nil, fmt.Errorf("inconsistent session %d", s.id)
-			}
-			st.byID[s.id] = s
-			l := st.sessions[s.key]
-			if l == nil {
-				l = &sessionList{}
-				st.sessions[s.key] = l
-			}
-			l.s = append(l.s, s)
-			st.timers.Register(s.last+o.gap, s.id)
-			st.open++
-		}
-		for _, l := range st.sessions {
-			slices.SortFunc(l.s, func(a, b *session) int { return cmp.Compare(a.start, b.start) })
-			for i := 1; i < len(l.s); i++ {
-				if l.s[i].start < l.s[i-1].last+o.gap {
-					return nil, errors.New("overlapping sessions")
-				}
-			}
-		}
-	} else {
-		st.panes = make(map[int64]*pane)
-		for range d.count(4) {
-			pn := &pane{start: d.varint(), end: d.varint(), groups: make(map[string]*group)}
-			for range d.count(2) {
-				g := o.decodeGroup(d)
-				if d.err != nil {
-					break
-				}
-				pn.groups[g.key] = g
-				st.open++
-			}
-			if d.err != nil {
-				break
-			}
-			if pn.end != pn.start+o.size || st.panes[pn.start] != nil {
-				return nil, fmt.Errorf("inconsistent window [%d, %d)", pn.start, pn.end)
-			}
-			st.panes[pn.start] = pn
-			st.timers.Register(pn.end, uint64(pn.start))
-		}
-	}
-	if d.err == nil && len(d.b) != 0 {
-		d.fail("%d bytes after the state", len(d.b))
-	}
-	return st, d.err
-}
-
-// decodeGroup reads one group written by appendGroup and checks its states
-// against the declaration.
-func (o *Operator) decodeGroup(d *reader) *group {
-	g := &group{key: string(d.bytes())}
-	if d.err == nil && !o.validKey(g.key) {
-		d.fail("bad group key %q", g.key)
-	}
-	g.dirty = d.byte() == 1
-	g.states = make([]agg.State, len(o.templates))
-	for i := range g.states {
-		b := d.bytes()
-		if d.err != nil {
-			return nil
-		}
-		if err := g.states[i].UnmarshalBinary(b); err != nil {
-			d.fail("aggregate %s: %v", o.stateName(i), err)
-			return nil
-		}
-		t := &o.templates[i]
-		if s := &g.states[i]; s.Func() != t.Func() || s.ArgType() != t.ArgType() || s.ByType() != t.ByType() || s.Quantile() != t.Quantile() {
-			d.fail("aggregate %s: snapshot of another aggregate", o.stateName(i))
-			return nil
-		}
-		if o.args[i].row && !o.validRecords(&g.states[i]) {
-			d.fail("keep: bad kept record")
-			return nil
-		}
-	}
-	return g
 }
 
 // validKey reports whether key is a group key encoding (see groupKey) of

@@ -147,10 +147,10 @@ func TestOperatorTable(t *testing.T) {
 		},
 		want: []string{
 			`0|100|"a"|2|2|false`, `0|100|"b"|1|1|false`,
-			`0|100|"a"|3|3|false`,
-			`0|100|"a"|3|3|true`, `0|100|"b"|1|1|true`,
+			`U 0|100|"a"|3|3|false`,
+			`U 0|100|"a"|3|3|true`, `U 0|100|"b"|1|1|true`,
 			`100|200|"a"|1|1|false`,
-			`100|200|"a"|1|1|true`,
+			`U 100|200|"a"|1|1|true`,
 		},
 	}, {
 		name: "every D with sessions",
@@ -164,7 +164,68 @@ func TestOperatorTable(t *testing.T) {
 			on(21, "40:b"), // W = 40 closes a
 			finish,
 		},
-		want: []string{`0|10|"a"|1|1|false`, `0|15|"a"|2|2|false`, `0|15|"a"|2|2|true`, `40|50|"b"|1|1|true`},
+		want: []string{`0|10|"a"|1|1|false`, `U 0|15|"a"|2|2|false`, `U 0|15|"a"|2|2|true`, `40|50|"b"|1|1|true`},
+	}, {
+		name: "every D with sessions: a start moving earlier withdraws the row",
+		kind: Session, src: `gap = "10ms"
+  emit = "every 10ms"`, partitions: 1,
+		steps: []step{
+			on(0, "10:a"),
+			tick(10),
+			on(11, "5:a"), // [5, 20): the row of [10, 20) goes
+			tick(20),
+			on(21, "30:b"), // W = 30 closes a
+			finish,
+		},
+		want: []string{`10|20|"a"|1|1|false`, `D 10|20|"a"|1|1|true`, `5|20|"a"|2|2|false`, `U 5|20|"a"|2|2|true`, `30|40|"b"|1|1|true`},
+	}, {
+		name: "tumbling allowed lateness: updates, a window made closed, kept, freed",
+		kind: Tumbling, src: `size = "10ms"
+  allowed_lateness = "10ms"`, partitions: 1,
+		steps: []step{
+			on(0, "1:a", "3:b", "25:a"), // W = 25 closes [0, 10), past 10 + 10 already: freed
+			on(1, "8:a"),                // late
+			on(2, "15:c"),               // [10, 20) had no row, 20 + 10 > 25: made closed, emitted
+			on(3, "17:c"),               // an update
+			on(4, "21:a"),
+			on(5, "30:b"), // W = 30 closes [20, 30) and frees [10, 20)
+			on(6, "12:c"), // late
+			on(7, "29:a"), // [20, 30) is kept until 40: an update
+			finish,
+		},
+		want: []string{`0|10|"a"|1|1|0`, `0|10|"b"|1|1|0`, `10|20|"c"|1|1|0`, `U 10|20|"c"|2|2|1`, `20|30|"a"|2|2|0`, `U 20|30|"a"|3|3|1`, `30|40|"b"|1|1|0`},
+		late: []int{3, 8},
+	}, {
+		name: "sliding allowed lateness: late for a freed window, an update of a kept one",
+		kind: Sliding, src: `size = "10ms"
+  slide = "5ms"
+  allowed_lateness = "5ms"`, partitions: 1,
+		steps: []step{
+			on(0, "7:a", "12:a"), // W = 12 closes [0, 10)
+			on(0, "3:a"),         // [-5, 5) is freed (5 + 5 <= 12): late; [0, 10) is kept: an update
+			on(0, "16:a"),        // W = 16 closes [5, 15), frees [0, 10)
+			finish,
+		},
+		want: []string{`0|10|"a"|1|1|0`, `U 0|10|"a"|2|2|1`, `5|15|"a"|2|2|0`, `10|20|"a"|2|2|0`, `15|25|"a"|1|1|0`},
+		late: []int{2},
+	}, {
+		name: "session allowed lateness: updates, deletes of merged sessions, a session opened again",
+		kind: Session, src: `gap = "10ms"
+  allowed_lateness = "25ms"`, partitions: 1,
+		steps: []step{
+			on(0, "0:a", "30:a"), // W = 30 closes [0, 10), kept until 35
+			on(1, "5:a"),         // joins it: [0, 15), an update, kept until 40
+			on(2, "18:a"),        // [18, 28) overlaps nothing, ended: made closed, emitted
+			on(3, "14:a"),        // merges [0, 15) and [18, 28): the row of [18, 28) goes, [0, 28) is updated
+			on(4, "25:a"),        // merges [0, 28) and the open [30, 40): [0, 40) is open again
+			on(5, "50:b"),        // W = 50 closes [0, 40): an update
+			on(6, "38:a"),        // joins it: [0, 48), an update
+			on(7, "-30:b"),       // -30 + 10 + 25 <= 50: late
+			finish,
+		},
+		want: []string{`0|10|"a"|1|1|0`, `U 0|15|"a"|2|2|1`, `18|28|"a"|1|1|0`, `D 18|28|"a"|1|1|1`, `U 0|28|"a"|4|4|2`,
+			`U 0|40|"a"|6|6|3`, `U 0|48|"a"|7|7|4`, `50|60|"b"|1|1|0`},
+		late: []int{8},
 	}}
 	for _, tt := range tests {
 		for _, late := range []string{LateDrop, LateDeadLetter} {

@@ -17,13 +17,18 @@ import (
 type group struct {
 	key    string // encoded group key (see groupKey)
 	states []agg.State
-	dirty  bool // changed since its last row (emit = "every D")
+	rows   int64 // rows emitted for (window, key): the next row's revision; an Insert when 0
+	dirty  bool  // changed since its last row (emit = "every D")
+	closed bool  // a session's: emitted, kept for late records (a pane's groups have pane.closed)
 }
 
-// pane is one open tumbling or sliding window [start, end) with the state of
-// each of its groups. Its event-time timer is (end, uint64(start)).
+// pane is one tumbling or sliding window [start, end) with the state of
+// each of its groups. While open its event-time timer is (end,
+// uint64(start)); once closed, with allowed lateness, it is kept for late
+// records until its timer (end + lateness, uint64(start)) frees it.
 type pane struct {
 	start, end int64
+	closed     bool // emitted; kept for late records
 	groups     map[string]*group
 	recent     [recentGroups]*group // groups found lately, by recentSlot of their key
 }
@@ -63,10 +68,12 @@ func (o *Operator) group(p *pane, slot int) *group {
 	return g
 }
 
-// closing is a (window, group) about to be emitted, for sorting.
+// closing is a (window, group) about to be emitted, for sorting; s is its
+// session, nil for a pane's group.
 type closing struct {
 	start, end int64
 	g          *group
+	s          *session
 }
 
 func compareClosing(a, b closing) int {
@@ -96,48 +103,81 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// addPanes adds row (event time t, group key in o.keyBuf) to every open
-// tumbling or sliding window that contains t, and reports whether it was
-// dropped from at least one closed window (end <= W).
-func (o *Operator) addPanes(in *record.Batch, row int, t int64) (dropped bool) {
+// addPanes adds row (event time t, group key in o.keyBuf) to every
+// tumbling or sliding window that contains t and is held, and reports
+// whether it was dropped from at least one window freed already (end +
+// allowed lateness <= W), then missed is the latest-ending such window's
+// start. A row added to a closed window (allowed lateness) emits its
+// window's row again at once, an Update; to a window that was closed before
+// it had any row for the key, an Insert.
+func (o *Operator) addPanes(in *record.Batch, row int, t int64, out *record.Batch) (dropped bool, missed int64) {
 	w := o.valve.Watermark()
 	last := floorDiv(t-o.offset, o.slide)*o.slide + o.offset // latest start <= t
 
 	slot := recentSlot(o.keyBuf) // the key's slot in every pane's recent groups
+	changed := false             // a closed window took the row
 	for s := last; s > t-o.size; s -= o.slide {
 		end := s + o.size
-		if end <= w {
-			dropped = true
+		if end+o.lateness <= w {
+			if !dropped {
+				dropped, missed = true, s
+			}
 			continue
 		}
 		p := o.lastPane
 		if p == nil || p.start != s {
 			if p = o.panes[s]; p == nil {
-				p = &pane{start: s, end: end, groups: make(map[string]*group)}
-				o.panes[s] = p
-				o.timers.Register(end, uint64(s))
+				p = o.newPane(s, end, w)
 			}
 			o.lastPane = p
 		}
 		g := o.group(p, slot)
 		o.add(g.states, in, row, t)
-		g.dirty = true
+		if !p.closed {
+			g.dirty = true
+			continue
+		}
+		if !changed {
+			changed = true
+			o.closing = o.closing[:0]
+		}
+		o.closing = append(o.closing, closing{start: p.start, end: p.end, g: g})
 	}
-	return dropped
+	if changed {
+		o.emitClosing(out, true)
+	}
+	return dropped, missed
 }
 
-// closePanes emits and frees the windows of the fired timers. Timers fire by
-// end; tumbling and sliding windows of one end share their start, so rows
-// come out by end, start, then group key.
-func (o *Operator) closePanes(out *record.Batch) {
+// newPane makes the window [start, end) at watermark w: open, or already
+// closed (a late record within the allowed lateness of a window that had
+// no row), and registers its timer.
+func (o *Operator) newPane(start, end, w int64) *pane {
+	p := &pane{start: start, end: end, groups: make(map[string]*group)}
+	o.panes[start] = p
+	if end <= w {
+		p.closed = true
+		o.timers.Register(end+o.lateness, uint64(start))
+	} else {
+		o.timers.Register(end, uint64(start))
+	}
+	return p
+}
+
+// closePanes handles the windows of the fired timers at watermark w. Timers
+// fire by end; tumbling and sliding windows of one end share their start,
+// so rows come out by end, start, then group key. An open window emits its
+// rows and is freed, or, with allowed lateness, closed and kept until w
+// passes end + lateness; a kept window's timer frees it.
+func (o *Operator) closePanes(w int64, out *record.Batch) {
 	for _, t := range o.fired {
 		p := o.panes[int64(t.Key)]
 		if p == nil {
 			continue
 		}
-		delete(o.panes, p.start)
-		if o.lastPane == p {
-			o.lastPane = nil
+		if p.closed {
+			o.freePane(p)
+			continue
 		}
 		o.closing = o.closing[:0]
 		for _, g := range p.groups {
@@ -147,9 +187,23 @@ func (o *Operator) closePanes(out *record.Batch) {
 			o.keepRows()
 		}
 		o.emitClosing(out, true)
-		o.open -= len(p.groups)
 		o.stats.Closed += int64(len(p.groups))
+		if o.lateness == 0 || p.end+o.lateness <= w {
+			o.freePane(p)
+			continue
+		}
+		p.closed = true
+		o.timers.Register(p.end+o.lateness, uint64(p.start))
 	}
+}
+
+// freePane drops a window and its groups.
+func (o *Operator) freePane(p *pane) {
+	delete(o.panes, p.start)
+	if o.lastPane == p {
+		o.lastPane = nil
+	}
+	o.open -= len(p.groups)
 }
 
 // emitClosing sorts o.closing and emits each entry.
@@ -157,17 +211,21 @@ func (o *Operator) emitClosing(out *record.Batch, final bool) {
 	slices.SortFunc(o.closing, compareClosing)
 	for i := range o.closing {
 		c := &o.closing[i]
-		o.emit(out, c.start, c.end, c.g.key, c.g.states, final)
+		o.emitGroup(out, c, final)
 		c.g.dirty = false
-		c.g = nil
+		c.g, c.s = nil, nil
 	}
 }
 
 // emitUpdates emits every open (window, group) changed since its last row,
-// with final = false (emit = "every D").
+// with final = false (emit = "every D"). Closed windows kept for late
+// records are emitted as those arrive, never here.
 func (o *Operator) emitUpdates(out *record.Batch) {
 	o.closing = o.closing[:0]
 	for _, p := range o.panes {
+		if p.closed {
+			continue
+		}
 		for _, g := range p.groups {
 			if g.dirty {
 				o.closing = append(o.closing, closing{start: p.start, end: p.end, g: g})
@@ -175,8 +233,8 @@ func (o *Operator) emitUpdates(out *record.Batch) {
 		}
 	}
 	for _, s := range o.byID {
-		if s.dirty {
-			o.closing = append(o.closing, closing{start: s.start, end: s.last + o.gap, g: &s.group})
+		if s.dirty && !s.closed {
+			o.closing = append(o.closing, closing{start: s.start, end: s.last + o.gap, g: &s.group, s: s})
 		}
 	}
 	o.emitClosing(out, false)

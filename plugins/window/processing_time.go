@@ -40,9 +40,9 @@ func (o *Operator) processNow(in *record.Batch, now int64, out *record.Batch, ba
 		}
 		o.groupKey(in, row)
 		if o.w.Kind == Session {
-			o.addSession(in, row, now)
+			o.addSession(in, row, now, out)
 		} else {
-			o.addPanes(in, row, now)
+			o.addPanes(in, row, now, out)
 		}
 	}
 	return nil

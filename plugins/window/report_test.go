@@ -44,3 +44,41 @@ func TestOperatorReports(t *testing.T) {
 		})
 	}
 }
+
+// TestLatenessFreesState checks that a window closed with allowed lateness
+// is kept (counted in Open and Kept, with its timer) until the watermark
+// passes its end plus the lateness, and then freed: Open, Kept, the state
+// size and the timers fall back to an empty operator's.
+func TestLatenessFreesState(t *testing.T) {
+	for _, k := range Kinds {
+		t.Run(string(k), func(t *testing.T) {
+			shape := map[Kind]string{Tumbling: `size = "10ms"`, Sliding: "size = \"10ms\"\n  slide = \"5ms\"", Session: `gap = "10ms"`}[k]
+			src := fmt.Sprintf("window %q {\n  event_time = \"ts\"\n  %s\n  allowed_lateness = \"20ms\"\n  emit = \"every 5ms\"\n  %s\n}", k, shape, tableAggs)
+			o, err := buildWindow(t, k, src).NewOperator(1, 0)
+			must(t, err)
+			empty := o.StateBytes()
+			run(t, o, []step{on(1, "1:a", "2:b"), tick(5)}, 0, 0)
+			open, held := o.Open(), o.StateBytes()
+			if open == 0 || held <= empty || o.Stats().Kept != 0 {
+				t.Fatalf("open %d, kept %d, state %d bytes (empty %d): want open windows", open, o.Stats().Kept, held, empty)
+			}
+			run(t, o, []step{on(6, "15:c")}, 0, 0) // W = 15: a and b close, kept until 30 or more
+			if st := o.Stats(); st.Kept == 0 || st.Kept > st.OpenWindows || o.Open() < open || o.StateBytes() <= held {
+				t.Fatalf("after closing: %+v, state %d bytes: want a and b kept", st, o.StateBytes())
+			}
+			run(t, o, []step{on(7, "3:a")}, 0, 0)   // an update of a kept window
+			run(t, o, []step{on(8, "200:d")}, 0, 0) // W = 200: everything but d's windows is freed
+			dWindows := map[Kind]int{Tumbling: 1, Sliding: 2, Session: 1}[k]
+			if st := o.Stats(); st.Kept != 0 || st.OpenWindows != dWindows || o.timers.Len() != dWindows || st.Late != 0 {
+				t.Fatalf("after W passed every end + lateness: %+v, %d timers: want only d's %d windows, open", st, o.timers.Len(), dWindows)
+			}
+			run(t, o, []step{finish}, 0, 0)
+			if o.Open() != 0 || o.StateBytes() != empty || o.timers.Len() != 0 || o.Stats().Kept != 0 {
+				t.Errorf("after the end: open %d, state %d bytes (empty %d), %d timers", o.Open(), o.StateBytes(), empty, o.timers.Len())
+			}
+			if len(o.panes) != 0 || len(o.byID) != 0 || len(o.sessions) != 0 {
+				t.Errorf("after the end: %d panes, %d sessions, %d keys of sessions held", len(o.panes), len(o.byID), len(o.sessions))
+			}
+		})
+	}
+}

@@ -3,8 +3,12 @@ package window
 import (
 	"fmt"
 	"strings"
+	"unsafe"
+
+	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/schema"
 )
 
 // The optional abilities the runner finds on a window.
@@ -13,6 +17,7 @@ var (
 	_ plugins.EventTimed         = (*Window)(nil)
 	_ plugins.StateFingerprinter = (*Window)(nil)
 	_ plugins.LateRouter         = (*Window)(nil)
+	_ plugins.ChangeEmitter      = (*Window)(nil)
 )
 
 // minIdleCheck bounds how often the scheduler is woken to notice idle
@@ -34,11 +39,16 @@ func (w *Window) EventTimeColumn() string { return w.EventTime }
 func (w *Window) LateToDeadLetter() bool { return w.Late == LateDeadLetter }
 
 // StateFingerprint describes what the window's state depends on: its kind,
-// sizes, event time, group_by, emit mode and aggregates. A checkpoint of a
-// window with another fingerprint is not restored into this one.
+// sizes, event time, group_by, emit mode, allowed lateness and aggregates. A
+// checkpoint of a window with another fingerprint is not restored into this
+// one. Without allowed lateness it is what it was before that argument
+// existed, so that older checkpoints still restore.
 func (w *Window) StateFingerprint() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %v %v %v %v %q %q %v %v\n", w.Kind, w.Size, w.Slide, w.Gap, w.Offset, w.EventTime, w.GroupBy, w.EmitOnClose, w.EmitEvery)
+	if w.AllowedLateness > 0 {
+		fmt.Fprintf(&b, "allowed_lateness=%v\n", w.AllowedLateness)
+	}
 	for _, a := range w.Aggregates {
 		arg := ""
 		if a.Arg != nil {
@@ -53,6 +63,25 @@ func (w *Window) StateFingerprint() string {
 		b.WriteString(w.Keep.fingerprint())
 	}
 	return b.String()
+}
+
+// EmitsChanges says why the window emits rows of kind Update or Delete, at
+// the argument that makes it: allowed_lateness (late records update closed
+// windows) or emit = "every D" (a window's row is emitted again as it
+// changes); sessions also delete the rows of sessions that merge. why is ""
+// when every row is an Insert.
+func (w *Window) EmitsChanges() (why string, at hcl.Range) {
+	deletes := ""
+	if w.Kind == Session {
+		deletes = ", and deletes the rows of emitted sessions that a record merges or extends to an earlier start"
+	}
+	switch {
+	case w.AllowedLateness > 0:
+		return fmt.Sprintf("allowed_lateness = %q emits a closed window's row again, as an update, when a late record changes it%s", schema.FormatDuration(w.AllowedLateness), deletes), w.latenessAt
+	case !w.EmitOnClose:
+		return fmt.Sprintf("emit = \"every %s\" emits a window's row again, as an update, each time it changes%s", schema.FormatDuration(w.EmitEvery), deletes), w.emitAt
+	}
+	return "", hcl.Range{}
 }
 
 // NextWake returns when the scheduler must call Tick next: at the next
@@ -78,13 +107,16 @@ func (o *Operator) NextWake(now int64) (int64, bool) {
 	return next, ok
 }
 
-// Open returns the number of open (window, group) states.
+// Open returns the number of (window, group) states held: the open ones
+// and, with allowed lateness, the closed ones kept for late records
+// (OperatorStats.Kept).
 func (o *Operator) Open() int { return o.open }
 
-// EarliestOpen returns the smallest start of an open window (pane or
-// session), false when none is open. It scans the open windows: the runner
-// calls it only for sources that need acknowledgements, and not for every
-// batch.
+// EarliestOpen returns the smallest start of a window (pane or session)
+// whose state is held, false when none is: an open window, or a closed one
+// kept for allowed lateness, which a late record may still change. It
+// scans the windows: the runner calls it only for sources that need
+// acknowledgements, and not for every batch.
 func (o *Operator) EarliestOpen() (int64, bool) {
 	start, ok := int64(0), false
 	for s := range o.panes {
@@ -115,8 +147,9 @@ func (o *Operator) Partitions(dst []plugins.PartitionStatus, now int64) []plugin
 	return dst
 }
 
-// StateBytes estimates the memory of the open windows: their groups' keys
-// and aggregate states, plus the maps that hold them.
+// StateBytes estimates the memory of the windows held (open, or kept for
+// allowed lateness): their groups' keys and aggregate states, the rows
+// sessions last emitted, plus the maps that hold them.
 func (o *Operator) StateBytes() int64 {
 	const entry = 48 // a map slot, a pointer and a small struct header
 	var n int64
@@ -135,6 +168,12 @@ func (o *Operator) StateBytes() int64 {
 	for _, s := range o.byID {
 		n += entry
 		addGroup(&s.group)
+	}
+	for _, sent := range o.sent {
+		n += entry
+		for _, v := range sent.vals {
+			n += int64(unsafe.Sizeof(v)) + int64(len(v.S))
+		}
 	}
 	return n
 }

@@ -8,6 +8,8 @@ package window
 import (
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+
 	"github.com/sluice-io/sluice/record"
 
 	"github.com/sluice-io/sluice/plugins"
@@ -34,10 +36,12 @@ const (
 )
 
 // Names of the columns every window stage outputs in front of the group_by
-// fields, and of the column that `emit = "every D"` adds after the aggregates.
+// fields, of the column that allowed lateness adds after the aggregates, and
+// of the column that `emit = "every D"` adds after them.
 const (
 	ColumnWindowStart = "window_start"
 	ColumnWindowEnd   = "window_end"
+	ColumnRevision    = "revision"
 	ColumnFinal       = "final"
 )
 
@@ -76,6 +80,12 @@ type Window struct {
 	// IdleTimeout is how long (processing time) a partition may stay silent
 	// before it stops holding the watermark back.
 	IdleTimeout time.Duration
+	// AllowedLateness is how long, in event time, a closed window keeps its
+	// state for late records: one arriving before the watermark passes the
+	// window's end plus AllowedLateness updates the window, which emits its
+	// row again as an Update with the next revision. Zero emits each window
+	// once, when it closes.
+	AllowedLateness time.Duration
 
 	// GroupBy names the key fields, and GroupByIndex gives their positions
 	// in the input record, in the same order.
@@ -99,6 +109,10 @@ type Window struct {
 
 	// Out is the schema of the emitted rows.
 	Out record.Schema
+
+	// emitAt and latenessAt are where emit and allowed_lateness were
+	// written, for the diagnostics of ChangeEmitter.
+	emitAt, latenessAt hcl.Range
 }
 
 // Output returns the schema of the rows the window emits.
@@ -122,7 +136,7 @@ func Plugins() []*plugins.Plugin {
 			Description: "Each record falls in exactly one window, the half-open interval `[start, end)` of length `size`. " +
 				"Windows are aligned to the Unix epoch plus `offset`: with `size = \"1h\"` and `offset = \"15m\"` they start at a quarter past each hour. " +
 				"A window closes once the watermark (the smallest per-partition maximum event time, minus `watermark`) reaches its end; " +
-				"a record whose window has already closed is late and follows `late`. " +
+				"a record whose window has already closed is late and follows `late`, unless `allowed_lateness` keeps the window that much longer: the record then updates it and its row is emitted again. " +
 				"Each closed window emits one row per group: `window_start`, `window_end`, the `group_by` fields, then the aggregates in the order written.",
 			Spec:  spec(Tumbling),
 			Build: build(Tumbling),
@@ -148,7 +162,7 @@ func Plugins() []*plugins.Plugin {
 			Description: "A window of length `size` starts every `slide`, so each record counts in every window `[start, end)` that contains it (`size / slide` windows when it divides evenly). " +
 				"Window starts are aligned to the Unix epoch plus `offset`. " +
 				"A window closes once the watermark (the smallest per-partition maximum event time, minus `watermark`) reaches its end; " +
-				"a record is late for the windows that have already closed and follows `late` for them. " +
+				"a record is late for the windows that have already closed (and been kept for `allowed_lateness`) and follows `late` for them. " +
 				"Rows hold `window_start`, `window_end`, the `group_by` fields, then the aggregates in the order written.",
 			Spec:  spec(Sliding),
 			Build: build(Sliding),
@@ -164,16 +178,15 @@ func Plugins() []*plugins.Plugin {
     events = "count()"
     p90    = "approx_percentile(user_id, 0.9)"
   }
-  emit = "every 10s"
 }`,
 			}},
 		},
 		{
 			Kind: plugins.KindStage, Block: "window", Name: string(Session),
 			Summary: "Aggregates each key's bursts of activity into session windows separated by a gap of inactivity.",
-			Description: "A record at time t covers `[t, t + gap)` and joins, merging them, every open session of its key (`group_by`) that this interval overlaps; otherwise it starts a new session. " +
+			Description: "A record at time t covers `[t, t + gap)` and joins, merging them, every session of its key (`group_by`) still held that this interval overlaps; otherwise it starts a new session. " +
 				"A session's end is its last event time plus `gap`, and it closes once the watermark (the smallest per-partition maximum event time, minus `watermark`) reaches that end. " +
-				"A record is late only when no open session absorbs it and `t + gap` is at or before the watermark; it then follows `late`. " +
+				"A record is late only when no session absorbs it and `t + gap` (plus `allowed_lateness`) is at or before the watermark; it then follows `late`. " +
 				"Rows hold `window_start`, `window_end`, the `group_by` fields, then the aggregates in the order written.",
 			Spec:  spec(Session),
 			Build: build(Session),
@@ -225,6 +238,7 @@ func spec(k Kind) *schema.Spec {
 			WithDefault("0s").Example(`"2m"`),
 		schema.Duration("idle_timeout", "How long, in processing time, a source partition may deliver nothing before it stops holding the watermark back; it does again once it delivers.").
 			WithDefault("30s").Example(`"1m"`),
+		schema.Duration("allowed_lateness", lateDoc(k)).WithDefault("0s").Example(`"10m"`),
 		schema.List("group_by", schema.TypeString, "The fields that key the windows: each distinct combination of their values gets its own windows and output rows. Empty means one group.").
 			WithDefault([]string{}).Example(`["action"]`),
 		schema.Map("aggregate", schema.TypeExpr, "The output columns computed over each window, in the order written: a name and a call such as count(), sum(x), min(x), max(x), avg(x), count_distinct(x), approx_count_distinct(x), approx_percentile(x, q), first(x), last(x), max_by(x, by) or min_by(x, by), where x and by are expressions over the input fields. Required unless keep is set.").
@@ -239,4 +253,18 @@ func spec(k Kind) *schema.Spec {
 			AsOptional().Example(`"max(price)"`))
 	}
 	return schema.NewSpec(fields...)
+}
+
+// lateDoc documents allowed_lateness for a window kind.
+func lateDoc(k Kind) string {
+	doc := "How long after a window closes it keeps its state for late records. A window still emits its row when the watermark passes its end; " +
+		"a record that arrives before the watermark passes the end plus allowed_lateness updates the window, which emits its row again as an update " +
+		"(row kind update, same window_start and group) with the next revision, an int column after the aggregates (0 for the first row). " +
+		"Records later than that follow late. \"0s\" (the default) emits each window once and adds no revision column. "
+	if k == Session {
+		doc += "A late record that merges sessions already emitted, or moves one's start earlier, deletes their rows (row kind delete) and emits the merged session. "
+	} else {
+		doc += "Not with keep. "
+	}
+	return doc + "Not with event_time = \"processing_time\", where no record is late."
 }

@@ -134,6 +134,21 @@ func TestBuild(t *testing.T) {
 			IdleTimeout: 30 * time.Second, GroupBy: []string{"user_id"}, GroupByIndex: []int{0}, EmitOnClose: true, Late: LateDrop,
 			Out: record.Schema{Columns: []record.Column{ts("window_start"), ts("window_end"),
 				{Name: "user_id", Type: record.ColumnInt}, {Name: "a", Type: record.ColumnFloat}}, Key: []string{"window_start", "user_id"}}},
+	}, {
+		name: "session with allowed lateness and updates",
+		src: `window "session" {
+  event_time = "ts"
+  gap = "30m"
+  allowed_lateness = "1h"
+  group_by = ["user_id"]
+  aggregate = { a = "avg(user_id)" }
+  emit = "every 1m"
+}`,
+		want: Window{Kind: Session, EventTime: "ts", EventTimeIndex: 2, Gap: 30 * time.Minute, AllowedLateness: time.Hour,
+			IdleTimeout: 30 * time.Second, GroupBy: []string{"user_id"}, GroupByIndex: []int{0}, EmitEvery: time.Minute, Late: LateDrop,
+			Out: record.Schema{Columns: []record.Column{ts("window_start"), ts("window_end"),
+				{Name: "user_id", Type: record.ColumnInt}, {Name: "a", Type: record.ColumnFloat},
+				{Name: "revision", Type: record.ColumnInt}, {Name: "final", Type: record.ColumnBool}}, Key: []string{"window_start", "user_id"}}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,6 +159,7 @@ func TestBuild(t *testing.T) {
 			}
 			got := *c.(*Window)
 			got.Aggregates = nil
+			got.emitAt, got.latenessAt = hcl.Range{}, hcl.Range{}
 			if fmt.Sprintf("%+v", got) != fmt.Sprintf("%+v", tt.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tt.want)
 			}
@@ -195,6 +211,16 @@ func TestBuildErrors(t *testing.T) {
 			[]string{"Duplicate output column @ test.hcl:2:15-2:27"}, "every window outputs"},
 		{"aggregate named final with emit every", Tumbling, `emit = "every 1s"` + "\n" + `aggregate = { final = "count()" }`,
 			[]string{"Duplicate output column @ test.hcl:3:15-3:20"}, `adds a "final" column`},
+		{"aggregate named revision with allowed lateness", Sliding, `allowed_lateness = "1m"` + "\n" + `aggregate = { revision = "count()" }`,
+			[]string{"Duplicate output column @ test.hcl:3:15-3:23"}, `allowed_lateness adds a "revision" column`},
+		{"negative allowed lateness", Tumbling, `allowed_lateness = "-1s"`,
+			[]string{`Invalid value for argument "allowed_lateness" @ test.hcl:2:20-2:25`}, ""},
+		{"allowed lateness under a millisecond", Session, `allowed_lateness = "1500us"`,
+			[]string{"Duration finer than a millisecond @ test.hcl:2:20-2:28"}, "allowed_lateness must be a whole number of milliseconds"},
+		{"allowed lateness with processing time", Tumbling, `event_time = "processing_time"` + "\n" + `allowed_lateness = "1m"`,
+			[]string{"Allowed lateness with processing time @ test.hcl:3:20-3:24"}, "Remove allowed_lateness."},
+		{"keep with allowed lateness", Tumbling, `allowed_lateness = "1m"` + "\n" + `keep = "max(n)"`,
+			[]string{"Keep is not available here @ test.hcl:3:8-3:16"}, "cannot take allowed_lateness"},
 		{"no aggregates", Tumbling, `aggregate = {}`,
 			[]string{"No aggregates @ test.hcl:2:13-2:15"}, ""},
 		{"unknown emit", Tumbling, `emit = "sometimes"`,
