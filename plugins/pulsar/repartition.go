@@ -40,6 +40,9 @@ type Repartition struct {
 	// ReceiverQueueSize is how many messages the half after prefetches per
 	// partition.
 	ReceiverQueueSize int
+	// Combine lets the first window after the block combine before the
+	// shuffle (plugins.CrossingRepartitioner).
+	Combine bool
 	// Pipeline is the pipeline's name; Input the records reaching the
 	// block, which are also those leaving it.
 	Pipeline string
@@ -56,7 +59,27 @@ func (r *Repartition) Output() record.Schema { return r.Input }
 // are written.
 func (r *Repartition) RepartitionKey() ([]string, hcl.Range) { return r.Key, r.keyAt }
 
-var _ plugins.Repartitioner = (*Repartition)(nil)
+var (
+	_ plugins.Repartitioner         = (*Repartition)(nil)
+	_ plugins.CrossingRepartitioner = (*Repartition)(nil)
+)
+
+// Crossing returns the block publishing and reading rows of schema s (the
+// partial rows of a window combining before the shuffle), routed by the
+// same key fields; it shares the block's topic setup.
+func (r *Repartition) Crossing(s record.Schema) plugins.Repartitioner {
+	c := *r
+	c.Input = s
+	c.KeyIndex = make([]int, len(r.Key))
+	for i, k := range r.Key {
+		c.KeyIndex[i] = s.Index(k) // -1 is refused when a publisher opens
+	}
+	return &c
+}
+
+// Combines reports whether the block lets the window after it combine
+// before the shuffle (combine).
+func (r *Repartition) Combines() bool { return r.Combine }
 
 // The admin ports derived from the default binary-protocol ports.
 const (
@@ -94,6 +117,9 @@ var RepartitionPlugin = &plugins.Plugin{
 		"A task after the block follows the least watermark of the tasks before it, leaving out those idle for `idle_timeout`, " +
 		"and a record is never behind a watermark that was sent after it. Lateness is thus judged as the window would judge it on the source's partitions. " +
 		"A bounded input ends once every task before the block has sent its end (a bounded pipeline runs as one process).\n\n" +
+		"**Combining.** When the window right after the block merges exactly (its aggregates are count, min, max, count_distinct, approx_count_distinct, max_by, min_by, or sum and avg of integers; it is not a session window, keeps no records and emits once per window), " +
+		"each task before the block aggregates its records per window and group, and the topic carries those partial rows, routed by the same key, which the window after the block merges: " +
+		"far fewer messages for the same results. The markers then carry the watermark of that pre-aggregation. `combine = false` shuffles the records themselves.\n\n" +
 		"The connection settings (`service_url`, `auth`, `tls`, timeouts) are those of `source \"pulsar\"`.",
 	Spec: schema.NewSpec(append(connectionFields(),
 		schema.String("topic", "The shuffle's topic: a name such as \"clicks-by-user\" (in public/default), \"tenant/namespace/clicks-by-user\" or \"persistent://tenant/namespace/clicks-by-user\". Use a topic of its own for each pipeline.").
@@ -110,6 +136,8 @@ var RepartitionPlugin = &plugins.Plugin{
 			WithDefault("200ms").Example(`"1s"`),
 		schema.Int("receiver_queue_size", "How many messages the half after the block fetches ahead, per partition.").
 			WithDefault(1000).Example("5000"),
+		schema.Bool("combine", "Let the window right after the block aggregate before the shuffle when merging its partial results is exact, so that the topic carries one partial row per window, group and source partition instead of every record. false shuffles the records themselves.").
+			WithDefault(true),
 	)...),
 	Examples: []plugins.Example{
 		{Title: "Shuffle by user before a window grouped by user", Config: `repartition "pulsar" {
@@ -143,6 +171,7 @@ func buildRepartition(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		Subscription:      args.String("subscription"),
 		WatermarkInterval: args.Duration("watermark_interval"),
 		ReceiverQueueSize: int(args.Int("receiver_queue_size")),
+		Combine:           args.Bool("combine"),
 		Pipeline:          b.Pipeline,
 		Input:             b.Input,
 		keyAt:             argRange(args, "key"),

@@ -18,7 +18,7 @@ import (
 
 // TestRepartitionEndToEnd runs one bounded pipeline twice through the real
 // runner, with checkpoints: as is, and with a repartition block before its
-// window. Both write the same rows.
+// window, combining before the shuffle or not. All write the same rows.
 func TestRepartitionEndToEnd(t *testing.T) {
 	b, _, producer := brokerWithTopic(t, "persistent://public/default/events", 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -90,14 +90,30 @@ func TestRepartitionEndToEnd(t *testing.T) {
 		return rows
 	}
 	plain := run("plain", "")
-	shuffled := run("shuffled", fmt.Sprintf(`repartition "pulsar" {
+	if len(plain) != 18 {
+		t.Fatalf("%d rows without a shuffle, want 18:\n%s", len(plain), strings.Join(plain, "\n"))
+	}
+	entries := map[bool]int64{}
+	for _, combine := range []bool{true, false} {
+		name := fmt.Sprintf("shuffled-combine-%v", combine)
+		shuffled := run(name, fmt.Sprintf(`repartition "pulsar" {
     service_url = %q
     admin_url   = %q
-    topic       = "by-action"
+    topic       = %q
     partitions  = 3
     key         = ["action"]
-  }`, b.URL(), b.AdminURL()))
-	if len(plain) != 18 || !slices.Equal(plain, shuffled) {
-		t.Fatalf("without a shuffle:\n%s\nwith it:\n%s", strings.Join(plain, "\n"), strings.Join(shuffled, "\n"))
+    combine     = %v
+  }`, b.URL(), b.AdminURL(), name, combine))
+		if !slices.Equal(plain, shuffled) {
+			t.Fatalf("without a shuffle:\n%s\nwith it (combine = %v):\n%s", strings.Join(plain, "\n"), combine, strings.Join(shuffled, "\n"))
+		}
+		// Combining sends one partial row per window, action and source
+		// partition instead of every record.
+		for _, p := range b.Stats(name).Partitions {
+			entries[combine] += p.Entries
+		}
+	}
+	if entries[true]*4 > entries[false] {
+		t.Fatalf("the topic holds %d entries when combining, %d when not: it did not combine", entries[true], entries[false])
 	}
 }

@@ -58,10 +58,17 @@ func (p *publisher) sendMarkers(ctx context.Context) error {
 	return nil
 }
 
-// watermark advances the valve to now and returns its watermark and
-// whether the task is idle: every source partition it has read is idle,
-// or, before the first record, nothing came for the idle timeout.
+// watermark returns the watermark the markers send and whether the task
+// is idle: the one handed over by SetWatermark, or the valve's advanced
+// to now, idle when every source partition it has read is idle or, before
+// the first record, nothing came for the idle timeout.
 func (p *publisher) watermark() (int64, bool) {
+	if p.given {
+		if p.ended {
+			return eventtime.EndOfTime, false
+		}
+		return p.givenW, p.givenIdle
+	}
 	now := p.now().UnixMilli()
 	w, _ := p.valve.Advance(now)
 	if p.ended || p.idleAfter <= 0 {

@@ -127,7 +127,13 @@ func (r *Repartition) newPublisher(rt *plugins.Runtime, marks plugins.Marks) (*p
 		}
 	}
 	p.name = producerName(pipeline, p.task)
-	if marks.EventTime != "" {
+	for i, k := range r.KeyIndex {
+		if k < 0 {
+			return nil, fmt.Errorf("the rows crossing the shuffle (%s) lack the key field %q", r.Input, r.Key[i])
+		}
+	}
+	p.given, p.givenW = marks.Given, eventtime.NoWatermark
+	if marks.EventTime != "" && !marks.Given {
 		i, col, ok := r.Input.Find(marks.EventTime)
 		if !ok || (col.Type != record.ColumnTimestamp && col.Type != record.ColumnInt) {
 			return nil, fmt.Errorf("the event time %q of the window after the repartition block is not a timestamp field of the records reaching it (%s)", marks.EventTime, r.Input)
@@ -205,6 +211,11 @@ type publisher struct {
 	idleAfter int64 // ms; 0: never idle
 	ended     bool  // EndInput was called
 	closed    bool
+	// given: the stage before computes the watermark and hands it over
+	// (SetWatermark) as givenW and givenIdle.
+	given     bool
+	givenW    int64
+	givenIdle bool
 	rowParts  []int32    // scratch: each row's partition
 	packs     []openPack // scratch: the message being packed per partition
 }
@@ -263,9 +274,21 @@ func (p *publisher) Write(ctx context.Context, b *record.Batch) error {
 	if err := p.start(ctx); err != nil {
 		return err
 	}
-	p.observe(b)
+	if !p.given {
+		p.observe(b)
+	}
 	p.publish(b)
 	return nil
+}
+
+var _ plugins.WatermarkWriter = (*publisher)(nil)
+
+// SetWatermark takes the watermark of the stage before the publisher (a
+// window combining before the shuffle), which the next markers send.
+func (p *publisher) SetWatermark(w int64, idle bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.givenW, p.givenIdle = max(p.givenW, w), idle
 }
 
 // observe feeds the event times of b's rows to the valve, by source

@@ -327,3 +327,70 @@ func TestShuffleBadMessages(t *testing.T) {
 		})
 	}
 }
+
+// TestShuffleCrossing: a block carrying the partial rows of a combining
+// window routes them by the key and publishes the watermark handed to it;
+// the half after reads them with their schema.
+func TestShuffleCrossing(t *testing.T) {
+	b := startBroker(t)
+	r := shuffleBlock(t, b, "crossing", 2, plugintest.Events, "action", `watermark_interval = "1h"`)
+	if !r.Combines() || shuffleBlock(t, b, "crossing", 2, plugintest.Events, "action", "combine = false").Combines() {
+		t.Fatal("combine is not true by default, or not false when written so")
+	}
+	partial := record.Schema{Columns: []record.Column{
+		{Name: "window_start", Type: record.ColumnTimestamp}, {Name: "window_end", Type: record.ColumnTimestamp},
+		{Name: "action", Type: record.ColumnString}, {Name: "__partial_events", Type: record.ColumnString},
+	}}
+	if _, err := r.Crossing(record.Schema{Columns: partial.Columns[:2]}).OpenPublisher(context.Background(), runtime(), plugins.Marks{Given: true, Tasks: 1}); err == nil ||
+		!strings.Contains(err.Error(), `lack the key field "action"`) {
+		t.Fatalf("rows without the key field: %v", err)
+	}
+	c := r.Crossing(partial).(*Repartition)
+	if !slices.Equal(c.Output().Columns, partial.Columns) || !slices.Equal(c.KeyIndex, []int{2}) || r.Input.Columns[1].Name != "action" {
+		t.Fatalf("crossing block: output %s, key columns %v; the block's own input %s", c.Output(), c.KeyIndex, r.Input)
+	}
+	p := openPublisher(t, c, "", plugins.Marks{Given: true, Tasks: 1}, nil)
+	rows := record.NewBatch(partial, 4)
+	for i, action := range []string{"click", "view", "buy", "click"} {
+		plugintest.AppendRow(rows, record.Origin{Offset: int64(i)}, int64(0), int64(60_000), action, "state")
+	}
+	write(t, p, rows)
+	p.SetWatermark(60_000, false)
+	forceMarkers(t, p)
+	p.SetWatermark(120_000, true) // idle: the readers keep 60000
+	forceMarkers(t, p)
+	if err := p.EndInput(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	ts := openShuffle(t, c, 2)
+	var actions []string
+	for _, task := range []string{"0", "1"} {
+		rd := openTask(t, ts, task)
+		mr := rd.(plugins.MarkedReader)
+		var seen []int64
+		out := record.NewBatch(partial, 10)
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		for {
+			out.Reset()
+			err := rd.Read(ctx, out, 10)
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for row := range out.Rows {
+				actions = append(actions, out.Columns[2].String(row))
+			}
+			seen = append(seen, mr.Watermark())
+		}
+		cancel()
+		if !slices.Equal(seen, []int64{60_000, eventtime.EndOfTime}) {
+			t.Fatalf("task %s followed the watermarks %v, want 60000 then the end", task, seen)
+		}
+	}
+	slices.Sort(actions)
+	if !slices.Equal(actions, []string{"buy", "click", "click", "view"}) {
+		t.Fatalf("read %v", actions)
+	}
+}
