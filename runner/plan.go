@@ -146,6 +146,9 @@ func newHalfPlan(p *config.Pipeline, opts *Options, half string) (*plan, error) 
 	if err := refuse(p.Name, config.TaskRefusals(p)...); err != nil {
 		return nil, err
 	}
+	if err := refuse(p.Name, config.ChangelogRefusals(p)...); err != nil {
+		return nil, err
+	}
 	return pl, nil
 }
 

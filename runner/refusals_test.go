@@ -40,6 +40,8 @@ var refusalTwins = []struct {
 		lint: "10:5: Subscription type cannot resume from a checkpoint", twin: true},
 	{site: "TaskRefusals", file: "tasks_instances_not_splittable.hcl", pipeline: "clicks",
 		lint: "4:15: Source cannot be shared by several instances", twin: true},
+	{site: "ChangelogRefusals", file: "changelog_into_file.hcl", pipeline: "clicks",
+		lint: "18:3: Sink cannot apply updates", twin: true},
 	{site: "NoSource", file: "order_no_source.hcl", pipeline: "clicks",
 		lint: "4:1: Pipeline has no source", twin: true},
 	{site: "NotSupported", pipeline: "drafted", src: `pipeline "drafted" {

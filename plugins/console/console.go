@@ -36,7 +36,7 @@ func (s *Sink) Output() record.Schema { return s.Input }
 // Plugin declares `sink "console" "NAME"`.
 var Plugin = &plugins.Plugin{
 	Kind:     plugins.KindSink,
-	Contract: &plugins.SinkContract{Changes: plugins.ChangesAppend, Delivery: plugins.AtLeastOnce, DeliveryNote: "rows are printed as they come; a replay after a restart prints them again"},
+	Contract: &plugins.SinkContract{Changes: plugins.ChangesLog, ChangesNote: "a batch holding updates or deletes is printed with each row's kind in an op column", Delivery: plugins.AtLeastOnce, DeliveryNote: "rows are printed as they come; a replay after a restart prints them again"},
 	Block:    "sink",
 	Name:     "console",
 	Summary:  "Prints records to standard output, as a table or as JSON lines.",

@@ -29,8 +29,20 @@ func (s *Sink) writer(out io.Writer) *writer {
 		w.names = []string{"payload"}
 	} else {
 		w.names = s.Input.Names()
+		w.ops = &opPrinter{rec: record.WithOp(s.Input)}
+		w.ops.enc = ndjson.NewEncoder(w.ops.rec)
+		w.ops.names = w.ops.rec.Names()
 	}
 	return w
+}
+
+// opPrinter prints the batches holding updates or deletes with each row's
+// kind in an op column.
+type opPrinter struct {
+	rec   record.Schema
+	enc   *ndjson.Encoder
+	names []string
+	view  record.Batch
 }
 
 // writer prints each batch with one Write call on out, so that the batches
@@ -40,6 +52,7 @@ type writer struct {
 	table bool
 	enc   *ndjson.Encoder
 	names []string // the table's column names
+	ops   *opPrinter
 
 	buf   []byte // the batch's output
 	cells []byte // table: every cell's text, row by row
@@ -53,11 +66,16 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 		return nil
 	}
 	w.buf = w.buf[:0]
+	enc, names := w.enc, w.names
+	if w.ops != nil && b.HasChanges() {
+		record.OpView(&w.ops.view, b, w.ops.rec)
+		b, enc, names = &w.ops.view, w.ops.enc, w.ops.names
+	}
 	if w.table {
-		w.appendTable(b)
+		w.appendTable(b, names)
 	} else {
 		for row := range b.Rows {
-			w.buf = w.enc.AppendRow(w.buf, b, row)
+			w.buf = enc.AppendRow(w.buf, b, row)
 			w.buf = append(w.buf, '\n')
 		}
 	}
@@ -72,10 +90,10 @@ func (w *writer) Close() error { return nil }
 
 // appendTable appends b as a table: a header, a separator, one line per
 // row and a blank line. Numbers are aligned right, other values left.
-func (w *writer) appendTable(b *record.Batch) {
-	cols := len(w.names)
+func (w *writer) appendTable(b *record.Batch, names []string) {
+	cols := len(names)
 	w.width = w.width[:0]
-	for _, name := range w.names {
+	for _, name := range names {
 		w.width = append(w.width, utf8.RuneCountInString(name))
 	}
 	w.cells, w.ends = w.cells[:0], w.ends[:0]
@@ -89,7 +107,7 @@ func (w *writer) appendTable(b *record.Batch) {
 	}
 	right := func(c int) bool { return !b.Schema.Raw && b.Schema.Columns[c].Type.Numeric() }
 
-	for c, name := range w.names {
+	for c, name := range names {
 		w.buf = w.appendPadded(w.buf, c, []byte(name), right(c))
 	}
 	w.buf = trimLine(w.buf)

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/sluice-io/sluice/record"
@@ -172,6 +173,41 @@ func TestOpen(t *testing.T) {
 		t.Fatal("the console sink does not print to standard output")
 	}
 	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKinds prints a batch holding an update and a delete with an op
+// column, in both formats, and a batch of inserts without one.
+func TestKinds(t *testing.T) {
+	rows := [][]any{{1, "click", int64(0), "ios"}, {1, "click", int64(0), "web"}, {2, "buy", int64(0), nil}}
+	changes := batch(events, rows)
+	changes.Kinds = []record.RowKind{record.Insert, record.Update, record.Delete}
+	var js bytes.Buffer
+	must(t, (&Sink{Format: FormatJSON, Input: events}).writer(&js).Write(context.Background(), changes))
+	want := `{"user_id":1,"action":"click","ts":"1970-01-01T00:00:00.000Z","device":"ios","op":"insert"}
+{"user_id":1,"action":"click","ts":"1970-01-01T00:00:00.000Z","device":"web","op":"update"}
+{"user_id":2,"action":"buy","ts":"1970-01-01T00:00:00.000Z","device":null,"op":"delete"}
+`
+	if js.String() != want {
+		t.Fatalf("printed\n%s\nwant\n%s", js.String(), want)
+	}
+	var table bytes.Buffer
+	w := (&Sink{Format: FormatTable, Input: events}).writer(&table)
+	must(t, w.Write(context.Background(), changes))
+	if first := strings.SplitN(table.String(), "\n", 2)[0]; !strings.HasSuffix(first, "op") {
+		t.Fatalf("table header %q has no op column", first)
+	}
+	table.Reset()
+	must(t, w.Write(context.Background(), batch(events, rows[:1])))
+	if strings.Contains(table.String(), "op") {
+		t.Fatalf("a batch of inserts printed an op column:\n%s", table.String())
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
 		t.Fatal(err)
 	}
 }

@@ -19,10 +19,42 @@ type Sink struct {
 	Path string
 	// Input is the schema of the records the sink receives.
 	Input record.Schema
+	// Changelog is the changelog argument: every row gets an op field,
+	// its kind; changelogAt is where it is written.
+	Changelog   bool
+	changelogAt hcl.Range
 }
 
 // Output returns the sink's input unchanged.
 func (s *Sink) Output() record.Schema { return s.Input }
+
+// AppliesChanges is ChangesLog with changelog = true, else ChangesAppend,
+// positioned at the changelog argument (zero when it is not written).
+func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
+	if s.Changelog {
+		return plugins.ChangesLog, s.changelogAt
+	}
+	return plugins.ChangesAppend, s.changelogAt
+}
+
+// written is the schema of the lines: the input, with op last under
+// changelog = true.
+func (s *Sink) written() record.Schema {
+	if s.Changelog {
+		return record.WithOp(s.Input)
+	}
+	return s.Input
+}
+
+// opRows returns b as the lines show it: with its kinds as an op column
+// under changelog = true (view is reused), else b itself.
+func (s *Sink) opRows(b *record.Batch, view *record.Batch) *record.Batch {
+	if !s.Changelog {
+		return b
+	}
+	record.OpView(view, b, s.written())
+	return view
+}
 
 // SinkPlugin declares `sink "file" "NAME"`.
 var SinkPlugin = &plugins.Plugin{
@@ -42,6 +74,8 @@ var SinkPlugin = &plugins.Plugin{
 	Spec: schema.NewSpec(
 		schema.String("path", "The NDJSON file to write; a relative path is relative to the folder of the pipeline file. A file:// URL is accepted.").
 			Example(`"out/user_activity.ndjson"`),
+		schema.Bool("changelog", "Write every row with an \"op\" field, its kind: \"insert\", \"update\" or \"delete\". A pipeline whose window re-emits results (allowed_lateness, emit = \"every D\") may write to this sink only with changelog = true; a reader folds the rows into the final results (docs/event-time.md, \"Row kinds and sink contracts\").").
+			WithDefault(false),
 	),
 	Examples: []plugins.Example{
 		{Title: "Write results to a file", Config: `sink "file" "results" { path = "out/user_activity.ndjson" }`},
@@ -51,7 +85,11 @@ var SinkPlugin = &plugins.Plugin{
 		if diags.HasErrors() {
 			return nil, diags
 		}
-		return &Sink{Path: path, Input: b.Input}, diags
+		sk := &Sink{Path: path, Input: b.Input, Changelog: b.Args.Bool("changelog")}
+		if a := b.Args.Attr("changelog"); a != nil {
+			sk.changelogAt = a.Range // for diagnostics; absent, the block's header
+		}
+		return sk, diags
 	},
 }
 

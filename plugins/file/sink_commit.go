@@ -42,6 +42,8 @@ type commitWriter struct {
 	path      string // the output: taskPath of the sink's path
 	task      string
 	enc       *ndjson.Encoder
+	sink      *Sink
+	view      record.Batch // the rows with their op column (changelog = true)
 	line      []byte
 	pending   bufferedFile
 	written   int64 // bytes in the pending file
@@ -61,7 +63,7 @@ func (s *Sink) openCommitting(path, task string) (*commitWriter, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("sink \"file\": %w", err)
 	}
-	w := &commitWriter{path: path, task: task, enc: ndjson.NewEncoder(s.Input), line: make([]byte, 0, 1024)}
+	w := &commitWriter{path: path, task: task, enc: ndjson.NewEncoder(s.written()), line: make([]byte, 0, 1024), sink: s}
 	if err := w.openPending(); err != nil {
 		return nil, err
 	}
@@ -79,6 +81,7 @@ func (w *commitWriter) openPending() error {
 
 // Write appends every row of b to the pending file.
 func (w *commitWriter) Write(ctx context.Context, b *record.Batch) error {
+	b = w.sink.opRows(b, &w.view)
 	for row := range b.Rows {
 		w.line = w.enc.AppendRow(w.line[:0], b, row)
 		w.line = append(w.line, '\n')

@@ -39,8 +39,9 @@ func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, e
 	}
 	return &sinkWriter{
 		file: newBufferedFile(path, f),
-		enc:  ndjson.NewEncoder(s.Input),
+		enc:  ndjson.NewEncoder(s.written()),
 		line: make([]byte, 0, 1024),
+		sink: s,
 	}, nil
 }
 
@@ -74,12 +75,15 @@ type sinkWriter struct {
 	file bufferedFile
 	enc  *ndjson.Encoder
 	line []byte // reused for every row
+	sink *Sink
+	view record.Batch // the rows with their op column (changelog = true)
 }
 
 // Write appends every row of b to the file as one JSON object per line. The
 // rows reach the file (not yet the disk) before Write returns, so a reader
 // following the file sees each window as soon as it is emitted.
 func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
+	b = w.sink.opRows(b, &w.view)
 	for row := range b.Rows {
 		w.line = w.enc.AppendRow(w.line[:0], b, row)
 		w.line = append(w.line, '\n')

@@ -304,3 +304,40 @@ func BenchmarkSinkWrite(bm *testing.B) {
 		bm.Fatal(err)
 	}
 }
+
+// TestSinkChangelog writes rows of every kind with changelog = true, with
+// and without checkpoints: each line ends with its op.
+func TestSinkChangelog(t *testing.T) {
+	for _, checkpoints := range []bool{false, true} {
+		path := filepath.Join(t.TempDir(), "out.ndjson")
+		s := &Sink{Path: path, Input: events, Changelog: true}
+		w, err := s.Open(context.Background(), &plugins.Runtime{Checkpoints: checkpoints})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := batch(events, []any{1, "click", int64(0), "ios"}, []any{1, "click", int64(0), "web"}, []any{2, "buy", int64(0), nil})
+		b.Kinds = []record.RowKind{record.Insert, record.Update, record.Delete}
+		if err := w.Write(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
+		if c, ok := w.(plugins.Committer); ok {
+			m, err := c.Prepare(context.Background(), 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Commit(context.Background(), m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		want := `{"user_id":1,"action":"click","ts":"1970-01-01T00:00:00.000Z","device":"ios","op":"insert"}
+{"user_id":1,"action":"click","ts":"1970-01-01T00:00:00.000Z","device":"web","op":"update"}
+{"user_id":2,"action":"buy","ts":"1970-01-01T00:00:00.000Z","device":null,"op":"delete"}
+`
+		if got := readString(t, path); got != want {
+			t.Errorf("checkpoints %v: wrote\n%s\nwant\n%s", checkpoints, got, want)
+		}
+	}
+}

@@ -75,6 +75,16 @@ type Sink struct {
 // Output returns the sink's input unchanged.
 func (s *Sink) Output() record.Schema { return s.Input }
 
+// AppliesChanges is ChangesUpsert in mode "upsert" with a key, else
+// ChangesAppend: mode "insert" keeps a key's first row and cannot apply
+// its updates. The position is the block's header.
+func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
+	if s.Mode == ModeUpsert && len(s.Key) > 0 {
+		return plugins.ChangesUpsert, hcl.Range{}
+	}
+	return plugins.ChangesAppend, hcl.Range{}
+}
+
 // Plugin declares `sink "postgres" "NAME"`.
 var Plugin = &plugins.Plugin{
 	Kind:        plugins.KindSink,

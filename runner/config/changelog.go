@@ -50,12 +50,15 @@ func ChangelogRefusals(p *Pipeline) hcl.Diagnostics {
 			continue
 		}
 		if mode, at := sinkChanges(sk); mode == plugins.ChangesAppend {
+			fix := "Write to a sink that upserts by key (sink \"postgres\" with mode = \"upsert\", sink \"elasticsearch\", sink \"kafka\" or sink \"pulsar\"), or make the window emit each result once."
+			if sk.Plugin.Spec != nil && sk.Plugin.Spec.Field("changelog") != nil {
+				fix = "Set changelog = true on this sink to write each row's kind in an op column, for readers to fold (docs/event-time.md), write to a sink that upserts by key (sink \"postgres\" with mode = \"upsert\", sink \"elasticsearch\", sink \"kafka\" or sink \"pulsar\"), or make the window emit each result once."
+			}
 			diags = append(diags, &hcl.Diagnostic{
 				Severity: hcl.DiagError,
 				Summary:  "Sink cannot apply updates",
-				Detail: fmt.Sprintf("%s %s, so pipeline %q emits updates of earlier rows; %s appends every row, so its readers would see each result once per revision. "+
-					"Write to a sink that upserts by key (sink \"postgres\" with mode = \"upsert\", sink \"elasticsearch\", sink \"kafka\" or sink \"pulsar\"), or make the window emit each result once.",
-					emitter.Title(), why, p.Name, sk.Title()),
+				Detail: fmt.Sprintf("%s %s, so pipeline %q emits updates of earlier rows; %s appends every row, so its readers would see each result once per revision. %s",
+					emitter.Title(), why, p.Name, sk.Title(), fix),
 				Subject: at.Ptr(),
 			})
 		}
@@ -68,7 +71,11 @@ func ChangelogRefusals(p *Pipeline) hcl.Diagnostics {
 // contract (the block's header).
 func sinkChanges(sink *Stage) (plugins.ChangeMode, hcl.Range) {
 	if ca, ok := sink.Component.(plugins.ChangeApplier); ok {
-		return ca.AppliesChanges()
+		mode, at := ca.AppliesChanges()
+		if at.Filename == "" {
+			at = sink.DefRange
+		}
+		return mode, at
 	}
 	if c := sink.Plugin.Contract; c != nil {
 		return c.Changes, sink.DefRange

@@ -51,7 +51,8 @@ pipeline "user_activity" {
   }
 
   sink "file" "lake" {
-    path = "/tmp/sluice/user_activity.ndjson"
+    path      = "/tmp/sluice/user_activity.ndjson"
+    changelog = true # the window's updates, each with its op
   }
   sink "console" "debug" {
     format = "json"

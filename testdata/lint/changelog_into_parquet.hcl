@@ -1,0 +1,17 @@
+# Updates every 10 s into Parquet, which cannot write a changelog yet.
+pipeline "clicks" {
+  source "file" { path = "events.ndjson" }
+  parse "json" {
+    field "user_id" { type = "int" }
+    field "action" { type = "string" }
+    field "ts" { type = "timestamp" }
+  }
+  window "tumbling" {
+    event_time = "ts"
+    size       = "1m"
+    group_by   = ["action"]
+    aggregate  = { events = "count()" }
+    emit       = "every 10s"
+  }
+  sink "parquet" "lake" { path = "lake" }
+}
