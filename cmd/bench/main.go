@@ -41,6 +41,9 @@ const usageText = `Usage:
   go run ./cmd/bench [flags]            measure sluice against the naive Go, ceiling Go and DuckDB baselines
   go run ./cmd/bench -workload nexmark -query q5|all [flags]
                                         measure sluice's Nexmark query pipelines beside DuckDB and Flink's figures
+  go run ./cmd/bench -workload shuffle [flags]
+                                        measure a repartition block: the reference pipeline without and through
+                                        the shuffle (records, combined), and 1 vs 2 processes on Pulsar
   go run ./cmd/bench naive IN OUT       run only the naive baseline on IN, writing OUT (used by the bench itself)
   go run ./cmd/bench ceiling IN OUT     run only the ceiling baseline on IN, writing OUT (used by the bench itself)
 
@@ -91,6 +94,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if opts.workload == workloadNexmark {
 		return runNexmark(context.Background(), opts, stdout, logf)
 	}
+	if opts.workload == workloadShuffle {
+		return runShuffleBench(context.Background(), opts, stdout, logf)
+	}
 	rep, err := bench(context.Background(), opts, logf)
 	if err != nil {
 		logf("%v", err)
@@ -124,7 +130,7 @@ func parseFlags(args []string, stderr io.Writer) (options, int) {
 	sluiceBin := fs.String("sluice", "", "use this sluice `binary` instead of building ./cmd/sluice from the current module")
 	skip := fs.String("skip", "", "comma-separated `programs` not to measure: naive, ceiling, duckdb, sluice (nexmark: duckdb)")
 	timeout := fs.Duration("timeout", 30*time.Minute, "kill a measured process after this `duration`")
-	workload := fs.String("workload", workloadReference, "`name` of the workload: reference or nexmark")
+	workload := fs.String("workload", workloadReference, "`name` of the workload: reference, nexmark or shuffle")
 	query := fs.String("query", "all", "nexmark: the `query` to run (q0 q1 q2 q5 q7 q11 q12) or all")
 	checkpoints := fs.Bool("checkpoints", false, "nexmark: run sluice with a checkpoint block (every "+nexmarkCheckpointEvery+") into a temporary folder")
 	fs.Usage = func() {
@@ -149,7 +155,7 @@ func parseFlags(args []string, stderr io.Writer) (options, int) {
 	opts := options{dataDir: *dataDir, events: *events, runs: *runs, json: *jsonOut, sluice: *sluiceBin, skip: map[string]bool{}, timeout: *timeout,
 		workload: *workload, checkpoints: *checkpoints}
 	switch *workload {
-	case workloadReference:
+	case workloadReference, workloadShuffle:
 	case workloadNexmark:
 		explicit := false
 		fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "events" })
@@ -163,7 +169,7 @@ func parseFlags(args []string, stderr io.Writer) (options, int) {
 		}
 		opts.queries = qs
 	default:
-		fmt.Fprintf(stderr, "bench: -workload: unknown workload %q (want reference or nexmark)\n", *workload)
+		fmt.Fprintf(stderr, "bench: -workload: unknown workload %q (want reference, nexmark or shuffle)\n", *workload)
 		return options{}, exitUsage
 	}
 	for _, s := range strings.Split(*skip, ",") {
