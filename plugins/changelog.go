@@ -8,7 +8,11 @@ package plugins
 // (upsert) or appends every row; the loader refuses a changelog into an
 // appending sink unless the sink writes the row kinds out.
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluice-io/sluice/record"
+)
 
 // ChangeMode is how a sink applies rows that update or delete an earlier
 // result.
@@ -66,4 +70,7 @@ type ChangeApplier interface {
 // that makes it; why is "" when the configuration emits inserts only.
 type ChangeEmitter interface {
 	EmitsChanges() (why string, at hcl.Range)
+	// EmittedKinds lists the kinds of the rows the stage emits, in
+	// record.RowKind order: [Insert] when it emits inserts only.
+	EmittedKinds() []record.RowKind
 }

@@ -79,6 +79,16 @@ func TestGraph(t *testing.T) {
 		!strings.Contains(out, `p0_1 -. dead letter .-> p0_7`) || strings.Contains(out, `p0_4 -. dead letter`) {
 		t.Errorf("mermaid: exit %d\n%s", code, out)
 	}
+	// Edges after a window re-emitting results carry its row kinds; the
+	// edges before it, inserts only, are not labeled.
+	code, out, _ = sluice(t, "graph", "../../testdata/lint/changelog_file_ok.hcl")
+	if code != exitOK || !strings.Contains(out, `p0_2 -> p0_3 [label="insert, update"]`) || !strings.Contains(out, "p0_1 -> p0_2;") {
+		t.Errorf("graph of a changelog: exit %d\n%s", code, out)
+	}
+	code, out, _ = sluice(t, "graph", "--format", "mermaid", "../../testdata/lint/changelog_file_ok.hcl")
+	if code != exitOK || !strings.Contains(out, "p0_2 -- insert, update --> p0_4") {
+		t.Errorf("mermaid graph of a changelog: exit %d\n%s", code, out)
+	}
 	// A file with errors draws nothing and shows the diagnostics.
 	code, out, errOut = sluice(t, "graph", "../../testdata/lint/expression_unknown_field.hcl")
 	if code != exitProblems || out != "" || !strings.Contains(errOut, "Unknown field in expression") {
@@ -95,6 +105,10 @@ func TestPlugins(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("listing lacks %q", want)
 		}
+	}
+	code, out, _ = sluice(t, "plugins", "postgres")
+	if code != exitOK || !strings.Contains(out, "Contract:") || !strings.Contains(out, "Changes: upsert") {
+		t.Errorf("sluice plugins postgres does not show the sink's contract:\n%s", out)
 	}
 	code, out, _ = sluice(t, "plugins", "tumbling")
 	if code != exitOK || !strings.Contains(out, "event_time") || !strings.Contains(out, `default "on_close"`) {

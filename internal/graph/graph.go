@@ -1,6 +1,7 @@
 // Package graph draws the stage chain of pipelines as Graphviz DOT or
 // Mermaid: the source, each stage in order, the fan-out to every sink and,
-// dashed, the dead letter.
+// dashed, the dead letter. Edges carrying updates or deletes (after a
+// window that re-emits results) are labeled with the row kinds they carry.
 package graph
 
 import (
@@ -8,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/runner/config"
 )
 
@@ -16,10 +18,13 @@ type node struct {
 	id, label string
 }
 
-// edge joins two nodes; dashed edges lead to the dead letter.
+// edge joins two nodes; dashed edges lead to the dead letter. kinds names
+// the row kinds an edge carries when it carries updates or deletes ("":
+// inserts only).
 type edge struct {
 	from, to string
 	dashed   bool
+	kinds    string
 }
 
 // layout turns pipelines into nodes and edges shared by both formats.
@@ -27,20 +32,23 @@ func layout(pipelines []*config.Pipeline) (groups [][]node, edges []edge, names 
 	for pi, p := range pipelines {
 		var nodes []node
 		id := func(i int) string { return fmt.Sprintf("p%d_%d", pi, i) }
-		prev := ""
+		prev, kinds := "", ""
 		for i, st := range p.Chain {
 			n := node{id(i), label(st)}
 			nodes = append(nodes, n)
 			if prev != "" {
-				edges = append(edges, edge{from: prev, to: n.id})
+				edges = append(edges, edge{from: prev, to: n.id, kinds: kinds})
 			}
 			prev = n.id
+			if k := emittedKinds(st); k != "" || isWindow(st) {
+				kinds = k
+			}
 		}
 		for i, st := range p.Sinks {
 			n := node{id(len(p.Chain) + i), label(st)}
 			nodes = append(nodes, n)
 			if prev != "" {
-				edges = append(edges, edge{from: prev, to: n.id})
+				edges = append(edges, edge{from: prev, to: n.id, kinds: kinds})
 			}
 		}
 		if dl := p.DeadLetter; dl != nil {
@@ -70,6 +78,31 @@ func deadLetters(st *config.Stage) bool {
 	return st.Plugin.Block == "filter" || st.Plugin.Block == "map"
 }
 
+// emittedKinds names the row kinds a stage emits when they include updates
+// or deletes (plugins.ChangeEmitter), "" otherwise.
+func emittedKinds(st *config.Stage) string {
+	ce, ok := st.Component.(plugins.ChangeEmitter)
+	if !ok {
+		return ""
+	}
+	ks := ce.EmittedKinds()
+	if len(ks) <= 1 {
+		return ""
+	}
+	names := make([]string, len(ks))
+	for i, k := range ks {
+		names[i] = k.String()
+	}
+	return strings.Join(names, ", ")
+}
+
+// isWindow reports whether st is a stateful stage: what it emits replaces
+// the kinds of its input.
+func isWindow(st *config.Stage) bool {
+	_, ok := st.Component.(plugins.OperatorStarter)
+	return ok
+}
+
 func label(st *config.Stage) string {
 	return strings.ReplaceAll(st.Title(), `"`, "'")
 }
@@ -88,8 +121,11 @@ func WriteDOT(w io.Writer, pipelines []*config.Pipeline) error {
 	}
 	for _, e := range edges {
 		style := ""
-		if e.dashed {
+		switch {
+		case e.dashed:
 			style = " [style=dashed, label=\"dead letter\"]"
+		case e.kinds != "":
+			style = fmt.Sprintf(" [label=%q]", e.kinds)
 		}
 		fmt.Fprintf(&b, "  %s -> %s%s;\n", e.from, e.to, style)
 	}
@@ -112,8 +148,11 @@ func WriteMermaid(w io.Writer, pipelines []*config.Pipeline) error {
 	}
 	for _, e := range edges {
 		arrow := "-->"
-		if e.dashed {
+		switch {
+		case e.dashed:
 			arrow = "-. dead letter .->"
+		case e.kinds != "":
+			arrow = "-- " + e.kinds + " -->"
 		}
 		fmt.Fprintf(&b, "  %s %s %s\n", e.from, arrow, e.to)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/plugins"
+	"github.com/sluice-io/sluice/record"
 	"github.com/sluice-io/sluice/schema"
 )
 
@@ -82,6 +83,19 @@ func (w *Window) EmitsChanges() (why string, at hcl.Range) {
 		return fmt.Sprintf("emit = \"every %s\" emits a window's row again, as an update, each time it changes%s", schema.FormatDuration(w.EmitEvery), deletes), w.emitAt
 	}
 	return "", hcl.Range{}
+}
+
+// EmittedKinds lists the kinds of the rows the window emits: inserts, and
+// updates when it re-emits results, and deletes when it is a session
+// window that does.
+func (w *Window) EmittedKinds() []record.RowKind {
+	switch {
+	case w.AllowedLateness <= 0 && w.EmitOnClose:
+		return []record.RowKind{record.Insert}
+	case w.Kind == Session:
+		return []record.RowKind{record.Insert, record.Update, record.Delete}
+	}
+	return []record.RowKind{record.Insert, record.Update}
 }
 
 // NextWake returns when the scheduler must call Tick next: at the next
