@@ -33,10 +33,11 @@ pipeline "user_activity_pg" {
   }
 
   window "tumbling" {
-    event_time = "ts"
-    size       = "1m"
-    watermark  = "2m"
-    group_by   = ["action"]
+    event_time       = "ts"
+    size             = "1m"
+    watermark        = "2m"
+    allowed_lateness = "10m" # a late event corrects its window's row in the table
+    group_by         = ["action"]
     aggregate = {
       events = "count()"
       users  = "count_distinct(user_id)"
@@ -59,4 +60,14 @@ test "user_activity_pg_fixture" {
   pipeline = "user_activity_pg"
   input    = "../testdata/user_events.ndjson"
   expect   = "../testdata/expected/postgres_user_activity.ndjson"
+}
+
+# Late events: the click at 00:00:40 arrives after [00:00, 00:01) was
+# emitted, within the allowed lateness, and updates its row ("op":
+# "update", revision 1); the view at 00:00:50 comes after the window was
+# freed and is late.
+test "user_activity_pg_corrections" {
+  pipeline = "user_activity_pg"
+  input    = "../testdata/late_events.ndjson"
+  expect   = "../testdata/expected/user_activity_pg_corrections.ndjson"
 }

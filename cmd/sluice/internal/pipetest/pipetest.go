@@ -4,7 +4,9 @@
 // expected NDJSON file.
 //
 // Comparison: rows are compared as JSON values (key order and number
-// spelling do not matter). Unless the test sets ordered = true, the rows
+// spelling do not matter). A row of kind update or delete (a window
+// re-emitting results) carries "op": "update" or "delete"; an insert has
+// no op. Unless the test sets ordered = true, the rows
 // that one window close emits together may come in any order: the actual
 // rows are cut into the groups the pipeline emitted together, the expected
 // rows into groups of the same sizes, and each group is sorted before the
@@ -239,6 +241,10 @@ func (c *collector) Write(_ context.Context, b *record.Batch) error {
 	var buf []byte
 	for i := range b.Rows {
 		buf = ndjson.AppendRow(buf[:0], b, i)
+		if k := b.Kind(i); k != record.Insert && len(buf) > 2 {
+			// An update or a delete says so; an insert is a plain row.
+			buf = append(append(append(buf[:len(buf)-1], `,"op":"`...), k.String()...), `"}`...)
+		}
 		g[i] = string(buf)
 	}
 	c.mu.Lock()
