@@ -39,9 +39,9 @@ type encoder struct {
 
 // newEncoder returns an encoder of in's rows. With checkpoints each tuple
 // starts with pipeline, sink and task (the staging table's columns); then
-// comes the row's ordinal, then the record's columns.
+// come the row's ordinal and kind (colOp), then the record's columns.
 func newEncoder(in record.Schema, key []string, pipeline, sink, task string, checkpoints bool) *encoder {
-	e := &encoder{fields: int16(len(in.Columns) + 1), names: in.Names()}
+	e := &encoder{fields: int16(len(in.Columns) + 2), names: in.Names()}
 	if checkpoints {
 		e.fields += 3
 		e.prefix = appendText(e.prefix, pipeline)
@@ -102,6 +102,8 @@ func (e *encoder) addRow(b *record.Batch, r int) error {
 	buf = append(buf, e.prefix...)
 	buf = binary.BigEndian.AppendUint32(buf, 8)
 	buf = binary.BigEndian.AppendUint64(buf, uint64(e.next))
+	buf = binary.BigEndian.AppendUint32(buf, 2)
+	buf = binary.BigEndian.AppendUint16(buf, uint16(b.Kind(r)))
 	for c := range e.names {
 		v := &b.Columns[c]
 		if v.IsNull(r) {

@@ -125,13 +125,16 @@ func hasUnique(uniques [][]string, key []string) bool {
 // stageFits reports whether an existing staging table has exactly the
 // columns createStageSQL makes: COPY's binary format needs the types.
 func stageFits(cols []tableColumn, in record.Schema) bool {
-	// The task column may be anywhere: it follows the sink's in a table
-	// createStageSQL makes, and ends one an earlier version made.
-	i := slices.IndexFunc(cols, func(c tableColumn) bool { return c.name == colTask })
-	if i < 0 || cols[i].typ != "text" {
-		return false
+	// The task and op columns may be anywhere: they follow the sink's in a
+	// table createStageSQL makes, and end one an earlier version made.
+	cols = slices.Clone(cols)
+	for _, added := range []tableColumn{{name: colTask, typ: "text"}, {name: colOp, typ: "smallint"}} {
+		i := slices.IndexFunc(cols, func(c tableColumn) bool { return c.name == added.name })
+		if i < 0 || cols[i].typ != added.typ {
+			return false
+		}
+		cols = slices.Delete(cols, i, i+1)
 	}
-	cols = slices.Delete(slices.Clone(cols), i, i+1)
 	want := []tableColumn{{name: colPipeline, typ: "text"}, {name: colSink, typ: "text"}, {name: colOrdinal, typ: "bigint"}}
 	for _, c := range in.Columns {
 		want = append(want, tableColumn{name: c.Name, typ: columnTypes[c.Type].formatted})

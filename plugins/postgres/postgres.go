@@ -88,7 +88,7 @@ func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
 // Plugin declares `sink "postgres" "NAME"`.
 var Plugin = &plugins.Plugin{
 	Kind:        plugins.KindSink,
-	Contract:    &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by the key columns with mode = \"upsert\" (the default); mode = \"insert\" keeps the first row of a key and cannot apply updates", Delivery: plugins.ExactlyOnce, DeliveryNote: "with a checkpoint block (rows and progress commit in one transaction); idempotent upserts without"},
+	Contract:    &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by the key columns with mode = \"upsert\" (the default): an update replaces the row with its key, a delete removes it (DELETE by key, in the transaction and order of the other rows); mode = \"insert\" keeps the first row of a key and cannot apply updates", Delivery: plugins.ExactlyOnce, DeliveryNote: "with a checkpoint block (rows and progress commit in one transaction); idempotent upserts without"},
 	Block:       "sink",
 	Name:        "postgres",
 	Summary:     "Upserts or inserts records into a PostgreSQL table through COPY, exactly once with checkpoints.",
@@ -136,8 +136,13 @@ const description = "Each record becomes one row of the table, a column per fiel
 	"`timestamp` → `timestamptz`, `int` → `bigint`, `float` → `double precision`, `string` → `text`, `bool` → `boolean`; nulls are NULL. " +
 	"An existing table must have a column of a fitting type for every field (its other columns need a default or must accept NULL) " +
 	"and, with a key, a primary key or unique constraint on exactly the key columns; otherwise the run stops at start saying what does not fit.\n\n" +
-	"**Modes.** `upsert` (`INSERT … ON CONFLICT (key) DO UPDATE`) keeps the last version of each key: the updates of `emit = \"every D\"` replace each other. " +
-	"`insert` with a key skips rows whose key is already there (`DO NOTHING`); with `key = []` it appends every row.\n\n" +
+	"**Modes.** `upsert` (`INSERT … ON CONFLICT (key) DO UPDATE`) keeps the last version of each key: the updates of `emit = \"every D\"` " +
+	"and of `allowed_lateness` replace each other. It applies a window's changelog (docs/event-time.md, \"Row kinds and sink contracts\"): " +
+	"a delete row (a session replaced by a merge) deletes the row with its key (`DELETE … WHERE` the key columns equal the row's), " +
+	"in the same statement and transaction as the other rows it came with and in their order: per key the last row wins, " +
+	"so an insert after a delete of its key leaves the row, and a delete after an insert removes it. The table ends with the final results. " +
+	"`insert` with a key skips rows whose key is already there (`DO NOTHING`); with `key = []` it appends every row; " +
+	"neither can apply updates or deletes, so lint refuses a pipeline emitting them into this mode.\n\n" +
 	"**Delivery.** With a `checkpoint` block each checkpoint's rows appear in one transaction that also records the checkpoint in `sluice_progress`: " +
 	"exactly once across crashes, in both modes. " +
 	"When the pipeline runs as tasks, each task stages, commits and records its own epochs (the `task` column of `sluice_progress`, " +

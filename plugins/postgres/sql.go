@@ -32,17 +32,19 @@ var columnTypes = map[record.ColumnType]pgType{
 }
 
 // The bookkeeping columns of the staging table, before the record's.
-// colTask is the task of a pipeline run as tasks, empty without one; tables
-// staged by earlier versions get it added (at their end).
+// colTask is the task of a pipeline run as tasks, empty without one; colOp
+// is the row's kind (record.RowKind: 0 insert, 1 update, 2 delete). Tables
+// staged by earlier versions get them added (at their end).
 const (
 	colPipeline = "sluice_pipeline"
 	colSink     = "sluice_sink"
 	colTask     = "sluice_task"
 	colOrdinal  = "sluice_ordinal"
+	colOp       = "sluice_op"
 )
 
 // reservedColumns may not be record fields.
-var reservedColumns = []string{colPipeline, colSink, colTask, colOrdinal}
+var reservedColumns = []string{colPipeline, colSink, colTask, colOrdinal, colOp}
 
 // progressTable is the table recording the last committed epoch of each
 // pipeline's sink (and task), in the target table's schema.
@@ -127,8 +129,8 @@ func createTableSQL(t tables, in record.Schema, key []string) string {
 // columns, then the record's.
 func createStageSQL(t tables, in record.Schema) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (%s text NOT NULL, %s text NOT NULL, %s text NOT NULL DEFAULT '', %s bigint NOT NULL",
-		t.stage, colPipeline, colSink, colTask, colOrdinal)
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s (%s text NOT NULL, %s text NOT NULL, %s text NOT NULL DEFAULT '', %s bigint NOT NULL, %s smallint NOT NULL DEFAULT 0",
+		t.stage, colPipeline, colSink, colTask, colOrdinal, colOp)
 	for _, c := range in.Columns {
 		fmt.Fprintf(&b, ", %s %s", quote(c.Name), columnTypes[c.Type].ddl)
 	}
@@ -137,10 +139,11 @@ func createStageSQL(t tables, in record.Schema) string {
 }
 
 // createFlushSQL creates the temporary table of a flush without
-// checkpoints; its rows go at each commit.
+// checkpoints; its rows go at each commit. A table of an earlier version
+// lives only as long as its connection: the name has no version.
 func createFlushSQL(in record.Schema) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TEMPORARY TABLE IF NOT EXISTS %s (%s bigint NOT NULL", flushTable, colOrdinal)
+	fmt.Fprintf(&b, "CREATE TEMPORARY TABLE IF NOT EXISTS %s (%s bigint NOT NULL, %s smallint NOT NULL DEFAULT 0", flushTable, colOrdinal, colOp)
 	for _, c := range in.Columns {
 		fmt.Fprintf(&b, ", %s %s", quote(c.Name), columnTypes[c.Type].ddl)
 	}
@@ -168,9 +171,9 @@ func advanceProgressSQL(t tables) string {
 func copySQL(t tables, in record.Schema, checkpoints bool) string {
 	cols := quoteAll(in.Names())
 	if checkpoints {
-		return fmt.Sprintf("COPY %s (%s, %s, %s, %s, %s) FROM STDIN WITH (FORMAT binary)", t.stage, colPipeline, colSink, colTask, colOrdinal, cols)
+		return fmt.Sprintf("COPY %s (%s, %s, %s, %s, %s, %s) FROM STDIN WITH (FORMAT binary)", t.stage, colPipeline, colSink, colTask, colOrdinal, colOp, cols)
 	}
-	return fmt.Sprintf("COPY %s (%s, %s) FROM STDIN WITH (FORMAT binary)", flushTable, colOrdinal, cols)
+	return fmt.Sprintf("COPY %s (%s, %s, %s) FROM STDIN WITH (FORMAT binary)", flushTable, colOrdinal, colOp, cols)
 }
 
 // stageFilter selects the staged rows of pipeline $1's sink $2 for task
@@ -181,7 +184,10 @@ const stageFilter = colPipeline + " = $1 AND " + colSink + " = $2 AND " + colTas
 // matching stageFilter (checkpoints), or every row of the flush table.
 // With a key, one row per key is kept — the last one staged for an
 // upsert, the first one for an insert — since ON CONFLICT may not touch
-// a row twice in one statement.
+// a row twice in one statement. An upsert applies the changelog: a key
+// whose last staged row is a delete is deleted from the target, in the
+// same statement; an insert after a delete of its key, staged later,
+// wins. Insert mode ignores the kinds (lint refuses a changelog there).
 func mergeSQL(t tables, in record.Schema, key []string, mode string, checkpoints bool) string {
 	from, where := flushTable, ""
 	if checkpoints {
@@ -191,20 +197,26 @@ func mergeSQL(t tables, in record.Schema, key []string, mode string, checkpoints
 	if len(key) == 0 {
 		return fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s", t.target, cols, cols, from, where)
 	}
-	order := "DESC"
-	if mode == ModeInsert {
-		order = "ASC"
-	}
 	keys := quoteAll(key)
-	sql := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM (SELECT DISTINCT ON (%s) %s FROM %s%s ORDER BY %s, %s %s) AS staged ON CONFLICT (%s) ",
-		t.target, cols, cols, keys, cols, from, where, keys, colOrdinal, order, keys)
+	if mode == ModeInsert {
+		return fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM (SELECT DISTINCT ON (%s) %s FROM %s%s ORDER BY %s, %s ASC) AS staged ON CONFLICT (%s) DO NOTHING",
+			t.target, cols, cols, keys, cols, from, where, keys, colOrdinal, keys)
+	}
+	var match []string
+	for _, k := range key {
+		match = append(match, fmt.Sprintf("sluice_target.%s = sluice_last.%s", quote(k), quote(k)))
+	}
+	sql := fmt.Sprintf("WITH sluice_last AS (SELECT DISTINCT ON (%[1]s) %[2]s, %[3]s FROM %[4]s%[5]s ORDER BY %[1]s, %[6]s DESC), "+
+		"sluice_deleted AS (DELETE FROM %[7]s AS sluice_target USING sluice_last WHERE sluice_last.%[3]s = %[8]d AND %[9]s) "+
+		"INSERT INTO %[7]s (%[2]s) SELECT %[2]s FROM sluice_last WHERE %[3]s <> %[8]d ON CONFLICT (%[1]s) ",
+		keys, cols, colOp, from, where, colOrdinal, t.target, int(record.Delete), strings.Join(match, " AND "))
 	var set []string
 	for _, c := range in.Columns {
 		if !slices.Contains(key, c.Name) {
 			set = append(set, fmt.Sprintf("%s = EXCLUDED.%s", quote(c.Name), quote(c.Name)))
 		}
 	}
-	if mode == ModeInsert || len(set) == 0 {
+	if len(set) == 0 {
 		return sql + "DO NOTHING"
 	}
 	return sql + "DO UPDATE SET " + strings.Join(set, ", ")

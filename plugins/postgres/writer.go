@@ -184,14 +184,8 @@ func (w *Writer) prepareStage(ctx context.Context, tx pgx.Tx) error {
 		return fmt.Errorf("create table %s: %w", w.tables.stage, err)
 	}
 	cols, err := describeTable(ctx, tx.Conn(), w.tables.stage)
-	if err == nil && !slices.ContainsFunc(cols, func(c tableColumn) bool { return c.name == colTask }) {
-		// A staging table of an earlier version, whose rows are a run's
-		// without tasks, gets the task column. Only then: ALTER TABLE
-		// locks out the other tasks staging into the table.
-		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s text NOT NULL DEFAULT ''", w.tables.stage, colTask)); err != nil {
-			return fmt.Errorf("add column %s to %s: %w", colTask, w.tables.stage, err)
-		}
-		cols, err = describeTable(ctx, tx.Conn(), w.tables.stage)
+	if err == nil {
+		cols, err = w.addStageColumns(ctx, tx, cols)
 	}
 	if err != nil || stageFits(cols, w.sink.Input) {
 		return err
@@ -209,6 +203,27 @@ func (w *Writer) prepareStage(ctx context.Context, tx pgx.Tx) error {
 	}
 	_, err = tx.Exec(ctx, createStageSQL(w.tables, w.sink.Input))
 	return err
+}
+
+// addStageColumns gives a staging table of an earlier version the
+// columns it lacks, and returns its columns: the task column (its rows
+// are a run's without tasks) and the op column (its rows are inserts).
+// Only then: ALTER TABLE locks out the other tasks staging into the table.
+func (w *Writer) addStageColumns(ctx context.Context, tx pgx.Tx, cols []tableColumn) ([]tableColumn, error) {
+	added := false
+	for _, c := range []struct{ name, ddl string }{{colTask, "text NOT NULL DEFAULT ''"}, {colOp, "smallint NOT NULL DEFAULT 0"}} {
+		if slices.ContainsFunc(cols, func(have tableColumn) bool { return have.name == c.name }) {
+			continue
+		}
+		if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", w.tables.stage, c.name, c.ddl)); err != nil {
+			return nil, fmt.Errorf("add column %s to %s: %w", c.name, w.tables.stage, err)
+		}
+		added = true
+	}
+	if !added {
+		return cols, nil
+	}
+	return describeTable(ctx, tx.Conn(), w.tables.stage)
 }
 
 // Write buffers the rows of b and writes the buffer whenever it holds
