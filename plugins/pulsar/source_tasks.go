@@ -109,6 +109,7 @@ func (s *Source) openTasks(ctx context.Context, rt *plugins.Runtime, client puls
 	}
 	opts := s.consumerOptions()
 	opts.EventListener = a
+	opts.Interceptors = pulsarapi.ConsumerInterceptors{a}
 	consumer, err := client.Subscribe(opts)
 	if err != nil {
 		return nil, fmt.Errorf("subscribing %q to %s on %s: %w", s.Subscription, s.topicsText(), s.Conn.ServiceURL, s.Conn.explain(err))
@@ -171,6 +172,16 @@ type taskPartition struct {
 	task  *task
 
 	// Guarded by the assigner's mu:
+	active bool
+	period uint64
+	// arrived holds, for each message received and not yet routed by the
+	// demux, whether the partition was active when it arrived and in which
+	// period (see BeforeConsume).
+	arrived map[pulsarapi.Message]arrival
+}
+
+// arrival is the state of a partition when one of its messages arrived.
+type arrival struct {
 	active bool
 	period uint64
 }
@@ -255,6 +266,7 @@ func (a *taskAssigner) setActive(topic string, active bool) {
 	p.active = active
 	if active {
 		p.period++
+		p.forgetOld()
 	}
 	t := p.task
 	owned := true
@@ -282,10 +294,62 @@ func (a *taskAssigner) setActive(topic string, active bool) {
 	}
 }
 
+var _ pulsarapi.ConsumerInterceptor = (*taskAssigner)(nil)
+
+// BeforeConsume records the period a message arrived in. The client calls
+// it from the goroutine of the connection the message came on, in the
+// order of the connection's commands, as it calls BecameActive and
+// BecameInactive: so the period is exact, where the demux, which takes the
+// message off the client's queues later, could see a later period (lost
+// and gained again meanwhile) and take a message of the earlier one for a
+// current one, ahead of the broker's redelivery of what came before it.
+func (a *taskAssigner) BeforeConsume(cm pulsarapi.ConsumerMessage) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	p, ok := a.byTopic[cm.Topic()]
+	if !ok {
+		return
+	}
+	if p.arrived == nil {
+		p.arrived = map[pulsarapi.Message]arrival{}
+	}
+	p.arrived[cm.Message] = arrival{active: p.active, period: p.period}
+}
+
+// OnAcknowledge does nothing.
+func (a *taskAssigner) OnAcknowledge(pulsarapi.Consumer, pulsarapi.MessageID) {}
+
+// OnNegativeAcksSend does nothing.
+func (a *taskAssigner) OnNegativeAcksSend(pulsarapi.Consumer, []pulsarapi.MessageID) {}
+
+// arrivalOf returns the state of p when msg arrived, and forgets it; a
+// message BeforeConsume did not see takes p's current state. The caller
+// holds mu.
+func (p *taskPartition) arrivalOf(msg pulsarapi.Message) arrival {
+	at, ok := p.arrived[msg]
+	if !ok {
+		return arrival{active: p.active, period: p.period}
+	}
+	delete(p.arrived, msg)
+	return at
+}
+
+// forgetOld drops the arrivals of periods before the previous one: the
+// messages the client received then and never handed over (it clears its
+// queues when it reconnects).
+func (p *taskPartition) forgetOld() {
+	for m, at := range p.arrived {
+		if at.period+1 < p.period {
+			delete(p.arrived, m)
+		}
+	}
+}
+
 // demux routes each message of the consumer to its task's queue, tagged
-// with its partition's period. A message of a partition this consumer is
-// not active on is dropped unacknowledged: the broker delivers it again to
-// the active consumer. It never waits for a task (taskQueue).
+// with the period of its partition it arrived in. A message that arrived
+// while this consumer was not active on its partition is dropped
+// unacknowledged: the broker delivers it again to the active consumer. It
+// never waits for a task (taskQueue).
 func (a *taskAssigner) demux() {
 	defer a.wg.Done()
 	ch := a.consumer.Chan()
@@ -303,12 +367,12 @@ func (a *taskAssigner) demux() {
 			a.mu.Unlock()
 			continue
 		}
-		active, period := p.active, p.period
+		at := p.arrivalOf(cm.Message)
 		a.mu.Unlock()
-		if !active {
+		if !at.active {
 			continue
 		}
-		cm.Message = periodMessage{Message: cm.Message, period: period}
+		cm.Message = periodMessage{Message: cm.Message, period: at.period}
 		p.task.queue.push(cm)
 	}
 }
