@@ -186,6 +186,9 @@ func (w *writer) results(resp, body []byte, entries []bulkEntry) ([]bulkEntry, e
 		for _, r := range item {
 			switch {
 			case r.Status < 300:
+			case r.Status == http.StatusNotFound && entries[i].del:
+				// The document (or its index) is gone already: deleted
+				// before a replay, or never written.
 			case r.Status == http.StatusConflict && w.sink.Action == ActionCreate:
 				w.conflicts.Add(1) // the document exists: written before a replay
 			case r.Status == http.StatusTooManyRequests || r.Status >= 500:
@@ -219,7 +222,7 @@ func rebuild(body []byte, entries []bulkEntry) ([]byte, []bulkEntry) {
 	for i, e := range entries {
 		shift := len(out) - e.start
 		out = append(out, body[e.start:e.end]...)
-		moved[i] = bulkEntry{start: e.start + shift, recStart: e.recStart + shift, recEnd: e.recEnd + shift, end: e.end + shift, origin: e.origin}
+		moved[i] = bulkEntry{start: e.start + shift, recStart: e.recStart + shift, recEnd: e.recEnd + shift, end: e.end + shift, origin: e.origin, del: e.del}
 	}
 	return out, moved
 }

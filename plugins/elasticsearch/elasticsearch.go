@@ -66,6 +66,23 @@ type Sink struct {
 	OpenSearch bool
 	// Input is the schema of the records the sink receives.
 	Input record.Schema
+	// actionAt is where action is written; zero when it is not.
+	actionAt hcl.Range
+}
+
+// AppliesChanges is ChangesUpsert when each document has a deterministic
+// id (the default of window results, or id) and is replaced by the next
+// row with its id; else ChangesAppend: action = "create" keeps the first
+// document of an id (positioned at action), and documents without an id
+// cannot be updated or deleted.
+func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
+	switch {
+	case s.Action == ActionCreate:
+		return plugins.ChangesAppend, s.actionAt
+	case s.ID == nil && s.KeyID == nil:
+		return plugins.ChangesAppend, hcl.Range{}
+	}
+	return plugins.ChangesUpsert, hcl.Range{}
 }
 
 // Auth is the auth block: exactly one method is set.
@@ -104,7 +121,7 @@ const (
 // Plugin declares `sink "elasticsearch" "NAME"`.
 var Plugin = &plugins.Plugin{
 	Kind:        plugins.KindSink,
-	Contract:    &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by document id: a row replaces the document with its id", Delivery: plugins.Idempotent, DeliveryNote: "documents are indexed under deterministic ids, so a replay rewrites the same documents"},
+	Contract:    &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by document id: an update replaces the document with its id, a delete deletes it (a bulk delete action; a document already gone is no error); action = \"create\" and documents without an id cannot apply updates", Delivery: plugins.Idempotent, DeliveryNote: "documents are indexed under deterministic ids, so a replay rewrites the same documents"},
 	Block:       "sink",
 	Name:        "elasticsearch",
 	Summary:     "Writes records as documents to Elasticsearch (or OpenSearch) with the bulk API, idempotently by id, flushed with checkpoints.",
@@ -139,8 +156,11 @@ const description = "Each record becomes one JSON document, keys in field order,
 	"`\"clicks-{window_start|yyyy.MM.dd}\"` writes daily indices.\n\n" +
 	"**Ids.** Window results get a deterministic id by default: the values of `window_start` and the window's `group_by` fields, " +
 	"joined with `|` (timestamps as Unix milliseconds), e.g. `1714564800000|login`. " +
-	"A replay after a crash, and the updates of `emit = \"every ...\"`, overwrite the same document. " +
+	"A replay after a crash, and the updates of `emit = \"every ...\"` and `allowed_lateness`, overwrite the same document. " +
 	"`id` sets an expression instead. Records without a key and without `id` get ids from Elasticsearch, and a replay duplicates them (lint warns).\n\n" +
+	"**Changelog.** A delete row of a window (a session replaced by a merge, docs/event-time.md) becomes a bulk `delete` action for its document id, " +
+	"in order with the other rows, so the index ends with the final results; a document already gone (404) is not an error. " +
+	"Sinks with `action = \"create\"`, or writing documents without an id, cannot apply updates and deletes: lint refuses a pipeline emitting them into such a sink.\n\n" +
 	"**Failures.** A document Elasticsearch refuses (a field whose type conflicts with the index's mapping, say) goes to the dead letter " +
 	"with Elasticsearch's reason, and the pipeline goes on. Requests the cluster is too busy for (429) or cannot serve (5xx), " +
 	"connection failures and documents refused with 429 are retried with backoff, `retry`; when the retries run out the pipeline fails.\n\n" +
@@ -209,6 +229,9 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		RefreshOnCommit: args.Bool("refresh_on_commit"),
 		OpenSearch:      args.Bool("opensearch"),
 		Input:           b.Input,
+	}
+	if a := args.Attr("action"); a != nil {
+		s.actionAt = a.Range
 	}
 	var diags hcl.Diagnostics
 	if b.Input.Raw {

@@ -67,10 +67,12 @@ type bulkBuffer struct {
 }
 
 // bulkEntry is one document of a bulk request: body[start:end] are its two
-// lines, body[recStart:recEnd] the record as JSON.
+// lines, body[recStart:recEnd] the record as JSON. A delete (del) has its
+// action line only, which recStart:recEnd then spans.
 type bulkEntry struct {
 	start, recStart, recEnd, end int
 	origin                       record.Origin
+	del                          bool
 }
 
 func (b *bulkBuffer) reset() { b.body, b.entries = b.body[:0], b.entries[:0] }
@@ -163,7 +165,7 @@ func (w *writer) Write(ctx context.Context, b *record.Batch) error {
 }
 
 // appendRow appends the action and document lines of row to the pending
-// request.
+// request; a Delete row appends a delete action of its document.
 func (w *writer) appendRow(b *record.Batch, row int) error {
 	buf := w.pending
 	var origin record.Origin
@@ -191,6 +193,19 @@ func (w *writer) appendRow(b *record.Batch, row int) error {
 	}
 	if len(buf.entries) == 0 {
 		w.since = time.Now()
+	}
+	if b.Kind(row) == record.Delete {
+		if !hasID {
+			return errors.New("a delete row, and the document has no id to delete (set id)")
+		}
+		e := bulkEntry{start: len(buf.body), recStart: len(buf.body), origin: origin, del: true}
+		buf.body = appendAction(buf.body, "delete", name, w.scratch[idStart:], true)
+		e.recEnd, e.end = len(buf.body)-1, len(buf.body)
+		buf.entries = append(buf.entries, e)
+		if w.sink.RefreshOnCommit {
+			w.touch(name)
+		}
+		return nil
 	}
 	e := bulkEntry{start: len(buf.body), origin: origin}
 	buf.body = appendAction(buf.body, w.sink.Action, name, w.scratch[idStart:], hasID)
