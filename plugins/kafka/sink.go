@@ -74,15 +74,34 @@ type Sink struct {
 	Pipeline string
 	// Input is the schema of the records the sink receives.
 	Input record.Schema
+	// partitionerAt is where partitioner is written; zero when it is not.
+	partitionerAt hcl.Range
 }
 
 // Output returns the sink's input unchanged.
 func (s *Sink) Output() record.Schema { return s.Input }
 
+// AppliesChanges is ChangesUpsert when records have a key (key, or the
+// default key of window results) placed by murmur2, so that every row of a
+// key, tombstones included, lands in one partition in order; else
+// ChangesAppend: records without a key cannot be updated nor deleted, and
+// round_robin and least_backup (positioned at partitioner) spread a key's
+// rows over partitions, where a consumer or compaction may keep an older
+// one.
+func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
+	switch {
+	case s.Partitioner != PartitionerMurmur2:
+		return plugins.ChangesAppend, s.partitionerAt
+	case s.Key == nil && s.WindowKey == nil:
+		return plugins.ChangesAppend, hcl.Range{}
+	}
+	return plugins.ChangesUpsert, hcl.Range{}
+}
+
 // SinkPlugin declares `sink "kafka" "NAME"`.
 var SinkPlugin = &plugins.Plugin{
 	Kind:     plugins.KindSink,
-	Contract: &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by record key, for consumers and compacted topics that keep the latest record of a key", Delivery: plugins.ExactlyOnce, DeliveryNote: "with a checkpoint block (Kafka transactions, read_committed consumers); at-least-once without"},
+	Contract: &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by record key, for consumers and compacted topics that keep the latest record of a key: an update is a record with the same key, a delete a tombstone (the key and a null value); records without a key, or spread by partitioner = \"round_robin\" or \"least_backup\", cannot apply updates", Delivery: plugins.ExactlyOnce, DeliveryNote: "with a checkpoint block (Kafka transactions, read_committed consumers); at-least-once without"},
 	Block:    "sink",
 	Name:     "kafka",
 	Summary:  "Produces records to an Apache Kafka topic, one JSON object per Kafka record; exactly once with checkpoints.",
@@ -101,7 +120,13 @@ var SinkPlugin = &plugins.Plugin{
 		"**Record key.** With `key`, each record's key is that expression's value, written as text (timestamps as Unix milliseconds); " +
 		"a null value leaves the record without a key. Without `key`, window results get a deterministic key made of the pipeline's name, " +
 		"`window_start` in Unix milliseconds and the window's `group_by` fields, joined with `|`, e.g. `user_activity|1714564800000|login`; " +
-		"other records have no key. The `murmur2` partitioner places keys as the Java client (and Kafka Streams) does.",
+		"other records have no key. The `murmur2` partitioner places keys as the Java client (and Kafka Streams) does.\n\n" +
+		"**Changelog.** The updates of a window (`emit = \"every ...\"`, `allowed_lateness`) are records with the key of the row they replace; " +
+		"a delete row (a session replaced by a merge, docs/event-time.md) is a tombstone: the key and a null value, " +
+		"which a compacted topic (`cleanup.policy=compact`) and a consumer keeping the latest record per key take as the key's removal. " +
+		"Tombstones are produced in order with the other rows, in the same transaction with checkpoints. " +
+		"Applying a changelog needs a key on every row and `partitioner = \"murmur2\"` (the default), which keeps a key's records in one partition, in order; " +
+		"lint refuses a pipeline emitting updates into a sink without either.",
 	Spec: schema.NewSpec(append(connectionFields(),
 		schema.String("topic", "The topic to write.").Example(`"user-activity"`),
 		schema.Expr("key", "An expression computing each record's key from the record, e.g. \"action\" or \"device + '/' + action\". Window results have a deterministic key by default.").
@@ -165,6 +190,9 @@ func buildSink(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 	}
 	if s.TransactionalID == "" {
 		s.TransactionalID = "sluice." + b.Pipeline + "." + args.Label(1)
+	}
+	if a := args.Attr("partitioner"); a != nil {
+		s.partitionerAt = a.Range
 	}
 	if !args.Invalid("topic") {
 		if err := checkTopicName(s.Topic); err != nil {

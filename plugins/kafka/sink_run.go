@@ -2,6 +2,7 @@ package kafka
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -209,7 +210,9 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 }
 
 // appendRecord fills rec with row's key, value and headers, whose bytes
-// it appends to buf.
+// it appends to buf. A Delete row becomes a tombstone: its key and a null
+// value, which consumers and compaction take as the key's removal; it
+// needs a key.
 func (e *rowEncoder) appendRecord(buf []byte, b *record.Batch, row int, rec *kgo.Record) ([]byte, error) {
 	start := len(buf)
 	buf, hasKey, err := e.appendKey(buf, b, row)
@@ -219,10 +222,17 @@ func (e *rowEncoder) appendRecord(buf []byte, b *record.Batch, row int, rec *kgo
 	if hasKey {
 		rec.Key = buf[start:len(buf):len(buf)]
 	}
+	rec.Headers = e.headers
+	if b.Kind(row) == record.Delete {
+		if !hasKey {
+			return buf, errors.New("a delete row has no record key, so it cannot become a tombstone: set key to an expression that is never null")
+		}
+		rec.Value = nil
+		return buf, nil
+	}
 	start = len(buf)
 	buf = e.enc.AppendRow(buf, b, row)
 	rec.Value = buf[start:len(buf):len(buf)]
-	rec.Headers = e.headers
 	return buf, nil
 }
 

@@ -43,7 +43,8 @@ import (
 // manifestMagic starts every manifest of a writer without a task,
 // followed by the epoch (varint), the number of rows (uvarint) and the
 // rows, each its key (uvarint length + 1, 0 for none, then the bytes) and
-// its value (uvarint length, bytes). taskManifestMagic starts those of a
+// its value (uvarint length, bytes; 0 for a tombstone's null value, as a
+// row's JSON is never empty). taskManifestMagic starts those of a
 // task's writer, followed by the task (uvarint length, bytes), then the
 // same.
 const (
@@ -134,7 +135,7 @@ func (w *txnWriter) Write(_ context.Context, b *record.Batch) error {
 			w.rows = binary.AppendUvarint(w.rows, uint64(len(rec.Key))+1)
 			w.rows = append(w.rows, rec.Key...)
 		}
-		w.rows = binary.AppendUvarint(w.rows, uint64(len(rec.Value)))
+		w.rows = binary.AppendUvarint(w.rows, uint64(len(rec.Value))) // 0: a tombstone; a row is never empty JSON
 		w.rows = append(w.rows, rec.Value...)
 		rec = kgo.Record{}
 		w.count++
@@ -421,7 +422,9 @@ func decodeRows(m []byte, headers []kgo.RecordHeader) (epoch int64, recs []kgo.R
 		if !read || vl > uint64(len(rest)) {
 			return 0, nil, false
 		}
-		recs[i].Value, m = rest[:vl:vl], rest[vl:]
+		if vl > 0 { // else a tombstone: a null value
+			recs[i].Value, m = rest[:vl:vl], rest[vl:]
+		}
 		recs[i].Headers = headers
 	}
 	if len(m) != 0 {
