@@ -51,10 +51,24 @@ type Sink struct {
 // Output returns the sink's input unchanged.
 func (s *Sink) Output() record.Schema { return s.Input }
 
+// OpProperty is the message property holding each row's kind: "insert",
+// "update" or "delete" (record.RowKind).
+const OpProperty = "sluice-op"
+
+// AppliesChanges is ChangesUpsert when messages have a key (key, or the
+// default key of window results), else ChangesAppend: a message without
+// a key cannot replace nor delete another.
+func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
+	if s.Key == nil && s.WindowKey == nil {
+		return plugins.ChangesAppend, hcl.Range{}
+	}
+	return plugins.ChangesUpsert, hcl.Range{}
+}
+
 // SinkPlugin declares `sink "pulsar" "NAME"`.
 var SinkPlugin = &plugins.Plugin{
 	Kind:     plugins.KindSink,
-	Contract: &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by message key, for readers and compacted topics that keep the latest message of a key", Delivery: plugins.AtLeastOnce, DeliveryNote: "a replay after a restart sends the rows again"},
+	Contract: &plugins.SinkContract{Changes: plugins.ChangesUpsert, ChangesNote: "by message key, for readers and compacted topics that keep the latest message of a key: an update is a message with the same key, a delete a message with the key and an empty payload, as Pulsar compaction expects; every message has a property sluice-op (insert, update, delete); messages without a key cannot apply updates", Delivery: plugins.AtLeastOnce, DeliveryNote: "a replay after a restart sends the rows again"},
 	Block:    "sink",
 	Name:     "pulsar",
 	Summary:  "Publishes records to an Apache Pulsar topic, one JSON object per message.",
@@ -69,7 +83,14 @@ var SinkPlugin = &plugins.Plugin{
 		"(timestamps as Unix milliseconds, a null as nothing): the updates of `emit = \"every ...\"` and the final row of a window share a key, " +
 		"and a window replayed after a restart gets the same one. " +
 		"A `map` after the window that replaces or drops one of those fields leaves the results without a default key. " +
-		"Other records have no key by default.",
+		"Other records have no key by default.\n\n" +
+		"**Changelog.** Every message has the property `sluice-op`: `insert`, `update` or `delete`, the row's kind (docs/event-time.md, \"Row kinds and sink contracts\"). " +
+		"An update (`emit = \"every ...\"`, `allowed_lateness`) is a message with the key of the row it replaces. " +
+		"A delete (a session replaced by a merge) is a message with the key and an empty payload (a null value), " +
+		"which topic compaction and a reader keeping the latest message per key take as the key's removal: " +
+		"`pulsar-admin topics compact` (or a namespace's `compaction-threshold`) then keeps the final results only. " +
+		"Applying a changelog needs a key on every row: lint refuses a pipeline emitting updates into a sink whose records have none, " +
+		"and a delete row whose `key` is null fails the pipeline.",
 	Spec: schema.NewSpec(append(connectionFields(),
 		schema.String("topic", "The topic to write: a name such as \"events\" (in public/default), \"tenant/namespace/events\" or \"persistent://tenant/namespace/events\".").
 			Example(`"persistent://public/default/user-activity"`),
@@ -181,6 +202,10 @@ func buildProperties(args *schema.Values) (map[string]string, hcl.Diagnostics) {
 	for _, e := range elems {
 		if strings.TrimSpace(e.Key) == "" {
 			diags = append(diags, errorAt(e.KeyRange, "Empty property name", "A message property needs a name."))
+			continue
+		}
+		if e.Key == OpProperty {
+			diags = append(diags, errorAt(e.KeyRange, "Reserved property name", "The sink sets the property "+OpProperty+" of every message to the row's kind (insert, update or delete); name this property otherwise."))
 			continue
 		}
 		props[e.Key] = e.Text.Value

@@ -2,8 +2,10 @@ package pulsar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"strconv"
 	"sync"
 
@@ -31,7 +33,7 @@ func (s *Sink) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Writer, e
 	if err != nil {
 		return nil, err
 	}
-	w := &sinkWriter{producer: p, enc: ndjson.NewEncoder(s.Input), props: s.Properties, windowKey: s.WindowKey, pipeline: s.Pipeline}
+	w := &sinkWriter{producer: p, enc: ndjson.NewEncoder(s.Input), props: kindProperties(s.Properties), windowKey: s.WindowKey, pipeline: s.Pipeline}
 	if rt != nil && rt.Pipeline != "" {
 		w.pipeline = rt.Pipeline
 	}
@@ -141,11 +143,27 @@ func (p *producer) close() error {
 	})
 }
 
-// sinkWriter publishes each row as one NDJSON message.
+// kindProperties returns the properties of the messages of each row kind:
+// props and OpProperty, the kind's name. The maps are shared by every
+// message of their kind, never changed.
+func kindProperties(props map[string]string) []map[string]string {
+	out := make([]map[string]string, len(record.RowKindNames))
+	for k, name := range record.RowKindNames {
+		out[k] = maps.Clone(props)
+		if out[k] == nil {
+			out[k] = map[string]string{}
+		}
+		out[k][OpProperty] = name
+	}
+	return out
+}
+
+// sinkWriter publishes each row as one NDJSON message, a Delete row as a
+// message with its key and no payload.
 type sinkWriter struct {
 	producer  *producer
 	enc       *ndjson.Encoder
-	props     map[string]string
+	props     []map[string]string   // by record.RowKind
 	key       *expression.Evaluator // nil without a key expression
 	windowKey []int
 	pipeline  string
@@ -167,22 +185,33 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 	var keyBuf []byte
 	msgs := make([]pulsarapi.ProducerMessage, 0, b.Rows)
 	for row := range b.Rows {
-		start := len(buf)
-		buf = w.enc.AppendRow(buf, b, row)
-		msg := pulsarapi.ProducerMessage{Payload: buf[start:len(buf):len(buf)], Properties: w.props}
+		kind := b.Kind(row)
+		msg := pulsarapi.ProducerMessage{Properties: w.props[kind]}
+		if kind != record.Delete { // a delete's payload is empty: a null value
+			start := len(buf)
+			buf = w.enc.AppendRow(buf, b, row)
+			msg.Payload = buf[start:len(buf):len(buf)]
+		}
+		hasKey := true
 		switch {
 		case w.key != nil:
 			v, err := w.key.Eval(row)
 			if err != nil {
 				return err
 			}
-			if !v.Null {
+			hasKey = !v.Null
+			if hasKey {
 				keyBuf = v.AppendText(keyBuf[:0])
 				msg.Key = string(keyBuf)
 			}
 		case w.windowKey != nil:
 			keyBuf = w.appendWindowKey(keyBuf[:0], b, row)
 			msg.Key = string(keyBuf)
+		default:
+			hasKey = false
+		}
+		if kind == record.Delete && !hasKey {
+			return errors.New("a delete row has no message key, so it cannot delete a message: set key to an expression that is never null")
 		}
 		msgs = append(msgs, msg)
 	}
