@@ -59,10 +59,44 @@ type Sink struct {
 	RollInterval time.Duration
 	// Input is the schema of the records the sink receives.
 	Input record.Schema
+	// Changelog is the changelog argument: the files get a string column
+	// op, each row's kind, after the input's columns; changelogAt is where
+	// it is written.
+	Changelog   bool
+	changelogAt hcl.Range
 }
 
 // Output returns the sink's input unchanged.
 func (s *Sink) Output() record.Schema { return s.Input }
+
+// AppliesChanges is ChangesLog with changelog = true, else ChangesAppend,
+// positioned at the changelog argument (zero when it is not written).
+func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
+	if s.Changelog {
+		return plugins.ChangesLog, s.changelogAt
+	}
+	return plugins.ChangesAppend, s.changelogAt
+}
+
+// Written is the schema of the rows the files hold: the input, with the
+// op column last under changelog = true (record.WithOp).
+func (s *Sink) Written() record.Schema {
+	if s.Changelog {
+		return record.WithOp(s.Input)
+	}
+	return s.Input
+}
+
+// OpRows returns b as the files hold it: with its kinds as the op column
+// under changelog = true (view, reused from call to call, then shares b's
+// vectors), else b itself.
+func (s *Sink) OpRows(b *record.Batch, view *record.Batch) *record.Batch {
+	if !s.Changelog {
+		return b
+	}
+	record.OpView(view, b, s.Written())
+	return view
+}
 
 // The defaults of the size arguments.
 const (
@@ -103,6 +137,7 @@ var Plugin = &plugins.Plugin{
 			WithDefault(DefaultRollBytes).Example(`"256MiB"`),
 		schema.Duration("roll_interval", "Start a new file once the current one has been open this long. Every commit also closes the open files.").
 			WithDefault(DefaultRollInterval).Example(`"15m"`),
+		schema.Bool("changelog", ChangelogDoc).WithDefault(false),
 	),
 	Examples: []plugins.Example{
 		{Title: "Events in daily folders", Config: `sink "parquet" "lake" {
@@ -119,6 +154,14 @@ var Plugin = &plugins.Plugin{
 	},
 	Build: build,
 }
+
+// ChangelogDoc documents the changelog argument of the sinks writing
+// Parquet files (sink "parquet", sink "delta").
+const ChangelogDoc = "Write every row with a string column \"op\" after the record's columns, its kind: \"insert\", \"update\" or \"delete\". " +
+	"A pipeline whose window re-emits results (allowed_lateness, emit = \"every D\", session merges) may write to this sink only with changelog = true. " +
+	"Readers fold the rows into the final results by the window's key, window_start and the group_by fields: " +
+	"with allowed_lateness keep the row with the highest revision per key; with emit = \"every D\" and no allowed_lateness keep the row with final = true; " +
+	"then drop the keys whose kept row has op = \"delete\" (a session replaced by a merge). The description shows the DuckDB query."
 
 // description documents the sink; it is rendered into docs/plugins.md.
 const description = "Each record becomes one row. Column types follow the record schema: " +
@@ -154,7 +197,16 @@ const description = "Each record becomes one row. Column types follow the record
 	"It reads timestamp columns as TIMESTAMP WITH TIME ZONE, `COL_date` folders as DATE and integer folders as BIGINT; " +
 	"`COL_hour`, timestamp and bool folders come back as VARCHAR: add e.g. `hive_types = {'window_start': TIMESTAMPTZ, 'mobile': BOOLEAN}`, " +
 	"or use `strptime(window_start_hour, '%Y-%m-%dT%H')`. " +
-	"Spark: `spark.read.parquet(\"/data/lake/user_activity\")`, which skips folders starting with `_`."
+	"Spark: `spark.read.parquet(\"/data/lake/user_activity\")`, which skips folders starting with `_`.\n\n" +
+	"**Changelog.** With `changelog = true` every row also gets a string column `op`, after the record's columns: " +
+	"`insert`, `update` or `delete`, the row's kind (docs/event-time.md, \"Row kinds and sink contracts\"). " +
+	"A window with `allowed_lateness` writes every revision of a result, and a session merge writes a `delete` row of each session it replaced; " +
+	"fold them by the window's key (`window_start` and the `group_by` fields), keeping the highest `revision` and dropping deletes. " +
+	"For a window grouping by `action`, in DuckDB: " +
+	"`SELECT * EXCLUDE (op) FROM read_parquet('/data/lake/user_activity/**/*.parquet') " +
+	"QUALIFY row_number() OVER (PARTITION BY window_start, action ORDER BY revision DESC) = 1 AND op <> 'delete'`. " +
+	"With `emit = \"every D\"` and no `allowed_lateness` there is no `revision`: keep the rows with `final` and drop deletes " +
+	"(`WHERE final AND op <> 'delete'`). Spark: the same `row_number()` over a window, in a subquery."
 
 func init() { plugins.Register(Plugin) }
 
@@ -191,7 +243,12 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 	keys, ds := partitions(args, b.Input)
 	diags = append(diags, ds...)
 	s.Partitions = keys
-	s.Columns = fileColumns(b.Input, keys)
+	s.Changelog = args.Bool("changelog")
+	if a := args.Attr("changelog"); a != nil {
+		s.changelogAt = a.Range // for diagnostics; absent, the block's header
+	}
+	diags = append(diags, CheckOpColumn(s.Changelog, s.changelogAt, b.Input)...)
+	s.Columns = fileColumns(s.Written(), keys)
 	for _, c := range b.Input.Columns {
 		if c.Type < record.ColumnString || c.Type > record.ColumnTimestamp {
 			diags = append(diags, &hcl.Diagnostic{
@@ -222,6 +279,20 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 		return nil, diags
 	}
 	return s, diags
+}
+
+// CheckOpColumn refuses changelog = true (written at at) when the input
+// has a column of the op column's name.
+func CheckOpColumn(changelog bool, at hcl.Range, in record.Schema) hcl.Diagnostics {
+	if !changelog || in.Index(record.OpColumn) < 0 {
+		return nil
+	}
+	return hcl.Diagnostics{{
+		Severity: hcl.DiagError,
+		Summary:  "Column clashes with the op column",
+		Detail:   fmt.Sprintf("changelog = true adds a column %q holding each row's kind, and the records already have one. Rename it in a map stage before this sink.", record.OpColumn),
+		Subject:  at.Ptr(),
+	}}
 }
 
 // positive reports a size or interval argument that is not above zero.
