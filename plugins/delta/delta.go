@@ -64,10 +64,44 @@ type Sink struct {
 	At hcl.Range
 	// Input is the schema of the records the sink receives.
 	Input record.Schema
+	// Changelog is the changelog argument: the table gets a string column
+	// op, each row's kind, after the input's columns; changelogAt is where
+	// it is written.
+	Changelog   bool
+	changelogAt hcl.Range
 }
 
 // Output returns the sink's input unchanged.
 func (s *Sink) Output() record.Schema { return s.Input }
+
+// AppliesChanges is ChangesLog with changelog = true, else ChangesAppend,
+// positioned at the changelog argument (zero when it is not written).
+func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
+	if s.Changelog {
+		return plugins.ChangesLog, s.changelogAt
+	}
+	return plugins.ChangesAppend, s.changelogAt
+}
+
+// written is the schema of the rows the table gets: the input, with the
+// op column last under changelog = true (record.WithOp).
+func (s *Sink) written() record.Schema {
+	if s.Changelog {
+		return record.WithOp(s.Input)
+	}
+	return s.Input
+}
+
+// opRows returns b as the data files hold it: with its kinds as the op
+// column under changelog = true (view, reused from call to call, then
+// shares b's vectors), else b itself.
+func (s *Sink) opRows(b *record.Batch, view *record.Batch) *record.Batch {
+	if !s.Changelog {
+		return b
+	}
+	record.OpView(view, b, s.written())
+	return view
+}
 
 // AppID is the txn application id of the commits of the sink's writer
 // for task (plugins.Runtime.Task): PIPELINE/NAME, or PIPELINE/NAME/tTASK
@@ -116,6 +150,8 @@ var Plugin = &plugins.Plugin{
 		schema.Duration("roll_interval", "Start a new data file once the current one has been open this long; "+
 			"without a checkpoint block, also how often a table version is committed.").
 			WithDefault(DefaultRollInterval).Example(`"5m"`),
+		schema.Bool("changelog", parquet.ChangelogDoc+" The table must have been created with changelog = true (or have a string column op set for its rows); "+
+			"a table without that column is refused at start, as is a table with it written to without changelog = true.").WithDefault(false),
 	),
 	Examples: []plugins.Example{
 		{Title: "Events in daily partitions", Config: `sink "delta" "lake" {
@@ -149,6 +185,15 @@ const description = "Each record becomes one row of the table. Column types: `ti
 	"When another writer took the version, the sink reads its commits and tries the next version; " +
 	"it stops with an error only when that writer changed the schema or protocol incompatibly. " +
 	"Every 10 versions a Parquet checkpoint and `_delta_log/_last_checkpoint` are written.\n\n" +
+	"**Changelog.** Each commit only adds files: rows are never rewritten, so a window re-emitting results (updates, session deletes) " +
+	"needs `changelog = true`, which gives the table a string column `op` after the record's columns: `insert`, `update` or `delete`, " +
+	"each row's kind (docs/event-time.md, \"Row kinds and sink contracts\"). Fold it by the window's key (`window_start` and the `group_by` fields), " +
+	"keeping the highest `revision` and dropping deletes. For a window grouping by `action`, in DuckDB: " +
+	"`SELECT * EXCLUDE (op) FROM delta_scan('/data/lake/user_activity') " +
+	"QUALIFY row_number() OVER (PARTITION BY window_start, action ORDER BY revision DESC) = 1 AND op <> 'delete'`; " +
+	"with `emit = \"every D\"` and no `allowed_lateness`, keep the rows with `final` instead. " +
+	"The column is part of the table from its creation: an existing table without `op` is refused at start with changelog = true " +
+	"(its rows would read as `op` null, which the fold drops), and a table with it is refused without changelog = true (for the same reason).\n\n" +
 	"**Delivery.** With a `checkpoint` block, exactly once. Without, a version is committed every `roll_interval` and when the input ends: " +
 	"at least once (said at startup). See docs/delta.md for optimize, vacuum, history and reading the table with Spark, DuckDB, delta-rs and Trino."
 
@@ -195,15 +240,23 @@ func build(b *plugins.Build) (plugins.Component, hcl.Diagnostics) {
 	keys, ds := parquet.PartitionBy(args, b.Input)
 	diags = append(diags, ds...)
 	s.Partitions = keys
-	s.Columns = parquet.FileColumns(b.Input, keys)
-	diags = append(diags, checkColumns(args, b.Input)...)
+	s.Changelog = args.Bool("changelog")
+	if a := args.Attr("changelog"); a != nil {
+		s.changelogAt = a.Range // for diagnostics; absent, the block's header
+	}
+	ds = parquet.CheckOpColumn(s.Changelog, s.changelogAt, b.Input)
+	diags = append(diags, ds...)
+	if !ds.HasErrors() {
+		diags = append(diags, checkColumns(args, s.written())...)
+	}
+	s.Columns = parquet.FileColumns(s.written(), keys)
 	if !ds.HasErrors() && len(s.Columns) == 0 {
 		diags = append(diags, argError(args, "partition_by", "Every column is a plain partition column, so the data files would have no columns. Partition by fewer columns."))
 	}
 	if diags.HasErrors() {
 		return nil, diags
 	}
-	s.Table = tableFields(b.Input, keys)
+	s.Table = tableFields(s.written(), keys)
 	return s, diags
 }
 

@@ -117,6 +117,9 @@ func (s *Sink) fit(meta *deltalog.Metadata) (*deltalog.Metadata, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkOp(fields); err != nil {
+		return nil, err
+	}
 	var added []deltalog.Field
 	for _, f := range s.Table {
 		i := deltalog.FindField(fields, f.Name)
@@ -145,6 +148,26 @@ func (s *Sink) fit(meta *deltalog.Metadata) (*deltalog.Metadata, error) {
 	next.SchemaString = deltalog.SchemaString(append(fields, added...))
 	next.Configuration = config
 	return &next, nil
+}
+
+// checkOp refuses a table whose op column (the table's fields) does not
+// match changelog: rows written without it would read as op null, which
+// a fold by op drops. With changelog = true the table must have it; a
+// table with it takes no rows without (unless the records bring their
+// own op).
+func (s *Sink) checkOp(fields []deltalog.Field) error {
+	has := deltalog.FindField(fields, record.OpColumn) >= 0
+	switch {
+	case s.Changelog && !has:
+		return fmt.Errorf("changelog = true writes each row's kind in a column %q, and the table has none: its rows, written without changelog = true, "+
+			"would read as %s null, which a reader folding the changelog drops. Write the changelog to a new table, "+
+			"or first add a string column %s to this table and set it to 'insert' for its rows (Spark SQL: ALTER TABLE … ADD COLUMNS (op STRING), then UPDATE … SET op = 'insert')",
+			record.OpColumn, record.OpColumn, record.OpColumn)
+	case !s.Changelog && has && deltalog.FindField(s.Table, record.OpColumn) < 0:
+		return fmt.Errorf("its column %q holds the row kinds of a changelog (written with changelog = true), and rows written without changelog = true "+
+			"would read as %s null, which a reader folding the changelog drops: set changelog = true", record.OpColumn, record.OpColumn)
+	}
+	return nil
 }
 
 // newTable returns the protocol and metadata of a table created by the

@@ -53,6 +53,7 @@ type Writer struct {
 	done    []doneFile         // files completed since the last Prepare
 	keyBuf  []byte
 	values  []pq.Value
+	view    record.Batch // the rows with their op column (changelog = true)
 }
 
 // folder is one partition's state.
@@ -174,6 +175,7 @@ func (w *Writer) Write(ctx context.Context, b *record.Batch) error {
 	if err := w.rollOld(); err != nil {
 		return err
 	}
+	b = w.sink.opRows(b, &w.view)
 	w.route(b)
 	for _, f := range w.touched {
 		if err := w.writeRows(f, b); err != nil {
