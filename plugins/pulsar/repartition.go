@@ -110,6 +110,8 @@ var RepartitionPlugin = &plugins.Plugin{
 		"drain the topic first or use a new one; a reader of another schema fails with an error naming both.\n\n" +
 		"**Exactly once.** Each task of the half before publishes under a producer name of its own (`sluice-PIPELINE-TASK`) with a sequence id per record, " +
 		"which the checkpoints of the half before record: after a crash the replay publishes the same records under the same ids, and the broker drops those it already stored. " +
+		"A topic of one partition beside it, `TOPIC-sluice-state`, created with it, records where each task started numbering and whether it completed a checkpoint since, " +
+		"so that a task that crashes before its first checkpoint numbers the same records the same way when it starts again. " +
 		"This needs deduplication on the topic: sluice enables it on the topic when it creates it; when the cluster refuses topic policies it logs a warning, " +
 		"and the namespace must have it (`pulsar-admin namespaces set-deduplication TENANT/NAMESPACE --enable`).\n\n" +
 		"**Event time.** Every `watermark_interval`, and at the end of a bounded input, each task of the half before sends its watermark to every partition, " +

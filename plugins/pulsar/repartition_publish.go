@@ -40,12 +40,13 @@ import (
 // new. pulsar-client-go's own batches cannot serve here: they carry only
 // their first message's sequence id (internal/pulsartest, doc.go).
 //
-// A fresh start (Recover without a manifest) must not start below ids the
-// broker has seen from this producer name, or new rows would be dropped:
-// the client does not tell the broker's last sequence id, so the
-// publisher sends each partition a marker without an explicit id (the
-// client numbers it after the broker's last) and starts the counter after
-// the highest of them.
+// A fresh start (Recover without a manifest) after a committed checkpoint
+// must not start below ids the broker has seen from this producer name,
+// or new rows would be dropped: the client does not tell the broker's last
+// sequence id, so the publisher sends each partition a marker without an
+// explicit id (the client numbers it after the broker's last) and starts
+// the counter after the highest of them. A fresh start after runs that
+// completed no checkpoint starts where they did (repartition_state.go).
 //
 // Watermark markers (repartition_marks.go) go through a second producer.
 
@@ -195,6 +196,7 @@ type publisher struct {
 	client  pulsarapi.Client
 	records pulsarapi.Producer
 	marks   pulsarapi.Producer
+	state   pulsarapi.Producer // of the state topic, once written to
 
 	life, tickCtx    context.Context // life ends at Close; tickCtx with the marker goroutine
 	cancel, stopTick context.CancelFunc
@@ -211,6 +213,7 @@ type publisher struct {
 	idleAfter int64 // ms; 0: never idle
 	ended     bool  // EndInput was called
 	closed    bool
+	committed bool // a Commit was recorded on the state topic
 	// given: the stage before computes the watermark and hands it over
 	// (SetWatermark) as givenW and givenIdle.
 	given     bool
@@ -436,12 +439,26 @@ func keyPartition(b *record.Batch, keys []int, row, n int) int {
 	return int(h % uint64(n))
 }
 
-// start makes the counter known: on a fresh start (no Recover, or Recover
-// without a manifest), after every sequence id the broker has seen from
-// this producer name, by sending each partition a marker numbered by the
-// client.
+// start makes the counter known on a fresh start (no Recover, or Recover
+// without a manifest): where the last start of this producer name began
+// when no commit followed it (the runs since then completed no
+// checkpoint, so this one writes their rows again; repartition_state.go),
+// else after every sequence id the broker has seen from this producer
+// name, found by sending each partition a marker the client numbers.
 func (p *publisher) start(ctx context.Context) error {
 	if p.started {
+		return nil
+	}
+	base, again, err := p.lastStart(ctx)
+	if err != nil {
+		return err
+	}
+	if again {
+		p.counter, p.started = base, true
+		for i := range p.confirmed {
+			p.confirmed[i].Store(false)
+		}
+		p.logger.Info("starting afresh where the runs before, which completed no checkpoint, started: the rows they published are recognized", "topic", p.r.Topic, "producer", p.name)
 		return nil
 	}
 	w, idle := p.watermark()
@@ -453,6 +470,9 @@ func (p *publisher) start(ctx context.Context) error {
 		return err
 	}
 	p.counter = p.records.LastSequenceID() + 1
+	if err := p.writeState(ctx, stateStarted, p.counter); err != nil {
+		return err
+	}
 	for i := range p.confirmed {
 		p.confirmed[i].Store(true)
 	}
@@ -485,11 +505,24 @@ func (p *publisher) Prepare(ctx context.Context, _ int64) ([]byte, error) {
 	return json.Marshal(publisherManifest{Format: 1, Producer: p.name, Task: p.task, Next: p.counter})
 }
 
-// Commit has nothing to do: the rows are visible once stored. It refuses
-// the manifest of another task.
-func (p *publisher) Commit(_ context.Context, manifest []byte) error {
-	_, err := p.readManifest(manifest)
-	return err
+// Commit has nothing to do for the rows, visible once stored; the first
+// one records on the state topic that a checkpoint of this producer name
+// was completed (repartition_state.go). It refuses the manifest of another
+// task.
+func (p *publisher) Commit(ctx context.Context, manifest []byte) error {
+	if _, err := p.readManifest(manifest); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.committed {
+		return nil
+	}
+	if err := p.writeState(ctx, stateCommitted, 0); err != nil {
+		return err
+	}
+	p.committed = true
+	return nil
 }
 
 // Recover continues the counter from manifest, so that the rows written
@@ -572,7 +605,7 @@ func (p *publisher) Close() error {
 
 // closeClient closes the producers and the client.
 func (p *publisher) closeClient() {
-	for _, prod := range []pulsarapi.Producer{p.records, p.marks} {
+	for _, prod := range []pulsarapi.Producer{p.records, p.marks, p.state} {
 		if prod != nil {
 			prod.Close()
 		}

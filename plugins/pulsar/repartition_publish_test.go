@@ -213,26 +213,67 @@ func TestRepartitionPublisherExactlyOnce(t *testing.T) {
 	}
 }
 
+// commit prepares and commits, as a completed checkpoint does.
+func commit(t *testing.T, p *publisher) {
+	t.Helper()
+	if err := p.Commit(context.Background(), prepare(t, p)); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRepartitionPublisherFreshStart: a publisher starting afresh (no
-// manifest) after another one of its name published gets ids above the
-// broker's, so none of its rows is dropped as a duplicate.
+// manifest) after another one of its name completed a checkpoint gets ids
+// above the broker's, so none of its rows is dropped as a duplicate.
 func TestRepartitionPublisherFreshStart(t *testing.T) {
 	b := startBroker(t)
 	r := shuffleBlock(t, b, "fresh", 3, plugintest.Events, "user_id")
 	w1 := openPublisher(t, r, "", plugins.Marks{Tasks: 1}, nil)
 	write(t, w1, eventsBatch(0, 500, 1, flatTime))
-	prepare(t, w1)
+	commit(t, w1)
 	w1.Close()
 	for round := range 2 {
 		w := openPublisher(t, r, "", plugins.Marks{Tasks: 1}, nil)
 		write(t, w, eventsBatch(500+round*100, 600+round*100, 1, flatTime))
-		prepare(t, w)
+		commit(t, w)
 		if n := w.duplicates.Load(); n != 0 {
 			t.Fatalf("round %d: the broker dropped %d messages of a fresh start", round, n)
 		}
 		w.Close()
 	}
 	expectOnce(t, dump(t, b, r), 700)
+}
+
+// TestRepartitionPublisherNoCheckpointYet: runs that crash before their
+// first checkpoint start afresh each time and write the same rows again
+// (their source acknowledged nothing): the topic holds each once; once a
+// checkpoint was committed, a fresh start writes new rows.
+func TestRepartitionPublisherNoCheckpointYet(t *testing.T) {
+	b := startBroker(t)
+	r := shuffleBlock(t, b, "no-checkpoint", 3, plugintest.Events, "user_id")
+	w1 := openPublisher(t, r, "2", plugins.Marks{Tasks: 4}, nil)
+	write(t, w1, eventsBatch(0, 100, 1, flatTime))
+	prepare(t, w1) // the checkpoint is never saved
+	w1.Close()
+	other := openPublisher(t, r, "3", plugins.Marks{Tasks: 4}, nil) // another task's checkpoints do not count
+	commit(t, other)
+	w2 := openPublisher(t, r, "2", plugins.Marks{Tasks: 4}, nil)
+	write(t, w2, eventsBatch(0, 70, 1, flatTime))
+	w2.Close()
+	w3 := openPublisher(t, r, "2", plugins.Marks{Tasks: 4}, nil)
+	write(t, w3, eventsBatch(0, 150, 1, flatTime))
+	commit(t, w3)
+	if w3.duplicates.Load() == 0 {
+		t.Fatal("the broker dropped nothing: the rows written again were not recognized")
+	}
+	w3.Close()
+	w4 := openPublisher(t, r, "2", plugins.Marks{Tasks: 4}, nil) // --reset-state, say
+	write(t, w4, eventsBatch(150, 200, 1, flatTime))
+	commit(t, w4)
+	if n := w4.duplicates.Load(); n != 0 {
+		t.Fatalf("a fresh start after a checkpoint had %d messages dropped", n)
+	}
+	w4.Close()
+	expectOnce(t, dump(t, b, r), 200)
 }
 
 // TestRepartitionPublisherManifests: manifests are never empty, and one of

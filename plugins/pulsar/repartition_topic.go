@@ -34,8 +34,9 @@ type topicSetup struct {
 }
 
 // ensureTopic makes sure the topic exists with r.Partitions partitions,
-// creating it when it is missing, and asks for deduplication on it. It
-// runs once per process; a failure is retried by the next open.
+// creating it when it is missing, asks for deduplication on it, and makes
+// sure its state topic (repartition_state.go) exists with one partition.
+// It runs once per process; a failure is retried by the next open.
 func (r *Repartition) ensureTopic(ctx context.Context, rt *plugins.Runtime, client pulsarapi.Client) error {
 	r.setup.mu.Lock()
 	defer r.setup.mu.Unlock()
@@ -46,24 +47,10 @@ func (r *Repartition) ensureTopic(ctx context.Context, rt *plugins.Runtime, clie
 	if err != nil {
 		return err
 	}
-	n, err := r.partitionCount(client)
-	if err != nil {
+	if err := r.ensurePartitioned(ctx, admin, client, r.Topic, r.Partitions); err != nil {
 		return err
 	}
-	if n == 0 {
-		created, err := admin.createPartitioned(ctx, r.Topic, r.Partitions)
-		if err != nil {
-			return err
-		}
-		if !created { // another process was first, or a topic of another kind exists
-			if n, err = r.partitionCount(client); err != nil {
-				return err
-			}
-		} else {
-			n = r.Partitions
-		}
-	}
-	if err := r.checkCount(n); err != nil {
+	if err := r.ensurePartitioned(ctx, admin, client, stateTopic(r.Topic), 1); err != nil {
 		return err
 	}
 	if err := admin.enableDeduplication(ctx, r.Topic); err != nil && !r.setup.warned {
@@ -79,15 +66,39 @@ func (r *Repartition) ensureTopic(ctx context.Context, rt *plugins.Runtime, clie
 	return nil
 }
 
-// partitionCount asks the broker for the topic's partition count over the
+// ensurePartitioned makes sure topic exists with want partitions,
+// creating it when it is missing: when another process creates it at the
+// same time, the admin API answers 409 and the count is checked again.
+func (r *Repartition) ensurePartitioned(ctx context.Context, admin *adminClient, client pulsarapi.Client, topic string, want int) error {
+	n, err := r.partitionCount(client, topic)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		created, err := admin.createPartitioned(ctx, topic, want)
+		if err != nil {
+			return err
+		}
+		if !created { // another process was first, or a topic of another kind exists
+			if n, err = r.partitionCount(client, topic); err != nil {
+				return err
+			}
+		} else {
+			n = want
+		}
+	}
+	return checkCount(topic, n, want)
+}
+
+// partitionCount asks the broker for topic's partition count over the
 // binary protocol: 0 for a missing or non-partitioned topic.
-func (r *Repartition) partitionCount(client pulsarapi.Client) (int, error) {
-	parts, err := client.TopicPartitions(r.Topic)
+func (r *Repartition) partitionCount(client pulsarapi.Client, topic string) (int, error) {
+	parts, err := client.TopicPartitions(topic)
 	if err != nil {
 		if strings.Contains(err.Error(), "TopicNotFound") || strings.Contains(strings.ToLower(err.Error()), "topic not found") {
 			return 0, nil // a broker without auto-creation
 		}
-		return 0, fmt.Errorf("looking up topic %s on %s: %w", r.Topic, r.Conn.ServiceURL, r.Conn.explain(err))
+		return 0, fmt.Errorf("looking up topic %s on %s: %w", topic, r.Conn.ServiceURL, r.Conn.explain(err))
 	}
 	if len(parts) == 1 {
 		if _, idx := splitPartition(parts[0]); idx < 0 {
@@ -97,18 +108,18 @@ func (r *Repartition) partitionCount(client pulsarapi.Client) (int, error) {
 	return len(parts), nil
 }
 
-// checkCount refuses a topic whose partition count n is not the block's.
-func (r *Repartition) checkCount(n int) error {
+// checkCount refuses a topic whose partition count n is not want.
+func checkCount(topic string, n, want int) error {
 	switch {
-	case n == r.Partitions:
+	case n == want:
 		return nil
 	case n == 0:
 		return fmt.Errorf("topic %s exists as a non-partitioned topic (1 partition), but the repartition block needs %d partitions: "+
-			"delete it (pulsar-admin topics delete %s) if it holds nothing you need, or name another topic", r.Topic, r.Partitions, r.Topic)
+			"delete it (pulsar-admin topics delete %s) if it holds nothing you need, or name another topic", topic, want, topic)
 	}
 	return fmt.Errorf("topic %s has %d partitions, but the repartition block says partitions = %d: "+
 		"the partition count decides where each key goes, so it cannot change under a running shuffle; "+
-		"write partitions = %d, or name a new topic (and drain the old one first)", r.Topic, n, r.Partitions, n)
+		"write partitions = %d, or name a new topic (and drain the old one first)", topic, n, want, n)
 }
 
 // namespaceOf returns "tenant/namespace" of a full topic name.

@@ -105,6 +105,9 @@ func TestRepartitionTopicConcurrentCreators(t *testing.T) {
 	if got := len(b.Stats("raced").Partitions); got != 5 {
 		t.Fatalf("%d partitions, want 5", got)
 	}
+	if got := b.Stats("raced-sluice-state").Partitions; len(got) != 1 || got[0].Topic != "persistent://public/default/raced-sluice-state-partition-0" {
+		t.Fatalf("the state topic has partitions %+v, want one", got)
+	}
 }
 
 // TestRepartitionDeduplicationRefused: when the admin API refuses topic
@@ -112,6 +115,9 @@ func TestRepartitionTopicConcurrentCreators(t *testing.T) {
 func TestRepartitionDeduplicationRefused(t *testing.T) {
 	b := startBroker(t)
 	if err := b.CreateTopic("policies-off", 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.CreateTopic("policies-off-sluice-state", 1); err != nil {
 		t.Fatal(err)
 	}
 	var calls []string
