@@ -100,13 +100,17 @@ func Open(ctx context.Context, loc Location) (*Store, error) {
 	default:
 		return nil, fmt.Errorf("unsupported location %q", loc.String())
 	}
+	if s.dir != "" {
+		// fileblob made or found the folder. Listing it, as IsAccessible
+		// does, would race with other processes renaming and deleting
+		// files in it (a shared checkpoint folder) and report a folder
+		// that exists as missing.
+		return s, nil
+	}
 	if ok, err := s.bucket.IsAccessible(ctx); !ok || err != nil {
 		_ = s.Close()
-		switch {
-		case err == nil:
+		if err == nil {
 			return nil, errors.New("the bucket does not exist")
-		case s.dir != "":
-			return nil, err
 		}
 		return nil, fmt.Errorf("checking the bucket: %s", reason(err))
 	}
