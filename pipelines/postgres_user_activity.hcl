@@ -71,3 +71,12 @@ test "user_activity_pg_corrections" {
   input    = "../testdata/late_events.ndjson"
   expect   = "../testdata/expected/user_activity_pg_corrections.ndjson"
 }
+
+# The same fixture, crashed after the second checkpoint and run again from
+# it: the rows committed across both runs are the same.
+test "user_activity_pg_crash" {
+  pipeline    = "user_activity_pg"
+  input       = "../testdata/user_events.ndjson"
+  expect      = "../testdata/expected/postgres_user_activity.ndjson"
+  crash_after = 2
+}

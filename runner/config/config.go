@@ -144,7 +144,10 @@ type Test struct {
 	Input    string // resolved path
 	Expect   string // resolved path
 	Ordered  bool
-	DefRange hcl.Range
+	// CrashAfter, above 0, crashes the run after its CrashAfter-th
+	// checkpoint and runs it again from that checkpoint (crash_after).
+	CrashAfter int
+	DefRange   hcl.Range
 }
 
 var metricsSpec = schema.NewSpec(
@@ -157,6 +160,7 @@ var testSpec = schema.NewSpec(
 	schema.String("input", "An NDJSON file fed to the pipeline in place of its source, relative to this file's folder.").Example(`"testdata/user_events.ndjson"`),
 	schema.String("expect", "An NDJSON file with the expected output rows, relative to this file's folder.").Example(`"testdata/user_activity.expected.ndjson"`),
 	schema.Bool("ordered", "Compare rows in order; by default rows emitted by one window close may come in any order.").WithDefault(false),
+	schema.Int("crash_after", "Crash the run after its Nth checkpoint (a checkpoint every few rows), as kill -9 would, then run it again from that checkpoint: the rows committed across both runs must equal the expected ones, checking exactly-once output offline.").AsOptional().Example(`2`),
 )
 
 // rootBlocks lists the block types allowed at the top level of a file.

@@ -363,6 +363,14 @@ func (l *loader) checkTests() {
 		l.add(diags...)
 		dir := filepath.Dir(blk.DefRange().Filename)
 		t := &Test{Name: name, Pipeline: v.String("pipeline"), Ordered: v.Bool("ordered"), DefRange: blk.DefRange()}
+		if v.Has("crash_after") {
+			if n := v.Int("crash_after"); n >= 1 && n <= 1<<20 {
+				t.CrashAfter = int(n)
+			} else {
+				l.add(&hcl.Diagnostic{Severity: hcl.DiagError, Summary: "Invalid crash_after",
+					Detail: "crash_after is the number of checkpoints after which the run crashes: a whole number from 1.", Subject: v.Range("crash_after").Ptr()})
+			}
+		}
 		if v.Has("pipeline") && l.names[t.Pipeline] == nil {
 			known := make([]string, 0, len(l.project.Pipelines))
 			for _, p := range l.project.Pipelines {

@@ -69,7 +69,11 @@ func Run(ctx context.Context, project *config.Project, t *config.Test, opts runn
 		return discard{}
 	}
 	opts.DeadLetter = func(*config.Stage) plugins.DeadLetterOpener { return discardDead{} }
-	res.Stats, res.Err = runner.Run(ctx, p, opts)
+	if t.CrashAfter > 0 {
+		res.Stats, res.Err = runCrashing(ctx, p, t, c, opts)
+	} else {
+		res.Stats, res.Err = runner.Run(ctx, p, opts)
+	}
 	if res.Err != nil {
 		return res
 	}
@@ -226,10 +230,16 @@ func equal(a, b []string) bool {
 	return true
 }
 
-// collector keeps the rows of each Write as one group.
+// collector keeps the rows of each Write as one group: pending until a
+// commit (plugins.Committer, crash.go), then in groups.
 type collector struct {
-	mu     sync.Mutex
-	groups [][]string
+	mu       sync.Mutex
+	groups   [][]string
+	pending  [][]string
+	prepared map[int64][][]string
+	// crashAfter, above 0, makes the first Prepare after that many
+	// commits with rows to prepare fail with errCrash (crash.go).
+	crashAfter, commits int
 }
 
 func (c *collector) Output() record.Schema { return record.Schema{} }
@@ -248,8 +258,8 @@ func (c *collector) Write(_ context.Context, b *record.Batch) error {
 		g[i] = string(buf)
 	}
 	c.mu.Lock()
-	c.groups = append(c.groups, g)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	c.pending = append(c.pending, g)
 	return nil
 }
 
