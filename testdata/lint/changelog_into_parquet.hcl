@@ -1,4 +1,5 @@
-# Updates every 10 s into Parquet, which cannot write a changelog yet.
+# Updates every 10 s into Parquet, which appends: changelog = true or an
+# upsert sink would take them.
 pipeline "clicks" {
   source "file" { path = "events.ndjson" }
   parse "json" {
