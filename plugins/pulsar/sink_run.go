@@ -192,23 +192,13 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 			buf = w.enc.AppendRow(buf, b, row)
 			msg.Payload = buf[start:len(buf):len(buf)]
 		}
-		hasKey := true
-		switch {
-		case w.key != nil:
-			v, err := w.key.Eval(row)
-			if err != nil {
-				return err
-			}
-			hasKey = !v.Null
-			if hasKey {
-				keyBuf = v.AppendText(keyBuf[:0])
-				msg.Key = string(keyBuf)
-			}
-		case w.windowKey != nil:
-			keyBuf = w.appendWindowKey(keyBuf[:0], b, row)
+		var hasKey bool
+		var err error
+		if keyBuf, hasKey, err = w.appendKey(keyBuf[:0], b, row); err != nil {
+			return err
+		}
+		if hasKey {
 			msg.Key = string(keyBuf)
-		default:
-			hasKey = false
 		}
 		if kind == record.Delete && !hasKey {
 			return errors.New("a delete row has no message key, so it cannot delete a message: set key to an expression that is never null")
@@ -216,6 +206,23 @@ func (w *sinkWriter) Write(ctx context.Context, b *record.Batch) error {
 		msgs = append(msgs, msg)
 	}
 	return w.producer.sendAll(ctx, msgs)
+}
+
+// appendKey appends the message key of row to dst: the key expression's
+// value (none when it is null), or the default key of a window result;
+// hasKey is false for a message without a key.
+func (w *sinkWriter) appendKey(dst []byte, b *record.Batch, row int) (out []byte, hasKey bool, err error) {
+	switch {
+	case w.key != nil:
+		v, err := w.key.Eval(row)
+		if err != nil || v.Null {
+			return dst, false, err
+		}
+		return v.AppendText(dst), true, nil
+	case w.windowKey != nil:
+		return w.appendWindowKey(dst, b, row), true, nil
+	}
+	return dst, false, nil
 }
 
 // appendWindowKey appends the default key of a window result:
