@@ -74,3 +74,12 @@ type ChangeEmitter interface {
 	// record.RowKind order: [Insert] when it emits inserts only.
 	EmittedKinds() []record.RowKind
 }
+
+// AppendMode is how a sink that appends applies a changelog: ChangesLog
+// when its changelog argument (written at at) is set, else ChangesAppend.
+func AppendMode(changelog bool, at hcl.Range) (ChangeMode, hcl.Range) {
+	if changelog {
+		return ChangesLog, at
+	}
+	return ChangesAppend, at
+}

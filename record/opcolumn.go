@@ -34,3 +34,23 @@ func OpView(dst *Batch, b *Batch, rec Schema) {
 	dst.Kinds = b.Kinds
 	dst.Columns = append(append(append(dst.Columns[:0], b.Columns[:base]...), op), b.Columns[base:]...)
 }
+
+// Logged returns the schema an appending sink writes for input: input
+// itself, or WithOp(input) when it writes the changelog out.
+func Logged(input Schema, changelog bool) Schema {
+	if changelog {
+		return WithOp(input)
+	}
+	return input
+}
+
+// LoggedRows returns b as an appending sink writes it: b itself, or, when
+// it writes the changelog out, view made to show b with its op column
+// (OpView over Logged(input, true)).
+func LoggedRows(b, view *Batch, input Schema, changelog bool) *Batch {
+	if !changelog {
+		return b
+	}
+	OpView(view, b, WithOp(input))
+	return view
+}

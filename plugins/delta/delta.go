@@ -77,30 +77,18 @@ func (s *Sink) Output() record.Schema { return s.Input }
 // AppliesChanges is ChangesLog with changelog = true, else ChangesAppend,
 // positioned at the changelog argument (zero when it is not written).
 func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
-	if s.Changelog {
-		return plugins.ChangesLog, s.changelogAt
-	}
-	return plugins.ChangesAppend, s.changelogAt
+	return plugins.AppendMode(s.Changelog, s.changelogAt)
 }
 
 // written is the schema of the rows the table gets: the input, with the
 // op column last under changelog = true (record.WithOp).
-func (s *Sink) written() record.Schema {
-	if s.Changelog {
-		return record.WithOp(s.Input)
-	}
-	return s.Input
-}
+func (s *Sink) written() record.Schema { return record.Logged(s.Input, s.Changelog) }
 
 // opRows returns b as the data files hold it: with its kinds as the op
 // column under changelog = true (view, reused from call to call, then
 // shares b's vectors), else b itself.
 func (s *Sink) opRows(b *record.Batch, view *record.Batch) *record.Batch {
-	if !s.Changelog {
-		return b
-	}
-	record.OpView(view, b, s.written())
-	return view
+	return record.LoggedRows(b, view, s.Input, s.Changelog)
 }
 
 // AppID is the txn application id of the commits of the sink's writer

@@ -31,29 +31,17 @@ func (s *Sink) Output() record.Schema { return s.Input }
 // AppliesChanges is ChangesLog with changelog = true, else ChangesAppend,
 // positioned at the changelog argument (zero when it is not written).
 func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
-	if s.Changelog {
-		return plugins.ChangesLog, s.changelogAt
-	}
-	return plugins.ChangesAppend, s.changelogAt
+	return plugins.AppendMode(s.Changelog, s.changelogAt)
 }
 
 // written is the schema of the lines: the input, with op last under
 // changelog = true.
-func (s *Sink) written() record.Schema {
-	if s.Changelog {
-		return record.WithOp(s.Input)
-	}
-	return s.Input
-}
+func (s *Sink) written() record.Schema { return record.Logged(s.Input, s.Changelog) }
 
 // opRows returns b as the lines show it: with its kinds as an op column
 // under changelog = true (view is reused), else b itself.
 func (s *Sink) opRows(b *record.Batch, view *record.Batch) *record.Batch {
-	if !s.Changelog {
-		return b
-	}
-	record.OpView(view, b, s.written())
-	return view
+	return record.LoggedRows(b, view, s.Input, s.Changelog)
 }
 
 // SinkPlugin declares `sink "file" "NAME"`.

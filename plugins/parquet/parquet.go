@@ -72,30 +72,18 @@ func (s *Sink) Output() record.Schema { return s.Input }
 // AppliesChanges is ChangesLog with changelog = true, else ChangesAppend,
 // positioned at the changelog argument (zero when it is not written).
 func (s *Sink) AppliesChanges() (plugins.ChangeMode, hcl.Range) {
-	if s.Changelog {
-		return plugins.ChangesLog, s.changelogAt
-	}
-	return plugins.ChangesAppend, s.changelogAt
+	return plugins.AppendMode(s.Changelog, s.changelogAt)
 }
 
 // Written is the schema of the rows the files hold: the input, with the
 // op column last under changelog = true (record.WithOp).
-func (s *Sink) Written() record.Schema {
-	if s.Changelog {
-		return record.WithOp(s.Input)
-	}
-	return s.Input
-}
+func (s *Sink) Written() record.Schema { return record.Logged(s.Input, s.Changelog) }
 
 // OpRows returns b as the files hold it: with its kinds as the op column
 // under changelog = true (view, reused from call to call, then shares b's
 // vectors), else b itself.
 func (s *Sink) OpRows(b *record.Batch, view *record.Batch) *record.Batch {
-	if !s.Changelog {
-		return b
-	}
-	record.OpView(view, b, s.Written())
-	return view
+	return record.LoggedRows(b, view, s.Input, s.Changelog)
 }
 
 // The defaults of the size arguments.
