@@ -120,6 +120,24 @@ type DeadRecord struct {
 	Payload []byte
 	// Origin is the record's source partition and position.
 	Origin record.Origin
+	// Late describes a record a window found late, for the dead letter to
+	// write as fields of their own; nil for other records.
+	Late *Lateness
+}
+
+// Lateness is where a late record missed its window: the window, the
+// watermark that had passed its end, how far past (ms) and the window's
+// allowed lateness (ms). Times are Unix ms.
+type Lateness struct {
+	EventTime, WindowStart, WindowEnd, Watermark int64
+	LateBy, AllowedLateness                      int64
+}
+
+// LateDetailer is implemented by an Operator that reports late records:
+// LastLate describes the record of its last call of Process's late
+// callback, from within that call.
+type LateDetailer interface {
+	LastLate() Lateness
 }
 
 // Transformer is implemented by stateless stage components: parse, filter

@@ -38,6 +38,17 @@ func (q *deadQueue) addPost(s *scheduler, row int, reason string) {
 	q.add(q.r.plan.post[s.cur].title, reason, origin, q.payload(s.curEnv, s.curIn, row))
 }
 
+// addLate queues row of the post stage at hand, which the stage found
+// late, with where it missed its window when the operator says
+// (plugins.LateDetailer).
+func (q *deadQueue) addLate(s *scheduler, row int, reason string) {
+	q.addPost(s, row, reason)
+	if ld, ok := s.ops[s.cur].(plugins.LateDetailer); ok {
+		l := ld.LastLate()
+		q.recs[len(q.recs)-1].Late = &l
+	}
+}
+
 // payload returns the original bytes of row of in: the source's bytes when
 // the envelope still holds them, else the row as a JSON object. The bytes
 // stay valid until the envelope is reused, after flush.

@@ -227,6 +227,8 @@ func TestLateResultsOfASecondWindow(t *testing.T) {
 			lost = st.ResultsDead
 			if len(c.dead) != 1 || !strings.Contains(c.dead[0].Reason, "late") || !strings.Contains(string(c.dead[0].Payload), `"user_id":1`) {
 				t.Errorf("late = dead_letter: dead letters %+v, want user 1's session", c.dead)
+			} else if l := c.dead[0].Late; l == nil || l.WindowStart != 0 || l.WindowEnd != 60000 || l.Watermark < 60000 || l.LateBy != l.Watermark-60000 {
+				t.Errorf("late = dead_letter: the dead letter says %+v of where the result missed its window, want [0, 60000) and the watermark past its end", l)
 			}
 		}
 		if lost != 1 {

@@ -403,7 +403,7 @@ func (s *scheduler) onLate(row int, reason string) {
 		s.r.c.resultsDropped.Add(1)
 	}
 	if lateDead {
-		s.dead.addPost(s, row, reason)
+		s.dead.addLate(s, row, reason)
 	}
 }
 

@@ -85,6 +85,21 @@ func (w *deadWriter) appendRecord(dst []byte, rec *plugins.DeadRecord) []byte {
 	dst = strconv.AppendInt(dst, int64(rec.Origin.Partition), 10)
 	dst = append(dst, `,"offset":`...)
 	dst = strconv.AppendInt(dst, rec.Origin.Offset, 10)
+	if l := rec.Late; l != nil {
+		dst = append(dst, `,"late":{"event_time":"`...)
+		dst = ndjson.AppendTimestamp(dst, l.EventTime)
+		dst = append(dst, `","window_start":"`...)
+		dst = ndjson.AppendTimestamp(dst, l.WindowStart)
+		dst = append(dst, `","window_end":"`...)
+		dst = ndjson.AppendTimestamp(dst, l.WindowEnd)
+		dst = append(dst, `","watermark":"`...)
+		dst = ndjson.AppendTimestamp(dst, l.Watermark)
+		dst = append(dst, `","late_by_ms":`...)
+		dst = strconv.AppendInt(dst, l.LateBy, 10)
+		dst = append(dst, `,"allowed_lateness_ms":`...)
+		dst = strconv.AppendInt(dst, l.AllowedLateness, 10)
+		dst = append(dst, '}')
+	}
 	if !w.base64 && utf8.Valid(rec.Payload) {
 		dst = append(dst, `,"payload":`...)
 		dst = ndjson.AppendBytes(dst, rec.Payload)

@@ -218,7 +218,8 @@ func TestDeadLetter(t *testing.T) {
 	at := time.Date(2024, 5, 1, 14, 0, 0, 123456789, time.FixedZone("CEST", 2*3600))
 	recs := []plugins.DeadRecord{
 		{Time: at, Stage: `parse "json"`, Reason: `field "user_id": want int, got string "x"`, Payload: []byte(`{"user_id":"x"}`), Origin: record.Origin{Partition: 0, Offset: 42}},
-		{Time: at.Add(time.Millisecond), Stage: `window "tumbling"`, Reason: "late\tby 5s", Payload: []byte("\xff\x00é"), Origin: record.Origin{Partition: 3, Offset: -1}},
+		{Time: at.Add(time.Millisecond), Stage: `window "tumbling"`, Reason: "late\tby 5s", Payload: []byte("\xff\x00é"), Origin: record.Origin{Partition: 3, Offset: -1},
+			Late: &plugins.Lateness{EventTime: 55_000, WindowStart: 0, WindowEnd: 60_000, Watermark: 65_000, LateBy: 5_000, AllowedLateness: 0}},
 		{Time: at, Stage: "filter", Reason: "", Payload: nil},
 	}
 	tests := []struct {
@@ -226,11 +227,11 @@ func TestDeadLetter(t *testing.T) {
 		want    string
 	}{
 		{PayloadText, `{"time":"2024-05-01T12:00:00.123Z","pipeline":"user \"activity\"","stage":"parse \"json\"","reason":"field \"user_id\": want int, got string \"x\"","partition":0,"offset":42,"payload":"{\"user_id\":\"x\"}"}
-{"time":"2024-05-01T12:00:00.124Z","pipeline":"user \"activity\"","stage":"window \"tumbling\"","reason":"late\tby 5s","partition":3,"offset":-1,"payload_base64":"/wDDqQ=="}
+{"time":"2024-05-01T12:00:00.124Z","pipeline":"user \"activity\"","stage":"window \"tumbling\"","reason":"late\tby 5s","partition":3,"offset":-1,"late":{"event_time":"1970-01-01T00:00:55.000Z","window_start":"1970-01-01T00:00:00.000Z","window_end":"1970-01-01T00:01:00.000Z","watermark":"1970-01-01T00:01:05.000Z","late_by_ms":5000,"allowed_lateness_ms":0},"payload_base64":"/wDDqQ=="}
 {"time":"2024-05-01T12:00:00.123Z","pipeline":"user \"activity\"","stage":"filter","reason":"","partition":0,"offset":0,"payload":""}
 `},
 		{PayloadBase64, `{"time":"2024-05-01T12:00:00.123Z","pipeline":"user \"activity\"","stage":"parse \"json\"","reason":"field \"user_id\": want int, got string \"x\"","partition":0,"offset":42,"payload_base64":"eyJ1c2VyX2lkIjoieCJ9"}
-{"time":"2024-05-01T12:00:00.124Z","pipeline":"user \"activity\"","stage":"window \"tumbling\"","reason":"late\tby 5s","partition":3,"offset":-1,"payload_base64":"/wDDqQ=="}
+{"time":"2024-05-01T12:00:00.124Z","pipeline":"user \"activity\"","stage":"window \"tumbling\"","reason":"late\tby 5s","partition":3,"offset":-1,"late":{"event_time":"1970-01-01T00:00:55.000Z","window_start":"1970-01-01T00:00:00.000Z","window_end":"1970-01-01T00:01:00.000Z","watermark":"1970-01-01T00:01:05.000Z","late_by_ms":5000,"allowed_lateness_ms":0},"payload_base64":"/wDDqQ=="}
 {"time":"2024-05-01T12:00:00.123Z","pipeline":"user \"activity\"","stage":"filter","reason":"","partition":0,"offset":0,"payload_base64":""}
 `},
 	}
@@ -263,7 +264,11 @@ func TestDeadLetter(t *testing.T) {
 			}
 			for l := range strings.SplitSeq(strings.TrimSuffix(want, "\n"), "\n") {
 				var m map[string]any
-				if err := json.Unmarshal([]byte(l), &m); err != nil || len(m) != 7 {
+				keys := 7
+				if strings.Contains(l, `"late":`) {
+					keys = 8 // a late record's window, watermark and lateness
+				}
+				if err := json.Unmarshal([]byte(l), &m); err != nil || len(m) != keys {
 					t.Fatalf("line %s: %v, %d keys", l, err, len(m))
 				}
 			}

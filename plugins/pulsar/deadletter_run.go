@@ -54,6 +54,15 @@ func (w *deadWriter) WriteDead(ctx context.Context, recs []plugins.DeadRecord) e
 				"time":      string(ts),
 			},
 		}
+		if l := rec.Late; l != nil {
+			p := msgs[i].Properties
+			p["late_event_time"] = strconv.FormatInt(l.EventTime, 10)
+			p["late_window_start"] = strconv.FormatInt(l.WindowStart, 10)
+			p["late_window_end"] = strconv.FormatInt(l.WindowEnd, 10)
+			p["late_watermark"] = strconv.FormatInt(l.Watermark, 10)
+			p["late_by_ms"] = strconv.FormatInt(l.LateBy, 10)
+			p["late_allowed_lateness_ms"] = strconv.FormatInt(l.AllowedLateness, 10)
+		}
 		if msgs[i].Payload == nil {
 			msgs[i].Payload = []byte{}
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/sluice-io/sluice/record"
 
 	"github.com/sluice-io/sluice/eventtime"
+	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/plugins/window/agg"
 )
 
@@ -114,6 +115,8 @@ type Operator struct {
 
 	procW  int64 // processing time: the latest now given (eventtime.NoWatermark before any)
 	follow bool  // the watermark comes from AdvanceTo only (Follow)
+	// lastLate describes the row of the last late callback (LastLate).
+	lastLate plugins.Lateness
 	// single: every row is of partition 0 whatever its origin (a
 	// combiner's per-partition operator); partial: closing windows emit
 	// partial rows (emitPartial); merging: Process merges partial rows.
@@ -351,6 +354,7 @@ func (o *Operator) lateReason(t, start int64) string {
 		end = t + o.gap
 	}
 	w := o.valve.Watermark()
+	o.lastLate = plugins.Lateness{EventTime: t, WindowStart: start, WindowEnd: end, Watermark: w, LateBy: w - end, AllowedLateness: o.lateness}
 	return fmt.Sprintf("window: late record: event time %d, window [%d, %d) closed, watermark %d is %d ms past its end (allowed lateness %d ms)", t, start, end, w, w-end, o.lateness)
 }
 
@@ -458,3 +462,9 @@ func (o *Operator) closeUpTo(w int64, out *record.Batch) {
 		o.closePanes(w, out)
 	}
 }
+
+var _ plugins.LateDetailer = (*Operator)(nil)
+
+// LastLate describes the row of the last call of Process's late callback:
+// the window it missed, the watermark and how far past its end.
+func (o *Operator) LastLate() plugins.Lateness { return o.lastLate }
