@@ -3,7 +3,10 @@ package postgres
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/record"
@@ -63,12 +66,17 @@ func TestChangelog(t *testing.T) {
 		{"a session merge: delete one start, update the other", [][][]change{{{ins(0, "u", 1), ins(5, "u", 1)}}, {{del(5, "u", 1), upd(0, "u", 3)}}},
 			[]string{"u@0=3"}},
 	}
+	dsn, conn := newDatabase(t)
+	n := 0
 	for _, tt := range tests {
 		for _, checkpoints := range []bool{false, true} {
 			for _, batchSize := range []int{2, 1000} {
+				n++
+				table := fmt.Sprintf("activity_%d", n) // one database for every case: each its own table
 				t.Run(fmt.Sprintf("%s/checkpoints=%v/batch_size=%d", tt.name, checkpoints, batchSize), func(t *testing.T) {
-					dsn, conn := newDatabase(t)
-					s := buildSink(t, sinkBlock(dsn, `table = "public.activity"`, `create_table = true`, fmt.Sprintf("batch_size = %d", batchSize)), windowRows)
+					// A sink of its own: sluice_progress records epochs per sink.
+					block := strings.Replace(sinkBlock(dsn, `table = "`+table+`"`, `create_table = true`, fmt.Sprintf("batch_size = %d", batchSize)), `"out"`, `"`+table+`"`, 1)
+					s := buildSink(t, block, windowRows)
 					w := openWriter(t, s, checkpoints)
 					for e, batches := range tt.epochs {
 						for _, b := range batches {
@@ -76,13 +84,28 @@ func TestChangelog(t *testing.T) {
 						}
 						commitEpoch(t, w, int64(e+1))
 					}
-					if got := activity(t, conn); !slices.Equal(got, tt.want) {
+					if got := tableActivity(t, conn, table); !slices.Equal(got, tt.want) {
 						t.Errorf("rows %q, want %q", got, tt.want)
 					}
 				})
 			}
 		}
 	}
+}
+
+// tableActivity lists the rows of a table of window rows as
+// action@minute=events, sorted.
+func tableActivity(t testing.TB, conn *pgx.Conn, table string) []string {
+	t.Helper()
+	rows, err := conn.Query(testCtx(t), `SELECT action || '@' || extract(minute FROM window_start)::int || '=' || events FROM `+table+` ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // TestChangelogCommitRepeated: a manifest committed again after a crash
