@@ -51,7 +51,9 @@ func ChangelogRefusals(p *Pipeline) hcl.Diagnostics {
 		}
 		if mode, at := sinkChanges(sk); mode == plugins.ChangesAppend {
 			fix := "Write to a sink that upserts by key (sink \"postgres\" with mode = \"upsert\", sink \"elasticsearch\", sink \"kafka\" or sink \"pulsar\"), or make the window emit each result once."
-			if sk.Plugin.Spec != nil && sk.Plugin.Spec.Field("changelog") != nil {
+			if c := sk.Plugin.Contract; c != nil && c.Changes == plugins.ChangesUpsert {
+				fix = fmt.Sprintf("This sink upserts by key, but not as configured here (%s): change the configuration at this position, or make the window emit each result once.", c.ChangesNote)
+			} else if sk.Plugin.Spec != nil && sk.Plugin.Spec.Field("changelog") != nil {
 				fix = "Set changelog = true on this sink to write each row's kind in an op column, for readers to fold (docs/event-time.md), write to a sink that upserts by key (sink \"postgres\" with mode = \"upsert\", sink \"elasticsearch\", sink \"kafka\" or sink \"pulsar\"), or make the window emit each result once."
 			}
 			diags = append(diags, &hcl.Diagnostic{
