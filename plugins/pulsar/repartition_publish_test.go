@@ -381,6 +381,10 @@ func TestRepartitionMarkersIdle(t *testing.T) {
 		if err := p.sendMarkers(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		// The broker has stored the markers before the test reads them.
+		if err := p.sent.wait(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	write(t, w, eventsBatch(0, 10, 2, flatTime))
 	forced(w)
