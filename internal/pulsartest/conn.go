@@ -144,7 +144,7 @@ func (c *conn) close() {
 			p.topic.removeProducer(p)
 		}
 		for _, cs := range consumers {
-			cs.sub.topic.removeConsumer(cs, true)
+			cs.topic.removeConsumer(cs, true)
 		}
 		c.nc.Close()
 		c.b.removeConn(c)

@@ -40,6 +40,7 @@ func (c *conn) handleSubscribe(req *pb.CommandSubscribe) {
 		name:     req.GetConsumerName(),
 		priority: req.GetPriorityLevel(),
 		conn:     c,
+		topic:    t,
 	}
 	if m := req.GetKeySharedMeta(); m != nil && m.GetKeySharedMode() == pb.KeySharedMode_STICKY {
 		cs.ranges = m.GetHashRanges()
@@ -76,6 +77,11 @@ func (c *conn) handleSubscribe(req *pb.CommandSubscribe) {
 func (t *topic) subscribe(cs *consumer, req *pb.CommandSubscribe) (*pb.ServerError, string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if cs.conn.closed() {
+		// The connection closed while the request was handled: its
+		// consumers were released already, this one must not stay.
+		return pb.ServerError_ServiceNotReady.Enum(), "pulsartest: connection closed"
+	}
 	subName := req.GetSubscription()
 	s, ok := t.subs[subName]
 	if ok {
@@ -142,6 +148,9 @@ func (t *topic) removeConsumer(cs *consumer, count bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	s := cs.sub
+	if s == nil {
+		return // released before it was subscribed
+	}
 	i := -1
 	for j, x := range s.consumers {
 		if x == cs {

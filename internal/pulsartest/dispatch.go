@@ -26,7 +26,8 @@ type consumer struct {
 	name     string
 	priority int32
 	conn     *conn
-	sub      *subscription
+	topic    *topic        // set when made: close reads it from another goroutine
+	sub      *subscription // set by subscribe, under topic's lock
 	permits  int64
 	ranges   []*pb.IntRange // Key_Shared sticky ranges (inclusive); nil = auto split
 }
