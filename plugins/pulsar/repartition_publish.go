@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -172,13 +171,6 @@ func producerName(pipeline, task string) string {
 		}
 	}
 	return string(b)
-}
-
-// routeByProperty is the producers' router: the partition a message's
-// propPartition names (the publisher routes rows by their key).
-func routeByProperty(msg *pulsarapi.ProducerMessage, _ pulsarapi.TopicMetadata) int {
-	n, _ := strconv.Atoi(msg.Properties[propPartition])
-	return n
 }
 
 // publisher is the Writer of the half before a repartition block.
@@ -394,51 +386,6 @@ func (p *publisher) send(part int, payload []byte, seq int64, single bool) {
 	})
 }
 
-// keyPartition returns the partition of row of b among n: the FNV-1a hash
-// of its key columns' values, the same in every process and run.
-func keyPartition(b *record.Batch, keys []int, row, n int) int {
-	const prime = 1099511628211
-	h := uint64(14695981039346656037)
-	add := func(c byte) { h = (h ^ uint64(c)) * prime }
-	add8 := func(x uint64) {
-		for range 8 {
-			add(byte(x))
-			x >>= 8
-		}
-	}
-	for _, k := range keys {
-		v := &b.Columns[k]
-		if v.IsNull(row) {
-			add(0)
-			continue
-		}
-		add(1)
-		switch v.Type {
-		case record.ColumnString:
-			s := v.StringBytes(row)
-			add8(uint64(len(s)))
-			for _, c := range s {
-				add(c)
-			}
-		case record.ColumnInt, record.ColumnTimestamp:
-			add8(uint64(v.Ints[row]))
-		case record.ColumnFloat:
-			f := v.Floats[row]
-			if f == 0 {
-				f = 0 // -0 groups with 0
-			}
-			add8(math.Float64bits(f))
-		case record.ColumnBool:
-			if v.Bools[row] {
-				add(1)
-			} else {
-				add(0)
-			}
-		}
-	}
-	return int(h % uint64(n))
-}
-
 // start makes the counter known on a fresh start (no Recover, or Recover
 // without a manifest): where the last start of this producer name began
 // when no commit followed it (the runs since then completed no
@@ -613,68 +560,6 @@ func (p *publisher) closeClient() {
 	if p.client != nil {
 		p.client.Close()
 	}
-}
-
-// inflight counts the messages sent and not acknowledged yet and keeps the
-// first error.
-type inflight struct {
-	mu   sync.Mutex
-	n    int
-	idle chan struct{} // closed when n drops to 0
-	err  error
-}
-
-func (f *inflight) add() {
-	f.mu.Lock()
-	if f.n == 0 {
-		f.idle = make(chan struct{})
-	}
-	f.n++
-	f.mu.Unlock()
-}
-
-func (f *inflight) done(err error) {
-	f.mu.Lock()
-	if err != nil && f.err == nil {
-		f.err = err
-	}
-	f.n--
-	if f.n == 0 {
-		close(f.idle)
-	}
-	f.mu.Unlock()
-}
-
-// fail records err as the first error, if none is yet.
-func (f *inflight) fail(err error) {
-	f.mu.Lock()
-	if f.err == nil {
-		f.err = err
-	}
-	f.mu.Unlock()
-}
-
-// failed returns the first error.
-func (f *inflight) failed() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.err
-}
-
-// wait returns once every message sent was acknowledged, with the first
-// error, or ctx's.
-func (f *inflight) wait(ctx context.Context) error {
-	f.mu.Lock()
-	n, idle := f.n, f.idle
-	f.mu.Unlock()
-	if n > 0 {
-		select {
-		case <-idle:
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for the broker to store what was published: %w", context.Cause(ctx))
-		}
-	}
-	return f.failed()
 }
 
 // errClosed is returned by a publisher used after Close.
