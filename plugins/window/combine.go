@@ -144,14 +144,14 @@ func (o *Operator) processPartials(in *record.Batch, out *record.Batch, late, ba
 			}
 			continue
 		}
-		o.groupKey(in, row)
+		o.rowKey(in, row)
 		p := o.panes[start]
 		if p == nil {
 			p = &pane{start: start, end: end, groups: make(map[string]*group)}
 			o.panes[start] = p
 			o.timers.Register(end, uint64(start))
 		}
-		g := o.group(p, recentSlot(o.keyBuf))
+		g := o.group(p, recentSlot(o.kp.probe))
 		for i := range g.states {
 			err := st.UnmarshalBinary(in.Columns[first+i].StringBytes(row))
 			if err == nil {
@@ -177,7 +177,7 @@ func (o *Operator) bindPartials(rec record.Schema) error {
 	if len(rec.Columns) != 2+len(o.w.GroupBy)+len(o.w.Aggregates) {
 		return fmt.Errorf("window: partial rows have %d columns, want %d", len(rec.Columns), 2+len(o.w.GroupBy)+len(o.w.Aggregates))
 	}
-	b := binding{cols: rec.Columns, eventTime: -1}
+	b := binding{cols: rec.Columns, eventTime: -1, probeCol: -1}
 	for i := range o.w.GroupBy {
 		b.groupBy = append(b.groupBy, 2+i)
 	}

@@ -104,6 +104,7 @@ type Operator struct {
 
 	// Reusable buffers of the hot path.
 	keyBuf  []byte
+	kp      keyProbe // the row at hand's group key
 	rowBuf  []byte // the encoded record of a window keeping records
 	vals    []agg.Value
 	byVals  []agg.Value // the by arguments of max_by and min_by, or keep's
@@ -319,10 +320,11 @@ func (o *Operator) Process(in *record.Batch, now int64, out *record.Batch, late,
 				o.valve.AddPartition(now)
 			}
 		}
-		o.groupKey(in, row)
+		o.rowKey(in, row)
 		var dropped bool
 		var missed int64 // the start of the window the row missed
 		if o.w.Kind == Session {
+			o.encodeKey()
 			dropped, missed = o.addSession(in, row, t, out), t
 		} else {
 			dropped, missed = o.addPanes(in, row, t, out)

@@ -60,6 +60,7 @@ type binding struct {
 	cols      []record.Column // the schema bound to, compared by identity
 	eventTime int             // -1 for processing time
 	groupBy   []int
+	probeCol  int   // the column probed raw (rawProbeColumn), or -1
 	fields    []int // keep without aggregates: the input column of each output column after window_end
 	evaluated bool  // some argument is an expression to evaluate (evalSlow has work)
 }
@@ -104,6 +105,7 @@ func (o *Operator) bind(rec record.Schema) error {
 		}
 		b.groupBy = append(b.groupBy, i)
 	}
+	b.probeCol = o.rawProbeColumn(rec, b.groupBy)
 	if o.w.Keep != nil && o.w.Keep.Arg != nil {
 		for _, c := range o.w.Out.Columns[2:] {
 			i := rec.Index(c.Name)

@@ -16,6 +16,8 @@ import (
 // aggregate, in declared order.
 type group struct {
 	key    string // encoded group key (see groupKey)
+	probe  string // what the recent groups are probed with (see keyProbe), once probed
+	probed bool
 	states []agg.State
 	rows   int64 // rows emitted for (window, key): the next row's revision; an Insert when 0
 	dirty  bool  // changed since its last row (emit = "every D")
@@ -34,8 +36,13 @@ type pane struct {
 }
 
 // recentGroups is the number of slots of a pane's cache of groups: a window
-// usually sees the same few groups over and over.
-const recentGroups = 16
+// usually sees the same few groups over and over. A key may sit in its
+// slot or the next one (two ways), so that two keys of one slot do not
+// evict each other.
+const (
+	recentGroups = 64
+	recentBits   = 6 // log2(recentGroups)
+)
 
 // recentSlot returns the slot of a group key in a pane's recent groups: a
 // hash of its length and first and last eight bytes.
@@ -49,23 +56,7 @@ func recentSlot(key []byte) int {
 		}
 	}
 	h := (a ^ bits.RotateLeft64(b, 29) ^ uint64(len(key))) * 0x9e3779b97f4a7c15
-	return int(h >> (64 - 4))
-}
-
-// group returns the group of o.keyBuf in p, made empty if p has none; slot
-// is recentSlot of the key.
-func (o *Operator) group(p *pane, slot int) *group {
-	if g := p.recent[slot]; g != nil && g.key == string(o.keyBuf) {
-		return g
-	}
-	g := p.groups[string(o.keyBuf)]
-	if g == nil {
-		g = &group{}
-		o.initGroup(g)
-		p.groups[g.key] = g
-	}
-	p.recent[slot] = g
-	return g
+	return int(h >> (64 - recentBits))
 }
 
 // closing is a (window, group) about to be emitted, for sorting; s is its
@@ -103,7 +94,7 @@ func floorDiv(a, b int64) int64 {
 	return q
 }
 
-// addPanes adds row (event time t, group key in o.keyBuf) to every
+// addPanes adds row (event time t, the row at hand of o.kp) to every
 // tumbling or sliding window that contains t and is held, and reports
 // whether it was dropped from at least one window freed already (end +
 // allowed lateness <= W), then missed is the latest-ending such window's
@@ -112,9 +103,14 @@ func floorDiv(a, b int64) int64 {
 // it had any row for the key, an Insert.
 func (o *Operator) addPanes(in *record.Batch, row int, t int64, out *record.Batch) (dropped bool, missed int64) {
 	w := o.valve.Watermark()
-	last := floorDiv(t-o.offset, o.slide)*o.slide + o.offset // latest start <= t
+	var last int64 // latest start <= t
+	if p := o.lastPane; p != nil && o.slide == o.size && t >= p.start && t < p.end {
+		last = p.start // tumbling, in the window of the last row: no division
+	} else {
+		last = floorDiv(t-o.offset, o.slide)*o.slide + o.offset
+	}
 
-	slot := recentSlot(o.keyBuf) // the key's slot in every pane's recent groups
+	slot := recentSlot(o.kp.probe) // the key's slot in every pane's recent groups
 	changed := false             // a closed window took the row
 	for s := last; s > t-o.size; s -= o.slide {
 		end := s + o.size

@@ -38,8 +38,9 @@ func (o *Operator) processNow(in *record.Batch, now int64, out *record.Batch, ba
 				o.valve.AddPartition(now)
 			}
 		}
-		o.groupKey(in, row)
+		o.rowKey(in, row)
 		if o.w.Kind == Session {
+			o.encodeKey()
 			o.addSession(in, row, now, out)
 		} else {
 			o.addPanes(in, row, now, out)
