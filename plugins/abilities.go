@@ -7,7 +7,13 @@ package plugins
 // ones, because the runner asks for these interfaces and never for a
 // concrete plugin type.
 
-import "github.com/hashicorp/hcl/v2"
+import (
+	"context"
+
+	"github.com/hashicorp/hcl/v2"
+
+	"github.com/sluice-io/sluice/record"
+)
 
 // Resumable is implemented by a source component whose readers resume from
 // a checkpoint (their Reader implements Resumer). CheckResumable reports,
@@ -137,4 +143,19 @@ type BacklogReporter interface {
 // it made since it opened. Safe for concurrent use.
 type RetryCounter interface {
 	Retries() int64
+}
+
+// SplitReader is implemented by a Reader of delimited messages (lines)
+// that can leave cutting them apart to the runner's workers, so that the
+// goroutine reading the source only moves bytes. ReadUnsplit reads like
+// Read but appends the bytes of whole messages, delimiters included, to
+// b.Columns[0].Bytes and leaves b without rows; it returns the origin of
+// the first byte. Split later makes the rows of such a batch, exactly the
+// ones Read would have made from those bytes. Split is called on another
+// goroutine, once per batch, possibly while ReadUnsplit and other Splits
+// run; it must only touch b. A reader that also implements MarkedReader is
+// read with Read.
+type SplitReader interface {
+	ReadUnsplit(ctx context.Context, b *record.Batch) (record.Origin, error)
+	Split(b *record.Batch, at record.Origin)
 }

@@ -98,6 +98,10 @@ type envelope struct {
 	fatal    error        // a parse error with on_error = "fail"
 	counts   []stageCount // per stateless stage, for the live view
 	wm       int64        // the watermark after the batch, from a plugins.MarkedReader
+	// unsplit: raw holds bytes a plugins.SplitReader read from at, which a
+	// worker splits into rows first.
+	unsplit bool
+	at      record.Origin
 }
 
 // rejected is a row a stage could not process.
@@ -275,6 +279,10 @@ func (r *run) newEnvelope() *envelope {
 func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *envelope) {
 	var seq uint64
 	marked, _ := r.reader.(plugins.MarkedReader)
+	split, _ := r.reader.(plugins.SplitReader)
+	if marked != nil {
+		split = nil
+	}
 	wm := int64(math.MinInt64)
 	var env *envelope // kept for the next Read when one returned nothing
 	for {
@@ -286,17 +294,22 @@ func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *enve
 			}
 		}
 		env.raw.Reset()
-		err := r.reader.Read(ctx, env.raw, r.opts.BatchSize)
+		var err error
+		if split != nil {
+			env.at, err = split.ReadUnsplit(ctx, env.raw)
+			env.unsplit = len(env.raw.Columns[0].Bytes) > 0
+		} else {
+			err = r.reader.Read(ctx, env.raw, r.opts.BatchSize)
+		}
 		rose := false
 		if marked != nil {
 			// A batch that only raised the watermark still goes on.
 			env.wm = marked.Watermark()
 			rose, wm = env.wm > wm, max(wm, env.wm)
 		}
-		if env.raw.Rows > 0 || rose {
-			r.live.source.records.Add(int64(env.raw.Rows))
-			if env.raw.Schema.Raw {
-				r.live.source.bytes.Add(int64(len(env.raw.Columns[0].Bytes)))
+		if env.raw.Rows > 0 || rose || env.unsplit {
+			if !env.unsplit {
+				r.countSource(env.raw)
 			}
 			env.seq = seq
 			seq++
@@ -320,6 +333,14 @@ func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *enve
 	}
 }
 
+// countSource adds a batch the source read to the live view.
+func (r *run) countSource(raw *record.Batch) {
+	r.live.source.records.Add(int64(raw.Rows))
+	if raw.Schema.Raw {
+		r.live.source.bytes.Add(int64(len(raw.Columns[0].Bytes)))
+	}
+}
+
 // worker runs the stateless stages on one envelope at a time.
 type worker struct {
 	r   *run
@@ -333,6 +354,11 @@ func (w *worker) process(env *envelope) {
 	}
 	w.env = env
 	env.dead, env.filtered, env.fatal = env.dead[:0], 0, nil
+	if env.unsplit {
+		w.r.reader.(plugins.SplitReader).Split(env.raw, env.at)
+		env.unsplit = false
+		w.r.countSource(env.raw)
+	}
 	in := env.raw
 	for i := range w.r.plan.pre {
 		st := &w.r.plan.pre[i]

@@ -19,8 +19,10 @@ import (
 var _ plugins.Opener = (*Source)(nil)
 
 const (
-	// readChunk is how many bytes the source asks the file for at a time.
-	readChunk = 1 << 20
+	// readChunk is how many bytes the source asks the file for at a time:
+	// small enough for the bytes to be in the core's cache still when they
+	// are cut into lines (1 MiB reads cost three times as much here).
+	readChunk = 256 << 10
 	// maxLineBytes is the longest line the source accepts.
 	maxLineBytes = 64 << 20
 )
@@ -48,6 +50,7 @@ func (s *Source) Open(ctx context.Context, rt *plugins.Runtime) (plugins.Reader,
 		logger:  slog.New(slog.DiscardHandler),
 		buf:     make([]byte, 2*readChunk), // a chunk and the partial line before it
 		maxLine: maxLineBytes,
+		chunk:   readChunk,
 	}
 	if rt != nil && rt.Logger != nil {
 		r.logger = rt.Logger
@@ -70,6 +73,7 @@ type sourceReader struct {
 	logger  *slog.Logger
 	timer   *time.Timer // made on the first wait of a followed file
 	maxLine int         // the longest accepted line; a field for tests
+	chunk   int         // bytes asked for at a time (readChunk); a field for tests
 
 	buf        []byte
 	start, end int
@@ -236,18 +240,18 @@ func (r *sourceReader) appendLine(b *record.Batch, line []byte, off int64) bool 
 // front of the buffer or growing it.
 func (r *sourceReader) fill() (int, error) {
 	pending := r.end - r.start
-	if len(r.buf)-r.end < readChunk {
+	if len(r.buf)-r.end < r.chunk {
 		if r.start > 0 {
 			copy(r.buf, r.buf[r.start:r.end])
 			r.start, r.end = 0, pending
 		}
-		if len(r.buf)-r.end < readChunk {
-			grown := make([]byte, max(2*len(r.buf), r.end+readChunk))
+		if len(r.buf)-r.end < r.chunk {
+			grown := make([]byte, max(2*len(r.buf), r.end+r.chunk))
 			copy(grown, r.buf[:r.end])
 			r.buf = grown
 		}
 	}
-	n, err := r.f.Read(r.buf[r.end : r.end+readChunk])
+	n, err := r.f.Read(r.buf[r.end : r.end+r.chunk])
 	r.end += n
 	return n, err
 }
