@@ -105,7 +105,7 @@ type Operator struct {
 	// Reusable buffers of the hot path.
 	keyBuf  []byte
 	kp      keyProbe // the row at hand's group key
-	rowBuf  []byte // the encoded record of a window keeping records
+	rowBuf  []byte   // the encoded record of a window keeping records
 	vals    []agg.Value
 	byVals  []agg.Value // the by arguments of max_by and min_by, or keep's
 	fired   []eventtime.Timer

@@ -111,7 +111,7 @@ func (o *Operator) addPanes(in *record.Batch, row int, t int64, out *record.Batc
 	}
 
 	slot := recentSlot(o.kp.probe) // the key's slot in every pane's recent groups
-	changed := false             // a closed window took the row
+	changed := false               // a closed window took the row
 	for s := last; s > t-o.size; s -= o.slide {
 		end := s + o.size
 		if end+o.lateness <= w {
