@@ -148,14 +148,14 @@ type RetryCounter interface {
 // SplitReader is implemented by a Reader of delimited messages (lines)
 // that can leave cutting them apart to the runner's workers, so that the
 // goroutine reading the source only moves bytes. ReadUnsplit reads like
-// Read but appends the bytes of whole messages, delimiters included, to
-// b.Columns[0].Bytes and leaves b without rows; it returns the origin of
-// the first byte. Split later makes the rows of such a batch, exactly the
-// ones Read would have made from those bytes. Split is called on another
+// Read but appends the bytes of at most maxRows whole messages, delimiters
+// included, to b.Columns[0].Bytes and leaves b without rows; it returns
+// the origin of the first byte. Split later makes the rows of such a
+// batch, exactly the ones Read would have made from those bytes. Split is called on another
 // goroutine, once per batch, possibly while ReadUnsplit and other Splits
 // run; it must only touch b. A reader that also implements MarkedReader is
 // read with Read.
 type SplitReader interface {
-	ReadUnsplit(ctx context.Context, b *record.Batch) (record.Origin, error)
+	ReadUnsplit(ctx context.Context, b *record.Batch, maxRows int) (record.Origin, error)
 	Split(b *record.Batch, at record.Origin)
 }

@@ -296,7 +296,7 @@ func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *enve
 		env.raw.Reset()
 		var err error
 		if split != nil {
-			env.at, err = split.ReadUnsplit(ctx, env.raw)
+			env.at, err = split.ReadUnsplit(ctx, env.raw, r.opts.BatchSize)
 			env.unsplit = len(env.raw.Columns[0].Bytes) > 0
 		} else {
 			err = r.reader.Read(ctx, env.raw, r.opts.BatchSize)

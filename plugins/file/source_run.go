@@ -75,6 +75,10 @@ type sourceReader struct {
 	maxLine int         // the longest accepted line; a field for tests
 	chunk   int         // bytes asked for at a time (readChunk); a field for tests
 
+	// The bytes and newlines ReadUnsplit handed over, for the average
+	// length of a line.
+	seenBytes, seenLines int64
+
 	buf        []byte
 	start, end int
 	off        int64

@@ -16,11 +16,14 @@ var _ plugins.SplitReader = (*sourceReader)(nil)
 // ReadUnsplit reads the next whole lines of the file straight into
 // b.Columns[0].Bytes, newlines included, for Split to make rows of on a
 // worker: the reading goroutine copies no line. It returns the origin of
-// the first byte. Like Read it blocks until a complete line is available,
-// hands over a file's last line without a newline once the file ended
-// (unless it follows the file), and fails on a line longer than the limit
-// once the lines before it were handed over.
-func (r *sourceReader) ReadUnsplit(ctx context.Context, b *record.Batch) (record.Origin, error) {
+// the first byte. The bytes hold at most maxRows lines: a read asks for
+// about as many bytes as maxRows lines have had so far, and the lines
+// beyond maxRows stay buffered for the next call. Like Read it blocks
+// until a complete line is available, hands over a file's last line
+// without a newline once the file ended (unless it follows the file), and
+// fails on a line longer than the limit once the lines before it were
+// handed over.
+func (r *sourceReader) ReadUnsplit(ctx context.Context, b *record.Batch, maxRows int) (record.Origin, error) {
 	v := &b.Columns[0]
 	for {
 		if err := r.canceled(ctx); err != nil {
@@ -33,14 +36,23 @@ func (r *sourceReader) ReadUnsplit(ctx context.Context, b *record.Batch) (record
 		dst := append(v.Bytes[:0], r.buf[r.start:r.end]...)
 		at := r.off
 		r.start, r.end = 0, 0
+		// Buffered bytes may hold whole lines (beyond maxRows, last time).
+		buffered := bytes.IndexByte(dst, '\n') >= 0
 		for {
-			if len(dst) > r.maxLine {
-				r.keep(dst, at)
-				return record.Origin{}, r.tooLong(at)
+			var n int
+			var err error
+			if buffered {
+				buffered = false
+			} else {
+				if len(dst) > r.maxLine {
+					r.keep(dst, at)
+					return record.Origin{}, r.tooLong(at)
+				}
+				want := r.unsplitChunk(maxRows)
+				dst = slices.Grow(dst, want)
+				n, err = r.f.Read(dst[len(dst) : len(dst)+want])
+				dst = dst[:len(dst)+n]
 			}
-			dst = slices.Grow(dst, r.chunk)
-			n, err := r.f.Read(dst[len(dst) : len(dst)+r.chunk])
-			dst = dst[:len(dst)+n]
 			if r.skipLine { // Resume: the line at at was read before the checkpoint
 				i := bytes.IndexByte(dst, '\n')
 				if i < 0 {
@@ -52,7 +64,7 @@ func (r *sourceReader) ReadUnsplit(ctx context.Context, b *record.Batch) (record
 				dst = dst[:copy(dst, dst[i+1:])]
 			}
 			if k := bytes.LastIndexByte(dst, '\n'); k >= 0 {
-				v.Bytes = r.cut(dst, at, k+1)
+				v.Bytes = r.cut(dst, at, r.limitRows(dst[:k+1], maxRows))
 				return record.Origin{Offset: at}, r.checkLong(v, at)
 			}
 			if n > 0 {
@@ -68,8 +80,8 @@ func (r *sourceReader) ReadUnsplit(ctx context.Context, b *record.Batch) (record
 					v.Bytes = dst[:0]
 					return record.Origin{}, io.EOF
 				}
-				v.Bytes, r.off = dst, at+int64(len(dst)) // the last line has no newline
-				return record.Origin{Offset: at}, nil
+				v.Bytes, r.off = dst, at+int64(len(dst)) // the last line, without a newline
+				return record.Origin{Offset: at}, r.checkLong(v, at)
 			}
 			r.keep(dst, at)
 			break
@@ -82,6 +94,34 @@ func (r *sourceReader) ReadUnsplit(ctx context.Context, b *record.Batch) (record
 			return record.Origin{}, err
 		}
 	}
+}
+
+// unsplitChunk is how many bytes ReadUnsplit asks the file for: about the
+// size of maxRows lines as long as the lines read so far, at most chunk.
+func (r *sourceReader) unsplitChunk(maxRows int) int {
+	if r.seenLines == 0 {
+		return r.chunk
+	}
+	n := int(r.seenBytes/r.seenLines) * maxRows * 15 / 16
+	return max(min(n, r.chunk), 1)
+}
+
+// limitRows returns how many bytes of lines, which ends with a newline,
+// hold at most maxRows lines: all of them, or
+// the bytes up to the newline that ends line maxRows. The lines handed
+// over count towards the average line length.
+func (r *sourceReader) limitRows(lines []byte, maxRows int) int {
+	n := bytes.Count(lines, []byte{'\n'})
+	end := len(lines)
+	if n > maxRows {
+		end, n = 0, maxRows
+		for range maxRows {
+			end += bytes.IndexByte(lines[end:], '\n') + 1
+		}
+	}
+	r.seenBytes += int64(end)
+	r.seenLines += int64(n)
+	return end
 }
 
 // keep makes dst, read from offset at, the reader's buffered bytes again.

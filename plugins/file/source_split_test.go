@@ -15,13 +15,13 @@ import (
 
 // readAllUnsplit reads a bounded source to io.EOF as the runner reads a
 // plugins.SplitReader: ReadUnsplit, then Split on the batch.
-func readAllUnsplit(t *testing.T, r *sourceReader) ([]line, error) {
+func readAllUnsplit(t *testing.T, r *sourceReader, max int) ([]line, error) {
 	t.Helper()
 	var got []line
 	b := record.NewBatch(record.RawSchema(), 16)
 	for {
 		b.Reset()
-		at, err := r.ReadUnsplit(context.Background(), b)
+		at, err := r.ReadUnsplit(context.Background(), b, max)
 		if b.Rows != 0 {
 			t.Fatalf("ReadUnsplit left %d rows", b.Rows)
 		}
@@ -34,6 +34,9 @@ func readAllUnsplit(t *testing.T, r *sourceReader) ([]line, error) {
 		r.Split(b, at)
 		if verr := b.Validate(); verr != nil {
 			t.Fatal(verr)
+		}
+		if b.Rows > max {
+			t.Fatalf("split %d rows, max %d", b.Rows, max)
 		}
 		got = append(got, lines(b)...)
 		if err != nil {
@@ -88,7 +91,7 @@ func TestSplitMatchesRead(t *testing.T) {
 			return r
 		}
 		want, wantErr := readAll(t, openAt(-1), 7)
-		got, gotErr := readAllUnsplit(t, openAt(-1))
+		got, gotErr := readAllUnsplit(t, openAt(-1), 7)
 		name := fmt.Sprintf("case %d (max line %d, chunk %d, %q)", i, maxLine, chunk, content)
 		if !reflect.DeepEqual(got, want) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 			t.Fatalf("%s:\nsplit %v, %v\nread  %v, %v", name, got, gotErr, want, wantErr)
@@ -98,7 +101,7 @@ func TestSplitMatchesRead(t *testing.T) {
 		}
 		from := want[rng.IntN(len(want))].Offset
 		want, wantErr = readAll(t, openAt(from), 7)
-		got, gotErr = readAllUnsplit(t, openAt(from))
+		got, gotErr = readAllUnsplit(t, openAt(from), 7)
 		if !reflect.DeepEqual(got, want) || fmt.Sprint(gotErr) != fmt.Sprint(wantErr) {
 			t.Fatalf("%s resumed after %d:\nsplit %v, %v\nread  %v, %v", name, from, got, gotErr, want, wantErr)
 		}
@@ -115,7 +118,7 @@ func TestSplitFollow(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), d)
 		defer cancel()
 		b.Reset()
-		at, err := r.ReadUnsplit(ctx, b)
+		at, err := r.ReadUnsplit(ctx, b, 10)
 		r.Split(b, at)
 		return lines(b), err
 	}
@@ -145,7 +148,7 @@ func BenchmarkSourceReadUnsplit(bm *testing.B) {
 		r := open(bm, context.Background(), &Source{Path: path}, nil)
 		for {
 			b.Reset()
-			at, err := r.ReadUnsplit(context.Background(), b)
+			at, err := r.ReadUnsplit(context.Background(), b, 1024)
 			r.Split(b, at)
 			if err != nil {
 				break
