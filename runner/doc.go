@@ -7,6 +7,8 @@
 //   - One reader goroutine asks the source for batches of up to BatchSize
 //     rows. It can only take a batch from a fixed pool of envelopes, so when
 //     the stages fall behind the source waits: backpressure reaches it.
+//     A source of lines that can (plugins.SplitReader) hands over whole
+//     lines as bytes, and a worker cuts them into rows.
 //   - The stateless stages before the first window (parse, filter, map) run
 //     on Workers goroutines, one batch at a time each, in parallel. A
 //     Sequential stage (a CSV parser with a header) makes that one worker.
