@@ -78,9 +78,11 @@ func (s *jsonScanner) layoutLine(b []byte, in, out *record.Batch, i int) bool {
 	if j != len(b) {
 		return s.rollBack(out, n, len(s.keys))
 	}
-	for f := range fields {
-		if v := &out.Columns[f]; v.Len() == n {
-			v.AppendNull() // an optional field the layout does not have
+	if len(s.keys) < len(fields) { // each key of a layout reads one field
+		for f := range fields {
+			if v := &out.Columns[f]; v.Len() == n {
+				v.AppendNull() // an optional field the layout does not have
+			}
 		}
 	}
 	finishRow(len(fields), in, out, i)

@@ -62,10 +62,7 @@ func TestKeepAggregateMatchesModel(t *testing.T) {
 				src, partitions, start, steps := onCloseCase(r, k)
 				plain := buildWindow(t, k, src)
 				kept := buildWindow(t, k, strings.TrimSuffix(src, "}")+"  keep = \"max(n)\"\n}")
-				col := 2
-				if len(plain.GroupBy) > 0 {
-					col = 4
-				}
+				col := 2 + len(plain.GroupBy) // n follows the window and the group
 				want := newModel(plain, partitions, start).run(steps)
 				all := len(want.rows)
 				want.rows = keepModelRows(want.rows, col)

@@ -71,7 +71,8 @@ type model struct {
 	kind                                 Kind
 	size, slide, offset, gap, wm, idl, L int64
 	every                                int64 // 0 for on_close
-	grouped                              bool  // group_by = ["key", "g2"], else []
+	grouped                              bool  // group_by = ["key", "g2"] or ["key"], else []
+	keyOnly                              bool  // group_by = ["key"]: a raw probe of the recent groups
 	nextTick                             int64
 	parts                                []modelPart
 	w                                    int64
@@ -85,7 +86,7 @@ type model struct {
 func newModel(w *Window, partitions int, now int64) *model {
 	m := &model{kind: w.Kind, size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds(), offset: w.Offset.Milliseconds(),
 		gap: w.Gap.Milliseconds(), wm: w.Watermark.Milliseconds(), idl: w.IdleTimeout.Milliseconds(), w: math.MinInt64,
-		L: w.AllowedLateness.Milliseconds(), grouped: len(w.GroupBy) > 0}
+		L: w.AllowedLateness.Milliseconds(), grouped: len(w.GroupBy) > 0, keyOnly: len(w.GroupBy) == 1}
 	for range partitions {
 		m.parts = append(m.parts, modelPart{max: math.MinInt64, last: now})
 	}
@@ -187,6 +188,9 @@ func (m *model) render(start, end int64, k modelKey, vals string, rev int, final
 		key = strconv.Quote(k.key)
 	}
 	s := fmt.Sprintf("%d|%d|%s|%d|%s", start, end, key, k.g2, vals)
+	if m.keyOnly {
+		s = fmt.Sprintf("%d|%d|%s|%s", start, end, key, vals)
+	}
 	if !m.grouped {
 		s = fmt.Sprintf("%d|%d|%s", start, end, vals)
 	}
@@ -269,6 +273,9 @@ func (m *model) process(e ev, i int, now int64) {
 	k := modelKey{null: e.keyNull, key: e.key, g2: e.g2}
 	if e.keyNull {
 		k.key = ""
+	}
+	if m.keyOnly {
+		k.g2 = 0
 	}
 	if !m.grouped {
 		k = modelKey{}
@@ -420,8 +427,11 @@ func randomCase(r *rand.Rand, k Kind) (src string, partitions int, start int64, 
 		emit = fmt.Sprintf("every %dms", 10+r.IntN(90))
 	}
 	groupBy := `["key", "g2"]`
-	if r.IntN(5) == 0 {
+	switch r.IntN(5) {
+	case 0:
 		groupBy = "[]"
+	case 1:
+		groupBy = `["key"]`
 	}
 	if r.IntN(2) == 0 {
 		shape += fmt.Sprintf("\n  allowed_lateness = \"%dms\"", 1+r.Int64N(80))
@@ -471,6 +481,9 @@ func randomCase(r *rand.Rand, k Kind) (src string, partitions int, start int64, 
 			}
 			if r.IntN(30) == 0 && e.key == "k0" {
 				e.key = "k\x000" // an escaped byte in the key
+			}
+			if r.IntN(30) == 0 && e.key == "k1" {
+				e.key = "" // as a raw probe, the same bytes as a null's
 			}
 			evs = append(evs, e)
 		}
