@@ -39,7 +39,19 @@ type argument struct {
 	// row is set when x is the whole input record, encoded (keep without
 	// aggregates): the operator encodes it in o.rowBuf.
 	row bool
+	// op is how add adds the argument, set when it is bound.
+	op argOp
 }
+
+// argOp is how add adds an argument: the common cases without going
+// through every case of addOne.
+type argOp uint8
+
+const (
+	opAny    argOp = iota // addOne
+	opCount               // count()
+	opIntCol              // a plain int or timestamp field
+)
 
 // slow reports whether the argument is an expression to evaluate.
 func (a *argument) slow() bool { return a.prog != nil && a.col < 0 }
@@ -147,6 +159,14 @@ func (a *argument) bindTo(rec record.Schema, prog *expression.Program, name stri
 	if a.slow() {
 		a.eval = prog.Evaluator(rec).Named(name)
 	}
+	a.op = opAny
+	switch {
+	case a.row || a.by != nil:
+	case a.prog == nil:
+		a.op = opCount
+	case a.col >= 0 && (a.typ == record.ColumnInt || a.typ == record.ColumnTimestamp):
+		a.op = opIntCol
+	}
 }
 
 // evalSlow evaluates the arguments that are expressions, not plain fields,
@@ -217,32 +237,46 @@ func (o *Operator) add(states []agg.State, in *record.Batch, row int, t int64) {
 	for i := range o.args {
 		a := &o.args[i]
 		s := &states[i]
-		switch {
-		case a.row:
-			o.rowBuf = o.appendRow(o.rowBuf[:0], in, row)
-			s.AddPair(agg.Value{Type: record.ColumnString, S: string(o.rowBuf)}, a.by.read(in, row, o.byVals[i]))
-		case a.by != nil:
-			s.AddPair(a.read(in, row, o.vals[i]), a.by.read(in, row, o.byVals[i]))
-		case a.prog == nil:
+		switch a.op {
+		case opCount:
 			s.AddNull(t)
-		case a.col < 0:
-			s.Add(o.vals[i], t)
-		default:
-			v := &in.Columns[a.col]
-			if v.IsNull(row) {
+		case opIntCol:
+			if v := &in.Columns[a.col]; v.IsNull(row) {
 				s.AddNull(t)
-				continue
-			}
-			switch a.typ {
-			case record.ColumnInt, record.ColumnTimestamp:
+			} else {
 				s.AddInt(v.Ints[row], t)
-			case record.ColumnFloat:
-				s.AddFloat(v.Floats[row], t)
-			case record.ColumnString:
-				s.AddString(v.String(row), t)
-			case record.ColumnBool:
-				s.AddBool(v.Bools[row], t)
 			}
+		default:
+			o.addOne(a, s, i, in, row, t)
+		}
+	}
+}
+
+// addOne adds row (event time t) to state s of argument a, number i.
+func (o *Operator) addOne(a *argument, s *agg.State, i int, in *record.Batch, row int, t int64) {
+	switch {
+	case a.row:
+		o.rowBuf = o.appendRow(o.rowBuf[:0], in, row)
+		s.AddPair(agg.Value{Type: record.ColumnString, S: string(o.rowBuf)}, a.by.read(in, row, o.byVals[i]))
+	case a.by != nil:
+		s.AddPair(a.read(in, row, o.vals[i]), a.by.read(in, row, o.byVals[i]))
+	case a.prog == nil:
+		s.AddNull(t)
+	case a.col < 0:
+		s.Add(o.vals[i], t)
+	case in.Columns[a.col].IsNull(row):
+		s.AddNull(t)
+	default:
+		v := &in.Columns[a.col]
+		switch a.typ {
+		case record.ColumnInt, record.ColumnTimestamp:
+			s.AddInt(v.Ints[row], t)
+		case record.ColumnFloat:
+			s.AddFloat(v.Floats[row], t)
+		case record.ColumnString:
+			s.AddString(v.String(row), t)
+		case record.ColumnBool:
+			s.AddBool(v.Bools[row], t)
 		}
 	}
 }

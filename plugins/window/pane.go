@@ -16,8 +16,6 @@ import (
 // aggregate, in declared order.
 type group struct {
 	key    string // encoded group key (see groupKey)
-	probe  string // what the recent groups are probed with (see keyProbe), once probed
-	probed bool
 	states []agg.State
 	rows   int64 // rows emitted for (window, key): the next row's revision; an Insert when 0
 	dirty  bool  // changed since its last row (emit = "every D")
@@ -50,6 +48,8 @@ func recentSlot(key []byte) int {
 	var a, b uint64
 	if n := len(key); n >= 8 {
 		a, b = binary.LittleEndian.Uint64(key), binary.LittleEndian.Uint64(key[n-8:])
+	} else if cap(key) >= 8 { // a raw probe inside a batch: load a word, keep its first n bytes
+		a = binary.LittleEndian.Uint64(key[:8]) & (1<<(8*n) - 1)
 	} else {
 		for i, c := range key {
 			a |= uint64(c) << (8 * i)

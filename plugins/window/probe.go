@@ -60,10 +60,10 @@ func (o *Operator) group(p *pane, slot int) *group {
 	k := &o.kp
 	other := (slot + 1) & (recentGroups - 1) // the slot's second way
 	if !k.bypass {
-		if g := p.recent[slot]; g != nil && g.probe == string(k.probe) {
+		if g := p.recent[slot]; g != nil && o.probes(g) {
 			return g
 		}
-		if g := p.recent[other]; g != nil && g.probe == string(k.probe) {
+		if g := p.recent[other]; g != nil && o.probes(g) {
 			return g
 		}
 	}
@@ -75,9 +75,6 @@ func (o *Operator) group(p *pane, slot int) *group {
 		p.groups[g.key] = g
 	}
 	if !k.bypass {
-		if !g.probed {
-			g.probe, g.probed = o.probeOf(g), true
-		}
 		if p.recent[slot] != nil && p.recent[other] == nil {
 			slot = other
 		}
@@ -86,16 +83,15 @@ func (o *Operator) group(p *pane, slot int) *group {
 	return g
 }
 
-// probeOf returns the probe of g, whose key is the row at hand's: its
-// encoded key, or the raw string, a part of the key unless escapes made the
-// key longer than the string's 1 + len + 2 bytes.
-func (o *Operator) probeOf(g *group) string {
-	k := &o.kp
+// probes reports whether g is the group of the row at hand's probe: its
+// key is the probe, or, for a raw string s, the key 1, s, 0, 0 of a string
+// without zero bytes (a string with some is escaped into a longer key, and
+// is found in the map instead).
+func (o *Operator) probes(g *group) bool {
+	pr := o.kp.probe
 	if o.bound.probeCol < 0 {
-		return g.key
+		return g.key == string(pr)
 	}
-	if n := len(k.probe); len(g.key) == n+3 {
-		return g.key[1 : 1+n]
-	}
-	return string(k.probe)
+	n := len(pr)
+	return len(g.key) == n+3 && g.key[1:1+n] == string(pr)
 }
