@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"unsafe"
 
 	"github.com/sluice-io/sluice/record"
 
@@ -257,7 +258,9 @@ func (o *Operator) addOne(a *argument, s *agg.State, i int, in *record.Batch, ro
 	switch {
 	case a.row:
 		o.rowBuf = o.appendRow(o.rowBuf[:0], in, row)
-		s.AddPair(agg.Value{Type: record.ColumnString, S: string(o.rowBuf)}, a.by.read(in, row, o.byVals[i]))
+		// AddPair copies what it keeps: the encoded row need not be a string of its own.
+		enc := unsafe.String(unsafe.SliceData(o.rowBuf), len(o.rowBuf))
+		s.AddPair(agg.Value{Type: record.ColumnString, S: enc}, a.by.read(in, row, o.byVals[i]))
 	case a.by != nil:
 		s.AddPair(a.read(in, row, o.vals[i]), a.by.read(in, row, o.byVals[i]))
 	case a.prog == nil:
