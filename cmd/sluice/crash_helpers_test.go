@@ -8,9 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -25,10 +23,10 @@ import (
 
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
-	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/sluice-io/sluice/internal/objstore"
 	"github.com/sluice-io/sluice/internal/pulsartest"
+	"github.com/sluice-io/sluice/internal/sluicetest"
 	"github.com/sluice-io/sluice/runner/checkpoint"
 	"github.com/sluice-io/sluice/schema"
 )
@@ -41,16 +39,7 @@ type crashEvent struct {
 }
 
 // crashRow is one output row of the window.
-type crashRow struct {
-	Start, End int64 // Unix ms
-	Action     string
-	Events     int64
-	Users      int64
-}
-
-func (r crashRow) String() string {
-	return fmt.Sprintf("%s %s events=%d users=%d", time.UnixMilli(r.Start).UTC().Format("15:04"), r.Action, r.Events, r.Users)
-}
+type crashRow = sluicetest.WindowRow
 
 // crashMakeEvents returns the events, always the same: one hour from
 // 2026-11-25 12:00 UTC, each up to 5 s earlier than its place in the
@@ -443,7 +432,7 @@ func readLake(t *testing.T, st *objstore.Store) (rows map[crashRow]int, files in
 		files++
 		data, err := st.Get(ctx, k)
 		must(t, err)
-		fileRows, err := decodeCrashRows(data)
+		fileRows, err := sluicetest.DecodeWindowRows(data)
 		if err != nil {
 			t.Fatalf("%s: %v", k, err)
 		}
@@ -455,58 +444,6 @@ func readLake(t *testing.T, st *objstore.Store) (rows map[crashRow]int, files in
 		}
 	}
 	return rows, files, temps
-}
-
-// decodeCrashRows decodes the rows of a Parquet file of the pipeline.
-func decodeCrashRows(data []byte) ([]crashRow, error) {
-	f, err := pq.OpenFile(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, fl := range f.Schema().Fields() {
-		names = append(names, fl.Name())
-	}
-	if want := []string{"window_start", "window_end", "action", "events", "users"}; !slices.Equal(names, want) {
-		return nil, fmt.Errorf("columns %v, want %v", names, want)
-	}
-	var out []crashRow
-	for _, rg := range f.RowGroups() {
-		rr := rg.Rows()
-		buf := make([]pq.Row, 64)
-		for {
-			n, err := rr.ReadRows(buf)
-			for _, row := range buf[:n] {
-				var r crashRow
-				for _, v := range row {
-					if v.IsNull() {
-						return nil, fmt.Errorf("a null %s", names[v.Column()])
-					}
-					switch v.Column() {
-					case 0:
-						r.Start = v.Int64()
-					case 1:
-						r.End = v.Int64()
-					case 2:
-						r.Action = string(v.ByteArray())
-					case 3:
-						r.Events = v.Int64()
-					case 4:
-						r.Users = v.Int64()
-					}
-				}
-				out = append(out, r)
-			}
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		_ = rr.Close()
-	}
-	return out, nil
 }
 
 // diffRows describes how got differs from want as multisets: rows

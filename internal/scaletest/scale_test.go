@@ -1,12 +1,10 @@
 package scaletest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -21,7 +19,6 @@ import (
 	pulsarapi "github.com/apache/pulsar-client-go/pulsar"
 	pulsarlog "github.com/apache/pulsar-client-go/pulsar/log"
 	"github.com/jackc/pgx/v5"
-	pq "github.com/parquet-go/parquet-go"
 
 	"github.com/sluice-io/sluice/internal/pgtest"
 	"github.com/sluice-io/sluice/internal/pulsartest"
@@ -108,12 +105,7 @@ type event struct {
 }
 
 // row is a window result: its start (Unix ms), action and aggregates.
-type row struct {
-	Start  int64
-	Action string
-	Events int64
-	Users  int64
-}
+type row = sluicetest.WindowRow
 
 // makeEvents returns the events in sending order (event time rises with
 // up to scaleDisorder ms of disorder, below the 5 s watermark) and, last,
@@ -154,7 +146,7 @@ func model(events []event) map[row]int {
 	}
 	out := map[row]int{}
 	for k, n := range counts {
-		out[row{Start: k.start, Action: k.action, Events: n, Users: int64(len(users[k]))}]++
+		out[row{Start: k.start, End: k.start + 10_000, Action: k.action, Events: n, Users: int64(len(users[k]))}]++
 	}
 	return out
 }
@@ -468,7 +460,7 @@ func readLake(t *testing.T, dir string) map[row]int {
 		if err != nil {
 			return err
 		}
-		fileRows, err := decodeRows(data)
+		fileRows, err := sluicetest.DecodeWindowRows(data)
 		if err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
@@ -479,53 +471,6 @@ func readLake(t *testing.T, dir string) map[row]int {
 	})
 	must(t, err)
 	return rows
-}
-
-// decodeRows decodes the rows of one of the pipeline's Parquet files.
-func decodeRows(data []byte) ([]row, error) {
-	f, err := pq.OpenFile(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return nil, err
-	}
-	var names []string
-	for _, fl := range f.Schema().Fields() {
-		names = append(names, fl.Name())
-	}
-	if want := []string{"window_start", "window_end", "action", "events", "users"}; !slices.Equal(names, want) {
-		return nil, fmt.Errorf("columns %v, want %v", names, want)
-	}
-	var out []row
-	for _, rg := range f.RowGroups() {
-		rr := rg.Rows()
-		buf := make([]pq.Row, 64)
-		for {
-			n, err := rr.ReadRows(buf)
-			for _, values := range buf[:n] {
-				var r row
-				for _, v := range values {
-					switch v.Column() {
-					case 0:
-						r.Start = v.Int64()
-					case 2:
-						r.Action = string(v.ByteArray())
-					case 3:
-						r.Events = v.Int64()
-					case 4:
-						r.Users = v.Int64()
-					}
-				}
-				out = append(out, r)
-			}
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		_ = rr.Close()
-	}
-	return out, nil
 }
 
 // readTable reads the PostgreSQL table.
@@ -544,6 +489,7 @@ func readTable(t *testing.T, dsn string) map[row]int {
 		var start time.Time
 		must(t, q.Scan(&start, &r.Action, &r.Events, &r.Users))
 		r.Start = start.UnixMilli()
+		r.End = r.Start + 10_000 // the table has no window_end
 		rows[r]++
 	}
 	must(t, q.Err())
