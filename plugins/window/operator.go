@@ -94,10 +94,14 @@ type Operator struct {
 
 	panes    map[int64]*pane // tumbling and sliding windows by start
 	lastPane *pane           // the pane a row was last added to, or nil: most rows go to the same one
-	sessions map[string]*sessionList
-	byID     map[uint64]*session
-	sent     map[uint64]*sentRow // the row each session last emitted, by id, while a Delete may withdraw it (keepsSent)
-	nextID   uint64
+	// paneGroups is how many groups the last window freed had;
+	// freeGroups are its groups, for new ones (newGroup).
+	paneGroups int
+	freeGroups []*group
+	sessions   map[string]*sessionList
+	byID       map[uint64]*session
+	sent       map[uint64]*sentRow // the row each session last emitted, by id, while a Delete may withdraw it (keepsSent)
+	nextID     uint64
 
 	templates []agg.State // empty states, copied into each new group
 	args      []argument

@@ -77,12 +77,31 @@ func compareClosing(a, b closing) int {
 	return strings.Compare(a.g.key, b.g.key)
 }
 
-// initGroup makes g the empty state of the group whose key is o.keyBuf.
+// initGroup makes g the empty state of the group whose key is o.keyBuf,
+// reusing g's states when it has them (a group of a freed window).
 func (o *Operator) initGroup(g *group) {
 	g.key = string(o.keyBuf)
-	g.states = make([]agg.State, len(o.templates))
+	if len(g.states) != len(o.templates) {
+		g.states = make([]agg.State, len(o.templates))
+	}
 	copy(g.states, o.templates)
 	o.open++
+}
+
+// maxFreeGroups bounds the groups of freed windows kept for new ones.
+const maxFreeGroups = 4096
+
+// newGroup returns a group to initGroup: one of a freed window, or a new
+// one. A sliding window makes as many groups as it frees.
+func (o *Operator) newGroup() *group {
+	n := len(o.freeGroups)
+	if n == 0 {
+		return &group{}
+	}
+	g := o.freeGroups[n-1]
+	o.freeGroups[n-1] = nil
+	o.freeGroups = o.freeGroups[:n-1]
+	return g
 }
 
 // floorDiv is a / b rounded towards −∞ (b > 0).
@@ -149,7 +168,9 @@ func (o *Operator) addPanes(in *record.Batch, row int, t int64, out *record.Batc
 // closed (a late record within the allowed lateness of a window that had
 // no row), and registers its timer.
 func (o *Operator) newPane(start, end, w int64) *pane {
-	p := &pane{start: start, end: end, groups: make(map[string]*group)}
+	// Sized for as many groups as the last window freed had: the next
+	// window usually has about as many, and the map need not grow.
+	p := &pane{start: start, end: end, groups: make(map[string]*group, o.paneGroups)}
 	o.panes[start] = p
 	if end <= w {
 		p.closed = true
@@ -200,6 +221,14 @@ func (o *Operator) freePane(p *pane) {
 		o.lastPane = nil
 	}
 	o.open -= len(p.groups)
+	o.paneGroups = len(p.groups)
+	for _, g := range p.groups { // nothing refers to them any more
+		if len(o.freeGroups) == maxFreeGroups {
+			break
+		}
+		*g = group{states: g.states}
+		o.freeGroups = append(o.freeGroups, g)
+	}
 }
 
 // emitClosing sorts o.closing and emits each entry.

@@ -70,7 +70,7 @@ func (o *Operator) group(p *pane, slot int) *group {
 	o.encodeKey()
 	g := p.groups[string(o.keyBuf)]
 	if g == nil {
-		g = &group{}
+		g = o.newGroup()
 		o.initGroup(g)
 		p.groups[g.key] = g
 	}
