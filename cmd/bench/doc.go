@@ -8,7 +8,7 @@
 //	go run ./cmd/bench -events 200000   # a quick smoke test
 //	go run ./cmd/bench -runs 3 -json    # best of three, as JSON
 //	go run ./cmd/bench -workload nexmark -query all              # every Nexmark query, 1,000,000 events
-//	go run ./cmd/bench -workload nexmark -query q5 -checkpoints  # one query, with checkpoints
+//	go run ./cmd/bench -workload nexmark -query q5 -checkpoints  # one query, without and with checkpoints
 //
 // # The workload
 //
@@ -92,9 +92,12 @@
 // into a temporary folder and, for q12, without its rate = 100000, so that
 // it runs as fast as it can. sluice reads the bids from source "nexmark",
 // generating them inside the process: generation counts against sluice.
-// With -checkpoints each pipeline also gets a checkpoint block taking one
-// every 100ms into a fresh temporary folder (Flink's figures take one every
-// 3 minutes, which would not fire in a run of a second or so).
+// With -checkpoints each query is also run, in the same run and
+// interleaved with the others, as a copy of its pipeline with a checkpoint
+// block taking one every 100ms into a fresh temporary folder (Flink's
+// figures take one every 3 minutes, which would not fire in a run of a
+// second or so); the "ckpt" columns give its wall seconds, events per
+// second per core and the ratio to Flink's figure.
 //
 // The table gives, per query, sluice's wall and CPU seconds, events per
 // second (N / wall), events per second per core (N / CPU seconds of the
@@ -127,7 +130,7 @@
 //	-timeout D      kill a measured process after D (default 30m)
 //	-workload NAME  reference (default) or nexmark
 //	-query Q        nexmark: q0, q1, q2, q5, q7, q11, q12 or all (default)
-//	-checkpoints    nexmark: run sluice with a checkpoint block
+//	-checkpoints    nexmark: also run each query with a checkpoint block
 //
 // Progress goes to stderr, the table or JSON to stdout. The exit status is 0
 // when every measurement ran (whatever the targets say), 1 when sluice could

@@ -69,7 +69,7 @@ type options struct {
 
 	workload    string   // workloadReference or workloadNexmark
 	queries     []string // nexmark: the queries to run, in order
-	checkpoints bool     // nexmark: run sluice with a checkpoint block
+	checkpoints bool     // nexmark: also run sluice with a checkpoint block
 }
 
 func main() {
@@ -132,7 +132,7 @@ func parseFlags(args []string, stderr io.Writer) (options, int) {
 	timeout := fs.Duration("timeout", 30*time.Minute, "kill a measured process after this `duration`")
 	workload := fs.String("workload", workloadReference, "`name` of the workload: reference, nexmark or shuffle")
 	query := fs.String("query", "all", "nexmark: the `query` to run (q0 q1 q2 q5 q7 q11 q12) or all")
-	checkpoints := fs.Bool("checkpoints", false, "nexmark: run sluice with a checkpoint block (every "+nexmarkCheckpointEvery+") into a temporary folder")
+	checkpoints := fs.Bool("checkpoints", false, "nexmark: also run each query with a checkpoint block (every "+nexmarkCheckpointEvery+") into a temporary folder, in the same run")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usageText)
 		fs.PrintDefaults()

@@ -47,12 +47,19 @@ type nexmarkRow struct {
 	AllocsPerEvent      *float64 `json:"allocs_per_event,omitempty"`
 	OutputRows          *int64   `json:"output_rows,omitempty"`
 	RecordsIn           *int64   `json:"records_in,omitempty"`
-	DuckDBStatus        string   `json:"duckdb_status"`
-	DuckDBReason        string   `json:"duckdb_reason,omitempty"`
-	DuckDBWallSeconds   float64  `json:"duckdb_wall_seconds,omitempty"`
-	DuckDBQuerySeconds  float64  `json:"duckdb_query_seconds,omitempty"`
-	DuckDBOutputRows    *int64   `json:"duckdb_output_rows,omitempty"`
-	Note                string   `json:"note,omitempty"`
+	// With -checkpoints: the same query with a checkpoint block, measured
+	// in the same run.
+	CheckpointStatus         string  `json:"checkpoint_status,omitempty"`
+	CheckpointWallSeconds    float64 `json:"checkpoint_wall_seconds,omitempty"`
+	CheckpointCPUSeconds     float64 `json:"checkpoint_cpu_seconds,omitempty"`
+	CheckpointEventsPerCore  float64 `json:"checkpoint_events_per_cpu_second,omitempty"`
+	CheckpointVsFlinkPerCore float64 `json:"checkpoint_vs_flink_per_core,omitempty"`
+	DuckDBStatus             string  `json:"duckdb_status"`
+	DuckDBReason             string  `json:"duckdb_reason,omitempty"`
+	DuckDBWallSeconds        float64 `json:"duckdb_wall_seconds,omitempty"`
+	DuckDBQuerySeconds       float64 `json:"duckdb_query_seconds,omitempty"`
+	DuckDBOutputRows         *int64  `json:"duckdb_output_rows,omitempty"`
+	Note                     string  `json:"note,omitempty"`
 }
 
 // duckdbNexmarkOut is the line nexmark.mjs prints.
@@ -164,10 +171,18 @@ func benchNexmark(ctx context.Context, opts options, logf func(string, ...any)) 
 // version.
 func (e nexmarkEnv) query(ctx context.Context, q nexmarkQuery) (*nexmarkRow, string) {
 	row := &nexmarkRow{Query: q.name, Status: statusOK, FlinkPerCore: q.flinkPerCore, DuckDBStatus: statusSkipped, Note: q.note}
-	sl, err := e.prepareQuery(ctx, q)
+	sl, err := e.prepareQuery(ctx, q, "")
 	if err != nil {
 		row.Status, row.Reason = statusFailed, firstLine(err.Error())
 		e.logf("%s: %v", q.name, err)
+	}
+	var ck *checkpointed
+	if e.opts.checkpoints && row.Status == statusOK {
+		ck = &checkpointed{store: filepath.Join(e.workDir, "checkpoints")}
+		if ck.prog, err = e.prepareQuery(ctx, q, ck.store); err != nil {
+			row.Status, row.Reason = statusFailed, firstLine(err.Error())
+			e.logf("%s: %v", q.name, err)
+		}
 	}
 	var duck *program
 	if e.node != "" {
@@ -180,9 +195,6 @@ func (e nexmarkEnv) query(ctx context.Context, q nexmarkQuery) (*nexmarkRow, str
 	var duckOut duckdbNexmarkOut
 	for k := 1; k <= e.opts.runs; k++ {
 		if row.Status == statusOK {
-			if e.opts.checkpoints {
-				os.RemoveAll(filepath.Join(e.workDir, "checkpoints")) // every run starts afresh
-			}
 			s, err := measure(ctx, e.opts, sl)
 			if err != nil {
 				row.Status, row.Reason = statusFailed, firstLine(err.Error())
@@ -193,6 +205,9 @@ func (e nexmarkEnv) query(ctx context.Context, q nexmarkQuery) (*nexmarkRow, str
 					bestSluice = &s
 				}
 			}
+		}
+		if ck != nil && row.Status == statusOK {
+			ck.run(ctx, e, q.name, k, row)
 		}
 		if duck != nil && row.DuckDBStatus == statusOK {
 			var got duckdbNexmarkOut
@@ -210,26 +225,63 @@ func (e nexmarkEnv) query(ctx context.Context, q nexmarkQuery) (*nexmarkRow, str
 		}
 	}
 	e.fillRow(row, bestSluice, bestDuck, duckOut)
+	if ck != nil && ck.best != nil && row.Status == statusOK {
+		ck.fill(row, float64(e.opts.events))
+	}
 	return row, duckOut.Version
 }
 
+// checkpointed is the run of a query with a checkpoint block (-checkpoints).
+type checkpointed struct {
+	store string
+	prog  program
+	best  *sample
+}
+
+// run measures one run of the checkpointed pipeline, from no checkpoint.
+func (c *checkpointed) run(ctx context.Context, e nexmarkEnv, name string, k int, row *nexmarkRow) {
+	os.RemoveAll(c.store) // every run starts afresh
+	s, err := measure(ctx, e.opts, c.prog)
+	if err != nil {
+		row.Status, row.Reason = statusFailed, "with checkpoints: "+firstLine(err.Error())
+		e.logf("%s sluice with checkpoints failed (run %d/%d): %v", name, k, e.opts.runs, err)
+		return
+	}
+	e.logf("%s sluice with checkpoints run %d/%d: %.2fs wall, %.2fs cpu, %s peak RSS, %d output rows", name, k, e.opts.runs, s.wall.Seconds(), s.cpu.Seconds(), mib(s.maxRSS), s.rows)
+	if c.best == nil || s.wall < c.best.wall {
+		c.best = &s
+	}
+}
+
+// fill adds the best checkpointed run's figures to row, for n events.
+func (c *checkpointed) fill(row *nexmarkRow, n float64) {
+	s := c.best
+	row.CheckpointStatus = statusOK
+	row.CheckpointWallSeconds, row.CheckpointCPUSeconds = round(s.wall.Seconds(), 3), round(s.cpu.Seconds(), 3)
+	if s.cpu > 0 {
+		row.CheckpointEventsPerCore = round(n/s.cpu.Seconds(), 0)
+		row.CheckpointVsFlinkPerCore = round(row.CheckpointEventsPerCore/row.FlinkPerCore, 2)
+	}
+}
+
 // prepareQuery writes and lints the pipeline of one query and returns it as
-// the program to measure.
-func (e nexmarkEnv) prepareQuery(ctx context.Context, q nexmarkQuery) (program, error) {
+// the program to measure; with a checkpoint store, it takes checkpoints
+// there.
+func (e nexmarkEnv) prepareQuery(ctx context.Context, q nexmarkQuery, store string) (program, error) {
 	src, err := os.ReadFile(filepath.Join(e.root, "pipelines", "nexmark", q.name+".hcl"))
 	if err != nil {
 		return program{}, err
 	}
-	out := filepath.Join(e.workDir, q.name+".sluice.ndjson")
-	store := ""
-	if e.opts.checkpoints {
-		store = filepath.Join(e.workDir, "checkpoints")
+	name := q.name
+	if store != "" {
+		name += ".checkpoints"
 	}
+	out := filepath.Join(e.workDir, name+".sluice.ndjson")
 	text, err := nexmarkPipeline(string(src), q.name, e.opts.events, out, store)
 	if err != nil {
 		return program{}, err
 	}
-	hcl := filepath.Join(e.workDir, q.name+".hcl")
+	hcl := filepath.Join(e.workDir, name+".hcl")
 	if err := os.WriteFile(hcl, []byte(text), 0o644); err != nil {
 		return program{}, err
 	}
@@ -285,25 +337,37 @@ func writeNexmarkTable(w io.Writer, r *nexmarkReport) error {
 	fmt.Fprintf(&b, "workload: %d events of every kind (%d bids), source \"nexmark\" inside sluice (generation counts against it)\n", r.Events, r.Events/50*46+max(0, r.Events%50-4))
 	ck := "no checkpoints"
 	if r.Checkpoints {
-		ck = "a checkpoint every " + r.CheckpointEvery + " (Flink's are every 3 min, which would not fire in a run this short) into a temporary folder"
+		ck = "each query without checkpoints, then with a checkpoint every " + r.CheckpointEvery +
+			" into a temporary folder (\"ckpt\" columns; Flink's are every 3 min, which would not fire in a run this short)"
 	}
 	fmt.Fprintf(&b, "sluice:   %s\n", ck)
 	fmt.Fprintf(&b, "machine:  %s; each program one process, wall clock, best of %d run(s)\n", r.Machine, r.Runs)
 	fmt.Fprintf(&b, "per core: events / CPU seconds (user+sys) of the process\n\n")
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprint(tw, "query\twall s\tcpu s\tevents/s\tevents/s/core\tFlink/core\tvs Flink\tpeak RSS MiB\tB/event\tallocs/event\toutput rows\tduckdb s\tduckdb query s\tduckdb rows\t\n")
+	ckHead := ""
+	if r.Checkpoints {
+		ckHead = "ckpt wall s\tckpt events/s/core\tckpt vs Flink\t"
+	}
+	fmt.Fprint(tw, "query\twall s\tcpu s\tevents/s\tevents/s/core\tFlink/core\tvs Flink\t"+ckHead+"peak RSS MiB\tB/event\tallocs/event\toutput rows\tduckdb s\tduckdb query s\tduckdb rows\t\n")
 	for _, row := range r.Rows {
 		duck := [3]string{"-", "-", "-"}
 		if row.DuckDBStatus == statusOK {
 			duck = [3]string{fmt.Sprintf("%.2f", row.DuckDBWallSeconds), fmt.Sprintf("%.2f", row.DuckDBQuerySeconds), opti(row.DuckDBOutputRows)}
 		}
+		ckCols := ""
+		if r.Checkpoints {
+			ckCols = "-\t-\t-\t"
+			if row.CheckpointStatus == statusOK {
+				ckCols = fmt.Sprintf("%.2f\t%s\t%.2f×\t", row.CheckpointWallSeconds, thousands(int64(row.CheckpointEventsPerCore)), row.CheckpointVsFlinkPerCore)
+			}
+		}
 		if row.Status != statusOK {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t%s\t-\t-\t-\t-\t-\t%s\t%s\t%s\t\n", row.Query, row.Status, thousands(int64(row.FlinkPerCore)), duck[0], duck[1], duck[2])
+			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t%s\t-\t%s-\t-\t-\t-\t%s\t%s\t%s\t\n", row.Query, row.Status, thousands(int64(row.FlinkPerCore)), ckCols, duck[0], duck[1], duck[2])
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%.2f\t%.2f\t%s\t%s\t%s\t%s\t%s%.1f\t%s\t%s\t%s\t%s\t%s\t%s\t\n",
 			row.Query, row.WallSeconds, row.CPUSeconds, thousands(int64(row.EventsPerSecond)), thousands(int64(row.EventsPerCoreSecond)),
-			thousands(int64(row.FlinkPerCore)), optf(row.VsFlinkPerCore, "%.2f×"), row.PeakRSSMiB,
+			thousands(int64(row.FlinkPerCore)), optf(row.VsFlinkPerCore, "%.2f×"), ckCols, row.PeakRSSMiB,
 			optf(row.BytesPerEvent, "%.1f"), optf(row.AllocsPerEvent, "%.3f"), opti(row.OutputRows), duck[0], duck[1], duck[2])
 	}
 	if err := tw.Flush(); err != nil {

@@ -83,10 +83,10 @@ func TestNexmarkSelect(t *testing.T) {
 }
 
 // TestNexmarkEndToEnd runs the nexmark workload on q0 and q5 with a few
-// thousand events and checks that sluice and DuckDB ran and agree on the
-// number of output rows. It needs node and npm (skipped without them,
-// failed when CI is set) and installs DuckDB into the bench's default data
-// folder on first use.
+// thousand events (q5 also with checkpoints) and checks that sluice and
+// DuckDB ran and agree on the number of output rows. It needs node and npm
+// (skipped without them, failed when CI is set) and installs DuckDB into
+// the bench's default data folder on first use.
 func TestNexmarkEndToEnd(t *testing.T) {
 	_, nodeErr := exec.LookPath("node")
 	_, npmErr := exec.LookPath("npm")
@@ -100,6 +100,10 @@ func TestNexmarkEndToEnd(t *testing.T) {
 		t.Run(q, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
 			args := []string{"-workload", "nexmark", "-query", q, "-events", "20000", "-json", "-data", filepath.Join(os.TempDir(), "sluice-bench")}
+			checkpoints := q == "q5" // and also with checkpoints, in the same run
+			if checkpoints {
+				args = append(args, "-checkpoints")
+			}
 			if code := run(args, &stdout, &stderr); code != exitOK {
 				t.Fatalf("exit %d:\n%s", code, stderr.String())
 			}
@@ -122,6 +126,9 @@ func TestNexmarkEndToEnd(t *testing.T) {
 			}
 			if r.EventsPerCoreSecond <= 0 || r.BytesPerEvent == nil || r.FlinkPerCore <= 0 {
 				t.Errorf("missing figures: %+v", r)
+			}
+			if ran := r.CheckpointStatus == statusOK && r.CheckpointEventsPerCore > 0; ran != checkpoints {
+				t.Errorf("with checkpoints: status %q, %v events/s per core; want a run: %v", r.CheckpointStatus, r.CheckpointEventsPerCore, checkpoints)
 			}
 		})
 	}
