@@ -3,6 +3,8 @@
 package filter
 
 import (
+	"sync"
+
 	"github.com/hashicorp/hcl/v2"
 
 	"github.com/sluice-io/sluice/record"
@@ -20,6 +22,8 @@ type Filter struct {
 	// Input is the schema of the records reaching the stage, which is also
 	// its output.
 	Input record.Schema
+
+	evals sync.Pool // *expression.Evaluator of Where, reused from batch to batch
 }
 
 // Output returns the input unchanged: a filter only removes records.

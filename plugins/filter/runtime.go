@@ -28,7 +28,13 @@ type Counts struct {
 // time per out; separate calls on separate batches may run concurrently.
 // f must have been built without errors.
 func (f *Filter) Process(in, out *record.Batch, bad func(row int, reason string)) Counts {
-	return f.process(f.evaluator(), in, out, bad)
+	e, _ := f.evals.Get().(*expression.Evaluator)
+	if e == nil {
+		e = f.evaluator()
+	}
+	c := f.process(e, in, out, bad)
+	f.evals.Put(e)
+	return c
 }
 
 // evaluator returns an evaluator of the condition whose errors name it.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/sluice-io/sluice/record"
 
@@ -37,6 +38,7 @@ type Map struct {
 	Input record.Schema
 
 	output record.Schema
+	runs   sync.Pool // *mapRun, reused from batch to batch
 }
 
 // Output returns the input with the assignments applied, then the drops.

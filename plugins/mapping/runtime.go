@@ -33,11 +33,23 @@ type Counts struct {
 // in is only read and out is appended to, not reset. m must have been built
 // without errors.
 func (m *Map) Process(in, out *record.Batch, bad func(row int, reason string)) Counts {
-	evals := make([]*expression.Evaluator, len(m.Set))
-	for i, a := range m.Set {
-		evals[i] = a.Value.Evaluator(m.Input).Named(fmt.Sprintf("map %q", a.Name))
+	r, _ := m.runs.Get().(*mapRun)
+	if r == nil {
+		r = &mapRun{evals: make([]*expression.Evaluator, len(m.Set)), from: m.sources()}
+		for i, a := range m.Set {
+			r.evals[i] = a.Value.Evaluator(m.Input).Named(fmt.Sprintf("map %q", a.Name))
+		}
 	}
-	return m.process(evals, in, out, bad)
+	c := m.process(r.evals, r.from, in, out, bad)
+	m.runs.Put(r)
+	return c
+}
+
+// mapRun is what Process needs for a batch besides the batch: the
+// evaluators of the assignments and where each output column comes from.
+type mapRun struct {
+	evals []*expression.Evaluator
+	from  []int
 }
 
 // sources says where each output column j comes from: input column from >= 0, or
@@ -60,9 +72,8 @@ func (m *Map) sources() []int {
 	return from
 }
 
-func (m *Map) process(evals []*expression.Evaluator, in, out *record.Batch, bad func(row int, reason string)) Counts {
+func (m *Map) process(evals []*expression.Evaluator, from []int, in, out *record.Batch, bad func(row int, reason string)) Counts {
 	c := Counts{In: in.Rows}
-	from := m.sources()
 	for _, e := range evals {
 		e.Bind(in)
 	}

@@ -164,7 +164,7 @@ func BenchmarkProcess(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				out.Reset()
-				m.process(evals, in, out, func(int, string) {})
+				m.process(evals, m.sources(), in, out, func(int, string) {})
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*in.Rows), "ns/row")
 		})
