@@ -159,3 +159,13 @@ type SplitReader interface {
 	ReadUnsplit(ctx context.Context, b *record.Batch, maxRows int) (record.Origin, error)
 	Split(b *record.Batch, at record.Origin)
 }
+
+// InPlaceTransformer is implemented by a Transformer whose output schema is
+// its input's and which only drops rows (a filter): TransformInPlace drops
+// them from b itself (record.Batch.Keep) and reports true, or, when a row
+// fails, reports false having changed nothing and called nothing, and the
+// runner calls Transform instead. The runner uses it on batches it owns
+// that no one reads after the stage (never the source's batch).
+type InPlaceTransformer interface {
+	TransformInPlace(b *record.Batch) bool
+}

@@ -365,14 +365,24 @@ func (w *worker) process(env *envelope) {
 		out := env.bufs[i]
 		out.Reset()
 		env.cur = i
-		before := len(env.dead)
-		st.transform.Transform(in, out, w.rej)
+		before, inRows := len(env.dead), in.Rows
+		if ip, ok := st.transform.(plugins.InPlaceTransformer); ok && i > 0 && ip.TransformInPlace(in) {
+			// The stage thinned its input, a batch of the envelope no one
+			// reads again: that is its output now. The two batches trade
+			// places and schemas (the same columns), so that each stage
+			// keeps seeing the schema value it was planned with.
+			in.Schema, out.Schema = out.Schema, in.Schema
+			env.bufs[i], env.bufs[i-1] = in, out
+			out = in
+		} else {
+			st.transform.Transform(in, out, w.rej)
+		}
 		dead := len(env.dead) - before
-		skipped := in.Rows - out.Rows - dead
+		skipped := inRows - out.Rows - dead
 		if skipped > 0 {
 			env.filtered += skipped
 		}
-		env.counts[i] = stageCount{in: int64(in.Rows), out: int64(out.Rows), filtered: int64(max(skipped, 0)), dead: int64(dead)}
+		env.counts[i] = stageCount{in: int64(inRows), out: int64(out.Rows), filtered: int64(max(skipped, 0)), dead: int64(dead)}
 		in = out
 	}
 	env.out = in

@@ -23,7 +23,7 @@ type Filter struct {
 	// its output.
 	Input record.Schema
 
-	evals sync.Pool // *expression.Evaluator of Where, reused from batch to batch
+	runs sync.Pool // *filterRun, reused from batch to batch
 }
 
 // Output returns the input unchanged: a filter only removes records.

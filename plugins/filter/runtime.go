@@ -28,12 +28,12 @@ type Counts struct {
 // time per out; separate calls on separate batches may run concurrently.
 // f must have been built without errors.
 func (f *Filter) Process(in, out *record.Batch, bad func(row int, reason string)) Counts {
-	e, _ := f.evals.Get().(*expression.Evaluator)
-	if e == nil {
-		e = f.evaluator()
+	r, _ := f.runs.Get().(*filterRun)
+	if r == nil {
+		r = &filterRun{e: f.evaluator()}
 	}
-	c := f.process(e, in, out, bad)
-	f.evals.Put(e)
+	c := f.process(r.e, in, out, bad)
+	f.runs.Put(r)
 	return c
 }
 

@@ -140,6 +140,21 @@ func TestProcess(t *testing.T) {
 			if got != want || got.In != got.Kept+got.Filtered+got.Dead {
 				t.Errorf("counts = %+v, want %+v", got, want)
 			}
+
+			// In place: the same rows when no row fails; else nothing changed.
+			b := batchOf(rows...)
+			done := f.TransformInPlace(b)
+			if err := b.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			switch {
+			case done != (len(tt.dead) == 0):
+				t.Errorf("TransformInPlace = %v with %d failing rows", done, len(tt.dead))
+			case done && !reflect.DeepEqual(dump(b), tt.kept):
+				t.Errorf("in place, kept:\n%s\nwant:\n%s", strings.Join(dump(b), "\n"), strings.Join(tt.kept, "\n"))
+			case !done && !reflect.DeepEqual(dump(b), dump(batchOf(rows...))):
+				t.Errorf("in place failed but changed the batch:\n%s", strings.Join(dump(b), "\n"))
+			}
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"github.com/sluice-io/sluice/internal/expression"
 	"github.com/sluice-io/sluice/plugins"
 	"github.com/sluice-io/sluice/record"
 )
@@ -11,4 +12,40 @@ func (f *Filter) Transform(in, out *record.Batch, reject func(row int, reason st
 	f.Process(in, out, reject)
 }
 
-var _ plugins.Transformer = (*Filter)(nil)
+// TransformInPlace drops from b the rows for which the condition is false
+// (plugins.InPlaceTransformer). When the condition fails for a row it
+// changes nothing and reports false: Transform then rejects that row.
+func (f *Filter) TransformInPlace(b *record.Batch) bool {
+	r, _ := f.runs.Get().(*filterRun)
+	if r == nil {
+		r = &filterRun{e: f.evaluator()}
+	}
+	defer f.runs.Put(r)
+	r.e.Bind(b)
+	r.sel = r.sel[:0]
+	for row := range b.Rows {
+		keep, err := r.e.Bool(row)
+		if err != nil {
+			return false
+		}
+		if keep {
+			r.sel = append(r.sel, int32(row))
+		}
+	}
+	if len(r.sel) < b.Rows {
+		b.Keep(r.sel)
+	}
+	return true
+}
+
+// filterRun is what a filter needs for a batch besides the batch: the
+// evaluator of its condition and, in place, the rows kept.
+type filterRun struct {
+	e   *expression.Evaluator
+	sel []int32
+}
+
+var (
+	_ plugins.Transformer        = (*Filter)(nil)
+	_ plugins.InPlaceTransformer = (*Filter)(nil)
+)
