@@ -71,6 +71,7 @@ type run struct {
 	live *live // what metrics and the dashboard see of the run
 
 	reader plugins.Reader
+	split  plugins.SplitReader // the reader, when workers cut its batches into rows; else nil
 	sinks  []plugins.Writer
 	dead   plugins.DeadWriter
 
@@ -235,6 +236,9 @@ func (r *run) open(ctx context.Context) error {
 		return fmt.Errorf("pipeline %q: %s: %w", r.plan.name, r.plan.sourceTitle, err)
 	}
 	r.reader = rd
+	if _, marked := rd.(plugins.MarkedReader); !marked {
+		r.split, _ = rd.(plugins.SplitReader)
+	}
 	return nil
 }
 
@@ -279,10 +283,6 @@ func (r *run) newEnvelope() *envelope {
 func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *envelope) {
 	var seq uint64
 	marked, _ := r.reader.(plugins.MarkedReader)
-	split, _ := r.reader.(plugins.SplitReader)
-	if marked != nil {
-		split = nil
-	}
 	wm := int64(math.MinInt64)
 	var env *envelope // kept for the next Read when one returned nothing
 	for {
@@ -295,8 +295,8 @@ func (r *run) read(ctx context.Context, free <-chan *envelope, work chan<- *enve
 		}
 		env.raw.Reset()
 		var err error
-		if split != nil {
-			env.at, err = split.ReadUnsplit(ctx, env.raw, r.opts.BatchSize)
+		if r.split != nil {
+			env.at, err = r.split.ReadUnsplit(ctx, env.raw, r.opts.BatchSize)
 			env.unsplit = len(env.raw.Columns[0].Bytes) > 0
 		} else {
 			err = r.reader.Read(ctx, env.raw, r.opts.BatchSize)
@@ -355,7 +355,7 @@ func (w *worker) process(env *envelope) {
 	w.env = env
 	env.dead, env.filtered, env.fatal = env.dead[:0], 0, nil
 	if env.unsplit {
-		w.r.reader.(plugins.SplitReader).Split(env.raw, env.at)
+		w.r.split.Split(env.raw, env.at)
 		env.unsplit = false
 		w.r.countSource(env.raw)
 	}

@@ -227,9 +227,7 @@ func (r *sourceReader) tooLong(off int64) error {
 // appendLine appends line, without its '\n', as a record unless it is
 // empty once a trailing '\r' is removed, and reports whether it did.
 func (r *sourceReader) appendLine(b *record.Batch, line []byte, off int64) bool {
-	if n := len(line); n > 0 && line[n-1] == '\r' {
-		line = line[:n-1]
-	}
+	line = linePayload(line)
 	if len(line) == 0 {
 		return false
 	}
@@ -237,6 +235,15 @@ func (r *sourceReader) appendLine(b *record.Batch, line []byte, off int64) bool 
 	b.Origins = append(b.Origins, record.Origin{Partition: 0, Offset: off})
 	b.Rows++
 	return true
+}
+
+// linePayload is the record of a line without its '\n': the line without
+// a trailing '\r'. An empty payload is no record.
+func linePayload(line []byte) []byte {
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		return line[:n-1]
+	}
+	return line
 }
 
 // fill reads the next chunk of the file after the buffered bytes, which hold

@@ -107,9 +107,9 @@ func (r *sourceReader) unsplitChunk(maxRows int) int {
 }
 
 // limitRows returns how many bytes of lines, which ends with a newline,
-// hold at most maxRows lines: all of them, or
-// the bytes up to the newline that ends line maxRows. The lines handed
-// over count towards the average line length.
+// hold at most maxRows lines: all of them, or the bytes up to the newline
+// that ends line maxRows. The lines handed over count towards the average
+// line length.
 func (r *sourceReader) limitRows(lines []byte, maxRows int) int {
 	n := bytes.Count(lines, []byte{'\n'})
 	end := len(lines)
@@ -187,12 +187,8 @@ func (r *sourceReader) Split(b *record.Batch, at record.Origin) {
 			e += pos
 			next = e + 1
 		}
-		end := e
-		if end > pos && data[end-1] == '\r' {
-			end--
-		}
-		if end > pos {
-			w += copy(data[w:], data[pos:end])
+		if line := linePayload(data[pos:e]); len(line) > 0 {
+			w += copy(data[w:], line)
 			v.Offsets = append(v.Offsets, int32(w))
 			b.Origins = append(b.Origins, record.Origin{Partition: at.Partition, Offset: at.Offset + int64(pos)})
 			b.Rows++

@@ -28,18 +28,18 @@ type Counts struct {
 // time per out; separate calls on separate batches may run concurrently.
 // f must have been built without errors.
 func (f *Filter) Process(in, out *record.Batch, bad func(row int, reason string)) Counts {
-	r, _ := f.runs.Get().(*filterRun)
-	if r == nil {
-		r = &filterRun{e: f.evaluator()}
-	}
-	c := f.process(r.e, in, out, bad)
-	f.runs.Put(r)
-	return c
+	r := f.getRun()
+	defer f.runs.Put(r)
+	return f.process(r.e, in, out, bad)
 }
 
-// evaluator returns an evaluator of the condition whose errors name it.
-func (f *Filter) evaluator() *expression.Evaluator {
-	return f.Where.Evaluator(f.Input).Named(`filter "where"`)
+// getRun takes a filterRun from the pool, or makes one with an evaluator
+// of the condition whose errors name it.
+func (f *Filter) getRun() *filterRun {
+	if r, ok := f.runs.Get().(*filterRun); ok {
+		return r
+	}
+	return &filterRun{e: f.Where.Evaluator(f.Input).Named(`filter "where"`)}
 }
 
 func (f *Filter) process(e *expression.Evaluator, in, out *record.Batch, bad func(row int, reason string)) Counts {

@@ -16,10 +16,7 @@ func (f *Filter) Transform(in, out *record.Batch, reject func(row int, reason st
 // (plugins.InPlaceTransformer). When the condition fails for a row it
 // changes nothing and reports false: Transform then rejects that row.
 func (f *Filter) TransformInPlace(b *record.Batch) bool {
-	r, _ := f.runs.Get().(*filterRun)
-	if r == nil {
-		r = &filterRun{e: f.evaluator()}
-	}
+	r := f.getRun()
 	defer f.runs.Put(r)
 	r.e.Bind(b)
 	r.sel = r.sel[:0]
